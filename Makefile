@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint format venv dev-venv clean bench
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install when pyproject.toml changes.
+$(VENV)/.stamp-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.stamp-run
+
+venv: $(VENV)/.stamp-run
+dev-venv: $(VENV)/.stamp-dev
+
+run: venv
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi seed-demo --if-empty
+	@echo ""
+	@echo "  Teletherapy is at http://127.0.0.1:$(PORT)"
+	@echo "  Demo sign-ins (password demo-pass-123):"
+	@echo "    client1@demo.test     (a client in New York City)"
+	@echo "    therapist1@demo.test  (a therapist licensed in NY and NJ)"
+	@echo "    admin@demo.test       (an administrator)"
+	@echo ""
+	TELETHERAPY_RUN_DISPATCHER=true $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload
+
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: dev-venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+bench: dev-venv
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,10 @@
+# Copy to instance/config.py. Every key can also be set as TELETHERAPY_<KEY>.
+# SECRET_KEY = "a long random string"
+# SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/teletherapy"
+# MAIL_URL = "smtp://user:pass@smtp.example.org:587"
+# MAIL_FROM = "Teletherapy <no-reply@example.org>"
+# STRIPE_SECRET_KEY = "sk_test_..."
+# STRIPE_PUBLISHABLE_KEY = "pk_test_..."
+# STRIPE_WEBHOOK_SECRET = "whsec_..."
+# VIDEO_BASE_URL = "https://meet.jit.si"
+# PUBLIC_URL = "https://teletherapy.example.org"

@@ -1,0 +1,94 @@
+"""The application factory and its named registration steps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, CLI commands."""
+    app = Flask(
+        "teletherapy",
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+    )
+    load_settings(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    register_dispatcher(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table registered before migrations run)
+    from .extensions import api, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    _configure_sqlite(app)
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """WAL, foreign keys and BEGIN IMMEDIATE so SQLite writers serialise instead of racing."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    from .extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take over transaction control from pysqlite so BEGIN IMMEDIATE is ours.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import register_all
+
+    register_all(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .web.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)
+
+
+def register_dispatcher(app: Flask) -> None:
+    """`make run` runs the dispatcher inside the development server (never in web workers)."""
+    if app.config.get("RUN_DISPATCHER"):
+        from .jobs.scheduler import start_in_process
+
+        start_in_process(app)

@@ -1,0 +1,1 @@
+"""The dispatcher: APScheduler jobs that sweep the outbox."""

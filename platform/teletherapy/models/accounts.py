@@ -1,0 +1,135 @@
+"""People and their credentials: users, API tokens, password-reset tokens, profiles."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import Select
+
+from ..clock import utcnow
+from .base import Base
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PENDING = "pending"  # therapist sign-up waiting for an admin
+    DISABLED = "disabled"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Email is unique case-insensitively; we also store it lower-cased.
+        Index("uq_users_email_lower", func.lower("email"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.CLIENT.value)
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE.value)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    therapist: Mapped[TherapistProfile | None] = relationship(
+        back_populates="user", uselist=False, lazy="joined"
+    )
+
+    # flask-login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AccountStatus.ACTIVE.value
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def therapist_id(self) -> int | None:
+        return self.therapist.id if self.therapist else None
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(80), default="API token")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class PasswordResetToken(Base):
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TherapistProfile(Base):
+    """The practice side of a therapist account. Matching fields are added by migrations."""
+
+    __tablename__ = "therapist_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    display_name: Mapped[str] = mapped_column(String(120))
+    bio: Mapped[str] = mapped_column(String(2000), default="")
+    license_type: Mapped[str] = mapped_column(String(40), default="")
+    license_number: Mapped[str] = mapped_column(String(40), default="")
+    license_state: Mapped[str | None] = mapped_column(String(2))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    verified_at: Mapped[datetime | None]
+    accepting_new_clients: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="therapist")
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class ClientProfile(Base):
+    """What a client told us about their needs; intake fields are added by migrations."""
+
+    __tablename__ = "client_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def user_by_email(email: str) -> Select[tuple[User]]:
+    return select(User).where(func.lower(User.email) == email.strip().lower())

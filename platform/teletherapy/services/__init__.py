@@ -1,0 +1,1 @@
+"""Use cases: load, decide with the domain, persist, notify; each owns its one commit."""

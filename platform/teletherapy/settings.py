@@ -1,0 +1,108 @@
+"""Configuration: defaults, required keys and the fail-fast check."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "MAIL_URL": None,
+    "MAIL_FROM": "Teletherapy <no-reply@teletherapy.test>",
+    "STRIPE_SECRET_KEY": None,
+    "STRIPE_PUBLISHABLE_KEY": None,
+    "STRIPE_WEBHOOK_SECRET": None,
+    "STRIPE_API_BASE": None,
+    "VIDEO_BASE_URL": "https://meet.jit.si",
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "RUN_DISPATCHER": False,
+    "DISPATCHER_INTERVAL_SECONDS": 15,
+    "PASSWORD_RESET_MAX_AGE_SECONDS": 3600,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    # flask-smorest / OpenAPI
+    "API_TITLE": "Teletherapy API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+# Keys a real deployment must set; development and testing get safe local stand-ins.
+REQUIRED_OUTSIDE_DEVELOPMENT = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI")
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when a required setting is missing."""
+
+
+def load_settings(app: Flask, config: dict[str, Any] | None) -> None:
+    """Defaults, then instance/config.py, then TELETHERAPY_* variables, then `config`."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("TELETHERAPY")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+    if config:
+        app.config.from_mapping(config)
+    if app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+            app.config["SQLALCHEMY_DATABASE_URI"]
+        )
+    check_settings(app)
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_development(app: Flask) -> bool:
+    return app.config["ENV"] in {"development", "testing"} or bool(app.config.get("TESTING"))
+
+
+def check_settings(app: Flask) -> None:
+    """Fail fast outside development; in development fill in local defaults."""
+    if not is_development(app):
+        missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not app.config.get(key)]
+        if missing:
+            raise ConfigurationError(
+                "Missing required settings: "
+                + ", ".join(missing)
+                + " (set them in instance/config.py or as TELETHERAPY_<KEY> variables)"
+            )
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        return
+    instance = Path(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _development_secret(instance)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'teletherapy.sqlite3'}"
+
+
+def _development_secret(instance: Path) -> str:
+    """Generate a secret key into instance/ once, so sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

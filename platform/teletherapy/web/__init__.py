@@ -1,0 +1,1 @@
+"""Blueprints: pages and the JSON API; thin shells around the services."""
