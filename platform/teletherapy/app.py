@@ -13,7 +13,9 @@ from .settings import load_settings
 logger = logging.getLogger(__name__)
 
 
-def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None) -> Flask:
+def create_app(
+    config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, CLI commands."""
     app = Flask(
         "teletherapy",
@@ -31,14 +33,15 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Pat
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table registered before migrations run)
-    from .extensions import api, csrf, db, limiter, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    api.init_app(app)
     _configure_sqlite(app)
 
 

@@ -13,12 +13,15 @@ from .accounts import (
     User,
 )
 from .base import Base, UTCDateTime
+from .outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
     "AccountStatus",
     "ApiToken",
     "Base",
     "ClientProfile",
+    "OutboxMessage",
+    "OutboxStatus",
     "PasswordResetToken",
     "Role",
     "TherapistProfile",

@@ -99,9 +99,7 @@ class TherapistProfile(Base):
     __tablename__ = "therapist_profiles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     bio: Mapped[str] = mapped_column(String(2000), default="")
     license_type: Mapped[str] = mapped_column(String(40), default="")
@@ -125,11 +123,9 @@ class ClientProfile(Base):
     __tablename__ = "client_profiles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def user_by_email(email: str) -> Select[tuple[User]]:
+def user_by_email(email: str) -> Select[User]:
     return select(User).where(func.lower(User.email) == email.strip().lower())

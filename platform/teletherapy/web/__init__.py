@@ -1,1 +1,20 @@
 """Blueprints: pages and the JSON API; thin shells around the services."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_all(app: Flask) -> None:
+    from . import access, template_helpers
+    from .accounts.views import bp as accounts_bp
+    from .admin.views import bp as admin_bp
+    from .api import register_api
+    from .main.views import bp as main_bp
+
+    access.init_app(app)
+    template_helpers.init_app(app)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    register_api(app)

@@ -1,0 +1,108 @@
+"""Who is asking, and which roles may reach which view: enforced here and only here.
+
+A view declares its roles with `@roles(...)`; `enforce_roles` runs before every
+request. Pages use the signed-in session; the API uses only bearer tokens (so
+the API needs no CSRF protection and a browser session cannot drive it).
+Someone else's data is a 404 from the services, never a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ..clock import utcnow
+from ..domain.errors import AuthenticationError, PermissionDenied
+from ..extensions import login_manager
+from ..models import Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ANY_SIGNED_IN = frozenset(r.value for r in Role)
+
+
+def roles(*allowed: Role | str) -> Callable[[F], F]:
+    """Mark a view as reachable only by these roles (no arguments: any signed-in user)."""
+    codes = frozenset(r.value if isinstance(r, Role) else r for r in allowed) or ANY_SIGNED_IN
+
+    def mark(view: F) -> F:
+        view._required_roles = codes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone (every view is either `public` or has `roles`)."""
+    view._is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _bearer_user() -> User | None:
+    from ..services.accounts import find_user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return find_user_for_token(token.strip(), now=utcnow())
+
+
+def current_actor() -> User | None:
+    """The signed-in user: bearer token for the API, session cookie for pages."""
+    if "actor" not in g:
+        if is_api_request():
+            g.actor = _bearer_user()
+        else:
+            g.actor = current_user._get_current_object() if current_user.is_authenticated else None
+    actor: User | None = g.actor
+    return actor
+
+
+def require_actor() -> User:
+    actor = current_actor()
+    if actor is None:
+        raise AuthenticationError("Sign in to continue.")
+    return actor
+
+
+def enforce_roles() -> Response | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    required: frozenset[str] | None = getattr(view, "_required_roles", None)
+    if required is None:
+        return None
+    actor = current_actor()
+    if actor is None:
+        if is_api_request():
+            raise AuthenticationError(
+                "Send 'Authorization: Bearer <token>' from POST /api/v1/tokens."
+            )
+        return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+    if actor.role not in required:
+        raise PermissionDenied("Your account's role cannot use this page.")
+    return None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        from ..services.accounts import find_user
+
+        if not user_id.isdigit():
+            return None
+        user = find_user(int(user_id))
+        return user if user is not None and user.is_active else None
+
+    app.before_request(enforce_roles)

@@ -1,0 +1,1 @@
+"""Sign-up, sign-in, password reset and account settings."""

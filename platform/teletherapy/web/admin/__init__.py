@@ -1,0 +1,1 @@
+"""Administration: therapist approvals, users, dead letters."""

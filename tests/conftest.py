@@ -1,0 +1,160 @@
+"""Fixtures: an app per test on SQLite and on PostgreSQL, clients, users and sign-in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from teletherapy import create_app
+from teletherapy.extensions import db as _db
+from teletherapy.models import User
+
+from .peers import peer_missing
+
+PASSWORD = "correct-horse-battery"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL")
+
+
+def _upgrade(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url}, instance_path=instance)
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database migrated to head once; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    _upgrade(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL, emptied and migrated to head once per session."""
+    url = _pg_url()
+    if not url:
+        peer_missing("TEST_DATABASE_URL is not set (PostgreSQL tests)")
+    from teletherapy.settings import normalise_database_url
+
+    url = normalise_database_url(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # pragma: no cover - environment problem
+        peer_missing(f"PostgreSQL unreachable at TEST_DATABASE_URL: {exc}")
+    finally:
+        engine.dispose()
+    _upgrade(url, tmp_path_factory.mktemp("pg-instance"))
+    return url
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = [t.name for t in _db.metadata.sorted_tables]
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Override in a test module to change settings."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "PUBLIC_URL": "http://testserver",
+        **app_config,
+    }
+    app = create_app(config, instance_path=tmp_path / "instance")
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app: Flask) -> Any:
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    from teletherapy.services.accounts import create_user
+
+    counter = {"n": 0}
+
+    def make(role: str = "client", *, email: str | None = None, **kwargs: Any) -> User:
+        counter["n"] += 1
+        email = email or f"{role}{counter['n']}@example.org"
+        return create_user(email=email, password=PASSWORD, role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[User], FlaskClient]:
+    def sign_in(user: User) -> FlaskClient:
+        response = client.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def api_token(client: FlaskClient) -> Callable[[User], dict[str, str]]:
+    def token_for(user: User) -> dict[str, str]:
+        response = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return token_for

@@ -1,0 +1,145 @@
+"""Pages for a real user: home, sign-up, sign-in/out, reset by email, settings, footer."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from teletherapy.jobs.tasks import sweep_outbox
+
+from ..conftest import PASSWORD
+
+
+def test_home_leads_clients_and_therapists_and_shows_crisis_lines(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert "Find a therapist" in html and "Manage my practice" in html
+    for line in ("988", "1-800-662-4357", "911"):
+        assert line in html
+    assert 'href="#main"' in html and "<main" in html
+
+
+def test_sign_up_signs_a_client_in(client: FlaskClient) -> None:
+    response = client.post(
+        "/sign-up",
+        data={
+            "display_name": "Rosa",
+            "email": "rosa@example.org",
+            "password": PASSWORD,
+            "role": "client",
+            "time_zone": "America/Chicago",
+            "language": "es",
+        },
+    )
+    assert response.status_code == 302
+    assert "Rosa" in client.get("/account").get_data(as_text=True)
+
+
+def test_sign_up_problems_are_shown_next_to_the_field(client: FlaskClient, make_user: Any) -> None:
+    make_user(email="taken@example.org")
+    response = client.post(
+        "/sign-up",
+        data={
+            "display_name": "X",
+            "email": "TAKEN@example.org",
+            "password": PASSWORD,
+            "role": "client",
+            "time_zone": "America/Chicago",
+            "language": "en",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="email-error"' in html and "exists" in html
+
+
+def test_sign_in_failure_does_not_reveal_whether_the_email_exists(
+    client: FlaskClient, make_user: Any
+) -> None:
+    user = make_user()
+    wrong = client.post("/sign-in", data={"email": user.email, "password": "wrong-password"})
+    unknown = client.post("/sign-in", data={"email": "no@example.org", "password": "wrong-pass"})
+    assert wrong.status_code == unknown.status_code == 422
+    assert "Email or password is incorrect." in wrong.get_data(as_text=True)
+    assert "Email or password is incorrect." in unknown.get_data(as_text=True)
+
+
+def test_sign_out_ends_the_session(login: Any, make_user: Any) -> None:
+    client = login(make_user())
+    assert client.get("/account").status_code == 200
+    client.post("/sign-out")
+    assert client.get("/account").status_code == 302
+
+
+def test_password_reset_by_emailed_link_end_to_end(
+    app: Flask, client: FlaskClient, make_user: Any
+) -> None:
+    user = make_user()
+    client.post("/reset-password", data={"email": user.email})
+    sweep_outbox(app, "test")
+    [eml] = list((Path(app.instance_path) / "outbox").glob("*.eml"))
+    mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert mail["To"] == user.email
+    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_content()
+    link = next(w for w in text.split() if "/reset-password/" in w)
+    path = link.replace("http://testserver", "")
+    response = client.post(
+        path, data={"password": "brand-new-pass-1", "confirm": "brand-new-pass-1"}
+    )
+    assert response.status_code == 302
+    again = client.post(path, data={"password": "brand-new-pass-2", "confirm": "brand-new-pass-2"})
+    assert "invalid or has expired" in again.get_data(as_text=True)
+    signed_in = client.post("/sign-in", data={"email": user.email, "password": "brand-new-pass-1"})
+    assert signed_in.status_code == 302
+
+
+def test_settings_change_name_zone_and_language(login: Any, make_user: Any) -> None:
+    client = login(make_user())
+    response = client.post(
+        "/account",
+        data={
+            "display_name": "New Name",
+            "time_zone": "Asia/Kolkata",
+            "language": "hi",
+            "state": "NY",
+            "zip": "10027",
+        },
+    )
+    assert response.status_code == 302
+    html = client.get("/account").get_data(as_text=True)
+    assert "New Name" in html and "Asia/Kolkata" in html
+
+
+def test_settings_refuse_an_unknown_zone_next_to_the_field(login: Any, make_user: Any) -> None:
+    client = login(make_user())
+    response = client.post(
+        "/account",
+        data={
+            "display_name": "N",
+            "time_zone": "Mars/Base",
+            "language": "en",
+            "state": "",
+            "zip": "",
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="time_zone-error"' in response.get_data(as_text=True)
+
+
+def test_session_cookie_is_httponly_and_lax(client: FlaskClient, make_user: Any) -> None:
+    user = make_user()
+    response = client.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_healthz_checks_the_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["database"] == "ok"
+
+
+def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
+    response = client.get("/nowhere")
+    assert response.status_code == 404 and "988" in response.get_data(as_text=True)
