@@ -1,0 +1,595 @@
+"""Matching clients to therapists: hard filters, weighted score, plain reasons, ranking."""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from teletherapy.domain import vocabularies as vocab
+from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.fees import FeeBand
+from teletherapy.domain.geo import LatLon, distance_km
+from teletherapy.domain.money import format_cents
+
+# Hard filters in the order they are checked; `hard_filter` names the first that fails.
+# The setting group yields exactly one of setting_not_offered / not_licensed_in_state /
+# too_far / outside_home_radius, depending on the requested setting.
+FILTERS: tuple[str, ...] = (
+    "not_verified",
+    "not_accepting",
+    "setting_not_offered",
+    "not_licensed_in_state",
+    "too_far",
+    "outside_home_radius",
+    "language_required",
+    "age_group",
+    "fee_band_not_accepted",
+    "reduced_fee_capacity_full",
+)
+
+MAX_WEIGHT = 3
+MAX_LIMIT = 100
+MAX_DISTANCE_KM = 500.0
+DEFAULT_MAX_DISTANCE_KM = 25.0
+DEFAULT_LIMIT = 20
+
+# Short names for reasons ("Offers CBT and DBT"); the vocabulary labels are for forms.
+_MODALITY_NAMES: dict[str, str] = {
+    "cbt": "CBT",
+    "act": "ACT",
+    "dbt": "DBT",
+    "emdr": "EMDR",
+    "psychodynamic": "psychodynamic therapy",
+    "psychotherapy": "talk therapy",
+    "group": "group therapy",
+    "art": "art therapy",
+    "music": "music therapy",
+    "mindfulness": "mindfulness-based therapy",
+    "occupational": "occupational therapy",
+    "medication_management": "medication management",
+    "family_systems": "family and couples therapy",
+    "motivational_interviewing": "motivational interviewing",
+}
+_Add: TypeAlias = Callable[[str, str], None]  # collects field errors while validating
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    lat: float
+    lon: float
+    zip: str
+
+
+@dataclass(frozen=True, slots=True)
+class HomeVisits:
+    """Home visits from a base ZIP, to clients whose ZIP lies within `radius_km`."""
+
+    lat: float
+    lon: float
+    zip: str
+    radius_km: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TherapistCandidate:
+    """What matching needs to know of one therapist; the services layer builds these.
+
+    `online_states` are the states where the therapist offers online sessions (licensed
+    there); empty means no online sessions. `licence_states` lists any further states of
+    licence, which matter for home visits (the session happens in the client's state).
+    `fees_by_band` maps each accepted band code to the therapist's price in cents.
+    `reduced_fee_weekly_cap` is one cap across all reduced bands (None = no cap).
+    `next_opening` is the therapist's next free slot in the requested setting.
+    """
+
+    id: int
+    display_name: str
+    is_verified: bool
+    accepting_new_clients: bool
+    modalities: tuple[str, ...] = ()
+    concerns: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    cultural_backgrounds: tuple[str, ...] = ()
+    age_groups: tuple[str, ...] = ()
+    gender: str | None = None
+    faith_integrated: bool = False
+    lgbtq_affirming: bool = False
+    offers_group: bool = False
+    online_states: tuple[str, ...] = ()
+    licence_states: tuple[str, ...] = ()
+    office: Office | None = None
+    home: HomeVisits | None = None
+    fees_by_band: Mapping[str, int] = field(default_factory=dict)
+    reduced_fee_weekly_cap: int | None = None
+    reduced_fee_used_this_week: int = 0
+    booked_this_week: int = 0
+    next_opening: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.next_opening is not None and self.next_opening.utcoffset() is None:
+            raise ValueError("next_opening must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageWish:
+    code: str
+    required: bool = False
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    """A soft wish (cultural background, therapist gender) and how much it matters, 0..3."""
+
+    code: str
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A preferred weekly window in the client's zone; weekday 0 = Monday, end exclusive."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatchRequest:
+    """What a client asked for (POST /api/v1/matches), validated on construction.
+
+    The services layer resolves `zip` to `location` and the band code (or household
+    income and size) to a `FeeBand`. Empty `modalities` means "not sure". Weights are
+    0..3; 0 means "does not matter". `max_distance_km` applies to in-office sessions.
+    """
+
+    setting: str
+    state: str
+    fee_band: FeeBand
+    time_zone: str
+    zip: str | None = None
+    location: LatLon | None = None
+    languages: tuple[LanguageWish, ...] = ()
+    modalities: tuple[str, ...] = ()
+    concerns: tuple[str, ...] = ()
+    cultural_backgrounds: tuple[Preference, ...] = ()
+    gender: Preference | None = None
+    faith_integrated: int = 0
+    lgbtq_affirming: int = 0
+    age_group: str | None = None
+    preferred_times: tuple[TimeWindow, ...] = ()
+    max_distance_km: float = DEFAULT_MAX_DISTANCE_KM
+    limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        errors = _request_errors(self)
+        if errors:
+            raise ValidationError("The search request is not valid.", errors=errors)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    candidate: TherapistCandidate
+    score: float
+    reasons: tuple[str, ...]
+    fee_cents: int
+    next_opening: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Relaxation:
+    """One loosened constraint and how many more therapists it would show."""
+
+    change: str
+    more: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    matches: tuple[Match, ...]
+    removed_by: Mapping[str, int]
+    relaxations: tuple[Relaxation, ...]
+
+    @property
+    def most_removed_by(self) -> str | None:
+        """The filter that removed the most candidates (earlier filter on a tie)."""
+        if not self.removed_by:
+            return None
+        return max(self.removed_by, key=lambda name: (self.removed_by[name], -FILTERS.index(name)))
+
+
+# --- hard filters -------------------------------------------------------------------------
+
+
+def hard_filter(candidate: TherapistCandidate, request: MatchRequest) -> str | None:
+    """The name of the first filter (see FILTERS) that rules the therapist out, else None.
+
+    These are the rules that decide whether a therapist can legally and practically see
+    the client at all; booking checks the same function.
+    """
+    if not candidate.is_verified:
+        return "not_verified"
+    if not candidate.accepting_new_clients:
+        return "not_accepting"
+    setting_problem = _setting_filter(candidate, request)
+    if setting_problem is not None:
+        return setting_problem
+    for wish in request.languages:
+        if wish.required and wish.code not in candidate.languages:
+            return "language_required"
+    if request.age_group is not None and request.age_group not in candidate.age_groups:
+        return "age_group"
+    band = request.fee_band
+    if band.code not in candidate.fees_by_band:
+        return "fee_band_not_accepted"
+    cap = candidate.reduced_fee_weekly_cap
+    if band.is_reduced and cap is not None and candidate.reduced_fee_used_this_week >= cap:
+        return "reduced_fee_capacity_full"
+    return None
+
+
+def _setting_filter(candidate: TherapistCandidate, request: MatchRequest) -> str | None:
+    if request.setting == "online":
+        if not candidate.online_states:
+            return "setting_not_offered"
+        if request.state not in candidate.online_states:
+            return "not_licensed_in_state"
+        return None
+    distance = _distance(candidate, request)
+    if request.setting == "in_office":
+        if candidate.office is None:
+            return "setting_not_offered"
+        if distance is None or distance > request.max_distance_km:
+            return "too_far"
+        return None
+    # home: the therapist travels, so their radius counts, and the session takes place in
+    # the client's state, so they must hold a licence there.
+    if candidate.home is None:
+        return "setting_not_offered"
+    if request.state not in candidate.online_states and request.state not in (
+        candidate.licence_states
+    ):
+        return "not_licensed_in_state"
+    if distance is None or distance > candidate.home.radius_km:
+        return "outside_home_radius"
+    return None
+
+
+def _distance(candidate: TherapistCandidate, request: MatchRequest) -> float | None:
+    """Kilometres between the client and the place of the requested setting, if in person."""
+    if request.location is None:
+        return None
+    if request.setting == "in_office" and candidate.office is not None:
+        return distance_km(request.location, (candidate.office.lat, candidate.office.lon))
+    if request.setting == "home" and candidate.home is not None:
+        return distance_km(request.location, (candidate.home.lat, candidate.home.lon))
+    return None
+
+
+# --- score and reasons --------------------------------------------------------------------
+
+
+def score(
+    candidate: TherapistCandidate, request: MatchRequest, *, now: datetime | None = None
+) -> tuple[float, list[str]]:
+    """A 0..1 score from the client's soft preferences and the reasons, in plain words.
+
+    The score is the weighted share of the client's wishes the therapist meets: each
+    preferred language, each cultural background, gender, faith and LGBTQ+ wish counts
+    with the client's weight; requested modalities, concerns and preferred times count
+    once each (by the share met); in-office closeness counts once (1 at the door, 0 at
+    the client's maximum distance). With no wishes at all every therapist scores 1.
+    Rounded to 3 places so near-equal therapists tie and the spreading tie-breaks apply.
+    `now` only adds the date to a next opening a week or more away.
+    """
+    distance = _distance(candidate, request)
+    return _score_value(candidate, request, distance), _reasons(candidate, request, distance, now)
+
+
+def _score_value(
+    candidate: TherapistCandidate, request: MatchRequest, distance: float | None
+) -> float:
+    total = 0.0
+    earned = 0.0
+    for wish in request.languages:
+        if not wish.required:
+            total += wish.weight
+            earned += wish.weight if wish.code in candidate.languages else 0
+    if request.modalities:
+        total += 1
+        offered = sum(_offers_modality(candidate, m) for m in request.modalities)
+        earned += offered / len(request.modalities)
+    if request.concerns:
+        total += 1
+        earned += sum(c in candidate.concerns for c in request.concerns) / len(request.concerns)
+    for pref in request.cultural_backgrounds:
+        total += pref.weight
+        earned += pref.weight if pref.code in candidate.cultural_backgrounds else 0
+    if request.gender is not None:
+        total += request.gender.weight
+        earned += request.gender.weight if candidate.gender == request.gender.code else 0
+    total += request.faith_integrated + request.lgbtq_affirming
+    earned += request.faith_integrated if candidate.faith_integrated else 0
+    earned += request.lgbtq_affirming if candidate.lgbtq_affirming else 0
+    if request.preferred_times:
+        total += 1
+        opening = candidate.next_opening
+        earned += 1 if opening is not None and _fits(opening, request) else 0
+    if request.setting == "in_office" and distance is not None:
+        total += 1
+        earned += max(0.0, 1 - distance / request.max_distance_km)
+    return 1.0 if total == 0 else round(earned / total, 3)
+
+
+def _reasons(
+    candidate: TherapistCandidate,
+    request: MatchRequest,
+    distance: float | None,
+    now: datetime | None,
+) -> list[str]:
+    """Plain-English reasons, only for wishes met (never what the therapist lacks)."""
+    reasons: list[str] = []
+    spoken = [wish.code for wish in request.languages if wish.code in candidate.languages]
+    if spoken:
+        reasons.append("Practises in " + _join(vocab.label(vocab.LANGUAGES, c) for c in spoken))
+    offered = [m for m in request.modalities if _offers_modality(candidate, m)]
+    if offered:
+        reasons.append("Offers " + _join(_MODALITY_NAMES.get(m, m) for m in offered))
+    treated = [c for c in request.concerns if c in candidate.concerns]
+    if treated:
+        labels = (_lower_first(vocab.label(vocab.CONCERNS, c)) for c in treated)
+        reasons.append("Works with " + _join(labels))
+    shared = [
+        vocab.label(vocab.CULTURAL_BACKGROUNDS, pref.code)
+        for pref in request.cultural_backgrounds
+        if pref.weight and pref.code in candidate.cultural_backgrounds
+    ]
+    if shared:
+        reasons.append("Shares your cultural background: " + ", ".join(shared))
+    gender = request.gender
+    if gender is not None and gender.weight and candidate.gender == gender.code:
+        reasons.append(f"{vocab.label(vocab.GENDERS, gender.code)}, as you preferred")
+    if request.faith_integrated and candidate.faith_integrated:
+        reasons.append("Integrates faith into therapy")
+    if request.lgbtq_affirming and candidate.lgbtq_affirming:
+        reasons.append("LGBTQ+-affirming")
+    if request.age_group is not None and request.age_group in candidate.age_groups:
+        reasons.append("Sees " + _lower_first(vocab.label(vocab.AGE_GROUPS, request.age_group)))
+    fee_cents = candidate.fees_by_band.get(request.fee_band.code)
+    if fee_cents is not None:
+        reasons.append(f"{format_cents(fee_cents)} a session in your fee band")
+    opening = candidate.next_opening
+    if opening is not None:
+        if request.preferred_times and _fits(opening, request):
+            reasons.append("Has an opening in your preferred times")
+        reasons.append(f"Next opening {_format_opening(opening, request.zone, now)} your time")
+    if distance is not None:
+        reasons.append(_format_distance(distance))
+    return reasons
+
+
+def _offers_modality(candidate: TherapistCandidate, modality: str) -> bool:
+    return modality in candidate.modalities or (modality == "group" and candidate.offers_group)
+
+
+def _fits(opening: datetime, request: MatchRequest) -> bool:
+    local = opening.astimezone(request.zone)
+    clock = local.time().replace(tzinfo=None)
+    return any(
+        w.weekday == local.weekday() and w.start <= clock < w.end for w in request.preferred_times
+    )
+
+
+def _format_opening(opening: datetime, zone: ZoneInfo, now: datetime | None) -> str:
+    """ "Tue 6:00 pm", or "Tue 9 Dec 6:00 pm" when a week or more away (weekday ambiguous)."""
+    local = opening.astimezone(zone)
+    hour = local.hour % 12 or 12
+    clock = f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+    day = _WEEKDAYS[local.weekday()]
+    if now is not None and (local.date() - now.astimezone(zone).date()).days >= 7:
+        day = f"{day} {local.day} {_MONTHS[local.month - 1]}"
+    return f"{day} {clock}"
+
+
+def _format_distance(distance: float) -> str:
+    if distance < 1:
+        return "Less than 1 km from you"
+    return f"{round(distance)} km from you"
+
+
+def _join(items: Iterable[str]) -> str:
+    words = list(items)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _lower_first(text: str) -> str:
+    """ "Anxiety" -> "anxiety", but "ADHD" stays "ADHD"."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+# --- ranking ------------------------------------------------------------------------------
+
+
+def rank(
+    candidates: Iterable[TherapistCandidate], request: MatchRequest, now: datetime
+) -> MatchResult:
+    """Filter, score and order the candidates; count removals and what each relaxation adds.
+
+    Order: score (high first), then fewer sessions booked this week (so equally good
+    therapists share the referrals), then earlier next opening, then id. The result does
+    not depend on the order of `candidates`. Linear in the number of candidates: each
+    relaxation re-checks only the candidates it could possibly let through.
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    ranked: list[tuple[tuple[float, int, bool, datetime, int], TherapistCandidate, float]] = []
+    removed: Counter[str] = Counter()
+    rejected: list[tuple[str, TherapistCandidate]] = []
+    for candidate in candidates:
+        failed = hard_filter(candidate, request)
+        if failed is not None:
+            removed[failed] += 1
+            rejected.append((failed, candidate))
+            continue
+        opening = candidate.next_opening
+        if opening is not None and opening < now:
+            # Stale (loaded before someone booked it): better no opening than a wrong one.
+            opening = None
+            candidate = dataclasses.replace(candidate, next_opening=None)
+        value = _score_value(candidate, request, _distance(candidate, request))
+        key = (-value, candidate.booked_this_week, opening is None, opening or now, candidate.id)
+        ranked.append((key, candidate, value))
+    # Reasons are the costly part, so only the shown few get them.
+    top = heapq.nsmallest(request.limit, ranked, key=lambda entry: entry[0])
+    matches = tuple(
+        Match(
+            candidate=candidate,
+            score=value,
+            reasons=tuple(_reasons(candidate, request, _distance(candidate, request), now)),
+            fee_cents=candidate.fees_by_band[request.fee_band.code],
+            next_opening=candidate.next_opening,
+        )
+        for _, candidate, value in top
+    )
+    return MatchResult(
+        matches=matches,
+        removed_by={name: removed[name] for name in FILTERS if removed[name]},
+        relaxations=_relaxations(rejected, request),
+    )
+
+
+def _relaxations(
+    rejected: Sequence[tuple[str, TherapistCandidate]], request: MatchRequest
+) -> tuple[Relaxation, ...]:
+    """How many more therapists each single loosened constraint would let through.
+
+    A relaxation can only help a therapist whose first failing filter is one it loosens
+    (filters before it still fail, filters after it were already passed), so only those
+    are re-checked. Fee bands are never relaxed: a client never sees prices outside their
+    own band. Nor are licence, verification, accepting or capacity: they are not the
+    client's to change.
+    """
+    options: list[tuple[str, MatchRequest, frozenset[str]]] = []
+    setting_filters = frozenset(
+        {"setting_not_offered", "not_licensed_in_state", "too_far", "outside_home_radius"}
+    )
+    if request.setting in ("in_office", "home"):
+        online = dataclasses.replace(request, setting="online")
+        options.append(("allow online sessions", online, setting_filters))
+    if request.setting == "in_office" and request.max_distance_km < MAX_DISTANCE_KM:
+        farther = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
+        wider = dataclasses.replace(request, max_distance_km=farther)
+        options.append((f"travel up to {farther:g} km", wider, frozenset({"too_far"})))
+    for wish in request.languages:
+        if wish.required:
+            languages = tuple(
+                dataclasses.replace(w, required=False) if w == wish else w
+                for w in request.languages
+            )
+            name = vocab.label(vocab.LANGUAGES, wish.code)
+            options.append(
+                (
+                    f"make {name} preferred instead of required",
+                    dataclasses.replace(request, languages=languages),
+                    frozenset({"language_required"}),
+                )
+            )
+    if request.age_group is not None:
+        group = _lower_first(vocab.label(vocab.AGE_GROUPS, request.age_group))
+        options.append(
+            (
+                f"include therapists who do not list {group}",
+                dataclasses.replace(request, age_group=None),
+                frozenset({"age_group"}),
+            )
+        )
+    found: list[Relaxation] = []
+    for change, relaxed, lifts in options:
+        more = sum(
+            1
+            for failed, candidate in rejected
+            if failed in lifts and hard_filter(candidate, relaxed) is None
+        )
+        if more:
+            found.append(Relaxation(change=change, more=more))
+    # Most helpful first; the stable sort keeps the fixed order above among equals.
+    found.sort(key=lambda r: -r.more)
+    return tuple(found)
+
+
+# --- request validation -------------------------------------------------------------------
+
+
+def _request_errors(request: MatchRequest) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if request.setting not in vocab.SETTINGS:
+        add("setting", f"Unknown setting {request.setting!r}.")
+    if request.state not in vocab.US_STATES:
+        add("state", f"Unknown US state {request.state!r}.")
+    if request.setting in ("in_office", "home") and request.location is None:
+        add("zip", "A ZIP code is needed to search in-office sessions or home visits.")
+    try:
+        ZoneInfo(request.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        add("time_zone", f"Unknown time zone {request.time_zone!r}.")
+    for wish in request.languages:
+        _check_code(add, "languages", vocab.LANGUAGES, wish.code)
+        _check_weight(add, "languages", wish.weight)
+    for code in request.modalities:
+        _check_code(add, "modalities", vocab.MODALITIES, code)
+    for code in request.concerns:
+        _check_code(add, "concerns", vocab.CONCERNS, code)
+    for pref in request.cultural_backgrounds:
+        _check_code(add, "cultural_backgrounds", vocab.CULTURAL_BACKGROUNDS, pref.code)
+        _check_weight(add, "cultural_backgrounds", pref.weight)
+    if request.gender is not None:
+        _check_code(add, "gender", vocab.GENDERS, request.gender.code)
+        _check_weight(add, "gender", request.gender.weight)
+    _check_weight(add, "faith_integrated", request.faith_integrated)
+    _check_weight(add, "lgbtq_affirming", request.lgbtq_affirming)
+    if request.age_group is not None:
+        _check_code(add, "age_group", vocab.AGE_GROUPS, request.age_group)
+    for window in request.preferred_times:
+        if not 0 <= window.weekday <= 6 or not window.start < window.end:
+            add("preferred_times", "Each window needs a weekday 0-6 and a start before its end.")
+    if not 0 < request.max_distance_km <= MAX_DISTANCE_KM:
+        add("max_distance_km", f"Choose a distance above 0 and up to {MAX_DISTANCE_KM:g} km.")
+    if not 1 <= request.limit <= MAX_LIMIT:
+        add("limit", f"Choose a limit from 1 to {MAX_LIMIT}.")
+    return errors
+
+
+def _check_code(add: _Add, name: str, vocabulary: Mapping[str, str], code: str) -> None:
+    if code not in vocabulary:
+        add(name, f"Unknown code {code!r}.")
+
+
+def _check_weight(add: _Add, name: str, weight: int) -> None:
+    if not 0 <= weight <= MAX_WEIGHT:
+        add(name, f"Weights go from 0 to {MAX_WEIGHT}.")
