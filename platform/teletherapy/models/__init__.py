@@ -14,8 +14,24 @@ from .accounts import (
 )
 from .base import Base, UTCDateTime
 from .outbox import OutboxMessage, OutboxStatus
+from .scheduling import (
+    ACTIVE_STATUSES,
+    AvailabilityOverride,
+    AvailabilityRule,
+    AvailabilitySettings,
+    Booking,
+    BookingSeries,
+    IdempotencyRecord,
+)
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "AvailabilityOverride",
+    "AvailabilityRule",
+    "AvailabilitySettings",
+    "Booking",
+    "BookingSeries",
+    "IdempotencyRecord",
     "AccountStatus",
     "ApiToken",
     "Base",
