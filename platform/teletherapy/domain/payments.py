@@ -1,0 +1,207 @@
+"""Payment policy: ways to pay, payment states, refunds and late fees, CPT codes for superbills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Literal
+
+CancelledBy = Literal["client", "therapist"]
+CptCode = Literal["90832", "90834", "90837", "90853"]
+
+
+class PaymentMethod(StrEnum):
+    """How a client pays for a session; a therapist chooses which they accept."""
+
+    PAY_NOW = "pay_now"
+    CARD_ON_FILE = "card_on_file"
+    PAY_AT_SESSION = "pay_at_session"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    WAIVED = "waived"
+
+
+class Waiver(StrEnum):
+    """Why a late-cancellation fee was not charged (recorded: the first waiver is used once)."""
+
+    FIRST_LATE_CANCELLATION = "first_late_cancellation"
+    HARDSHIP = "hardship"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to the money when a booking is cancelled or missed.
+
+    `refund_cents` goes back from what was paid, `fee_cents` is the whole fee kept or
+    owed, `charge_cents` is the part of the fee not covered by the payment (to charge
+    the card on file). Always: paid - refund + charge == fee.
+    """
+
+    refund_cents: int
+    fee_cents: int
+    reason: str
+    charge_cents: int = 0
+    waiver: Waiver | None = None
+
+
+def refund_for_cancellation(
+    price_cents: int,
+    paid_cents: int,
+    cancelled_by: CancelledBy,
+    is_late: bool,
+    late_fee_cents: int,
+    is_first_late_cancellation: bool,
+    waive_first: bool = True,
+    hardship_waiver: bool = False,
+    *,
+    is_no_show: bool = False,
+    window_hours: int = 24,
+) -> Decision:
+    """Refund and fee for a cancelled (or missed) session.
+
+    A therapist's cancellation is always refunded in full. A client who cancels
+    before the window gets everything back. Inside the window, or on a no-show, the
+    fee is the therapist's late fee capped at the session price, unless waived: a
+    hardship waiver first (it is the therapist's explicit choice and leaves the
+    client's free first waiver unused), then the first late cancellation.
+    """
+    for name, value in (
+        ("price_cents", price_cents),
+        ("paid_cents", paid_cents),
+        ("late_fee_cents", late_fee_cents),
+    ):
+        if value < 0:
+            raise ValueError(f"{name} must not be negative: {value}")
+    if paid_cents > price_cents:
+        raise ValueError(f"paid {paid_cents} exceeds the price {price_cents}")
+    if cancelled_by not in ("client", "therapist"):
+        raise ValueError(f"cancelled_by must be 'client' or 'therapist': {cancelled_by!r}")
+
+    if cancelled_by == "therapist":
+        return Decision(paid_cents, 0, _no_fee("Cancelled by your therapist", paid_cents))
+    if not (is_late or is_no_show):
+        ahead = f"Cancelled more than {window_hours} h ahead"
+        return Decision(paid_cents, 0, _no_fee(ahead, paid_cents))
+
+    what = (
+        "Missed session (no-show)" if is_no_show else f"Late cancellation (inside {window_hours} h)"
+    )
+    if hardship_waiver:
+        return Decision(paid_cents, 0, f"{what}: fee waived for hardship", waiver=Waiver.HARDSHIP)
+    if waive_first and is_first_late_cancellation:
+        return Decision(
+            paid_cents, 0, "First late cancellation waived", waiver=Waiver.FIRST_LATE_CANCELLATION
+        )
+    fee = min(late_fee_cents, price_cents)
+    if fee == 0:
+        return Decision(paid_cents, 0, _no_fee(what, paid_cents))
+    kept = min(paid_cents, fee)
+    return Decision(
+        refund_cents=paid_cents - kept,
+        fee_cents=fee,
+        reason=f"{what}: {format_usd(fee)} fee",
+        charge_cents=fee - kept,
+    )
+
+
+def _no_fee(what: str, paid_cents: int) -> str:
+    return f"{what}: full refund" if paid_cents else f"{what}: no charge"
+
+
+def format_usd(cents: int) -> str:
+    """$40 for whole dollars, $40.50 otherwise; amounts shown to people in reasons."""
+    dollars, rest = divmod(cents, 100)
+    return f"${dollars:,}" if rest == 0 else f"${dollars:,}.{rest:02d}"
+
+
+# The payment state lattice, for webhooks that arrive late, twice or out of order.
+#
+#   lower region: unpaid, pending, failed   -- the latest event wins among these
+#   ------------------------------------------------------------------------------
+#   upper region: succeeded < partially_refunded < refunded   -- only ever moves up
+#
+# An event that points into the lower region never leaves the upper one: a
+# payment_failed arriving after succeeded is a stale attempt, not news. A refund
+# event lifts any state straight to its level (a charge.refunded that overtook its
+# payment_intent.succeeded still means the money came and went). `waived` is set by
+# the therapist, never by an event: it ignores lower-region events, but money that
+# really moved (succeeded or refunded) is recorded so it can be handled.
+_EVENT_TARGETS: Final[dict[str, PaymentStatus]] = {
+    "payment_intent.processing": PaymentStatus.PENDING,
+    "payment_intent.requires_action": PaymentStatus.PENDING,
+    "payment_intent.payment_failed": PaymentStatus.FAILED,
+    "charge.failed": PaymentStatus.FAILED,
+    "payment_intent.canceled": PaymentStatus.UNPAID,
+    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
+    "charge.succeeded": PaymentStatus.SUCCEEDED,
+    "charge.refunded": PaymentStatus.REFUNDED,
+}
+_UPPER_RANK: Final[dict[PaymentStatus, int]] = {
+    PaymentStatus.SUCCEEDED: 1,
+    PaymentStatus.PARTIALLY_REFUNDED: 2,
+    PaymentStatus.REFUNDED: 3,
+}
+PAYMENT_EVENT_TYPES: Final[frozenset[str]] = frozenset(_EVENT_TARGETS)
+
+
+def apply_payment_event(
+    current_status: PaymentStatus | str,
+    event_type: str,
+    *,
+    is_partial_refund: bool = False,
+) -> PaymentStatus:
+    """The payment status after a Stripe event, tolerant of replays and reordering.
+
+    Lattice (see the comment above `_EVENT_TARGETS`):
+
+        unpaid / pending / failed      latest event wins
+                  |  payment_intent.succeeded, charge.succeeded
+        succeeded -> partially_refunded -> refunded     only upwards
+        waived                         only succeeded / refunds move it
+
+    Events this policy does not use leave the status unchanged. `charge.refunded`
+    is sent for partial refunds too: pass `is_partial_refund` when the charge's
+    `amount_refunded` is below its `amount`.
+    """
+    current = PaymentStatus(current_status)
+    target = _EVENT_TARGETS.get(event_type)
+    if target is None:
+        return current
+    if target is PaymentStatus.REFUNDED and is_partial_refund:
+        target = PaymentStatus.PARTIALLY_REFUNDED
+
+    if target in _UPPER_RANK:
+        if _UPPER_RANK.get(current, 0) >= _UPPER_RANK[target]:
+            return current
+        return target
+    # target is in the lower region
+    if current in _UPPER_RANK or current is PaymentStatus.WAIVED:
+        return current
+    return target
+
+
+def cpt_code(session_minutes: int, is_group: bool) -> CptCode:
+    """The psychotherapy CPT code for a superbill line.
+
+    Group psychotherapy is 90853 whatever its length. Individual sessions follow the
+    time rules: 16-37 minutes 90832, 38-52 minutes 90834, 53 or more 90837; under
+    16 minutes is not billable as psychotherapy.
+    """
+    if session_minutes <= 0:
+        raise ValueError(f"session_minutes must be positive: {session_minutes}")
+    if is_group:
+        return "90853"
+    if session_minutes < 16:
+        raise ValueError(f"{session_minutes} minutes is too short for a psychotherapy code")
+    if session_minutes <= 37:
+        return "90832"
+    if session_minutes <= 52:
+        return "90834"
+    return "90837"
