@@ -373,7 +373,9 @@ def _iso_week(day: date) -> tuple[int, int]:
 
 
 def _explain(reason: str, settings: AvailabilitySettings, setting: str) -> str:
-    label = setting.replace("_", "-")
+    label = {"online": "an online", "in_office": "an in-office", "home": "a home-visit"}.get(
+        setting, f"a {setting!r}"
+    )
     messages = {
         "not_accepting": "This therapist is not accepting new clients at the moment.",
         "too_soon": (
@@ -383,7 +385,7 @@ def _explain(reason: str, settings: AvailabilitySettings, setting: str) -> str:
             f"Sessions can be booked at most {settings.horizon_days} days in advance."
         ),
         "outside_availability": (
-            f"The therapist does not offer a {label} session starting at that time."
+            f"The therapist does not offer {label} session starting at that time."
         ),
         "taken": "That time is no longer available; please choose another slot.",
         "day_cap": "The therapist's sessions for that day are fully booked.",
