@@ -10,10 +10,11 @@ How slots are laid
   online is one window 09-17). Windows never cross local midnight, so neither
   does a slot.
 * Slots start at the window start and step by ``session + buffer`` minutes
-  (``session + buffer + 2 * travel`` for home visits), so every pair of offered
-  slots can be booked together. A slot must end inside its window. The grid is
-  fixed by the window start: a booking elsewhere blocks the grid points it
-  overlaps, it does not shift the grid.
+  (``session + buffer + 2 * travel`` for home visits), so any two slots offered
+  in one window can both be booked (slots of touching windows in different
+  settings may exclude each other: booking one removes the other). A slot must
+  end inside its window. The grid is fixed by the window start: a booking
+  elsewhere blocks the grid points it overlaps, it does not shift the grid.
 * Durations are real elapsed time in UTC. A window spanning the fall-back hour
   is an hour longer in real time (and may hold more slots); one spanning the
   spring-forward gap is an hour shorter.
