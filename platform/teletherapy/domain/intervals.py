@@ -30,6 +30,8 @@ class Interval:
     end: datetime
 
     def __post_init__(self) -> None:
+        if self.start.tzinfo is UTC and self.end.tzinfo is UTC and self.start < self.end:
+            return  # the common case, kept cheap: the slot engine builds many of these
         for name in ("start", "end"):
             value: datetime = getattr(self, name)
             if value.tzinfo is None or value.utcoffset() is None:

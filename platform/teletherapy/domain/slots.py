@@ -36,7 +36,7 @@ accepts it) when, checked in this order:
 2. ``start >= now + min_notice_hours``                           (``too_soon``)
 3. ``start <= now + horizon_days``                               (``beyond_horizon``)
 4. it lies on the grid of an ``s`` window as above               (``outside_availability``)
-5. its blocked interval (``booking.blocked_interval``: buffer after, travel before
+5. its blocked interval (as ``booking.blocked_interval``: buffer after, travel before
    and after home visits) overlaps no booked session's blocked interval and no
    extra busy interval                                          (``taken``)
 6. fewer than ``max_per_day`` sessions already start on its local date
@@ -48,6 +48,7 @@ Callers pass the therapist's *active* sessions (``booking.blocks_time``) as
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,9 +62,8 @@ from teletherapy.domain.availability import (
     WeeklyRule,
     local_to_utc,
 )
-from teletherapy.domain.booking import blocked_interval
 from teletherapy.domain.errors import ConflictError
-from teletherapy.domain.intervals import Interval, normalise, overlaps_any
+from teletherapy.domain.intervals import Interval, normalise
 
 __all__ = [
     "BookedSession",
@@ -271,25 +271,33 @@ class _Engine:
         self.session = timedelta(minutes=settings.session_minutes)
         self.earliest = now.astimezone(UTC) + timedelta(hours=settings.min_notice_hours)
         self.latest = now.astimezone(UTC) + timedelta(days=settings.horizon_days)
-        self.blocked = normalise(
+        # The padding of booking.blocked_interval, computed once (tests check they agree).
+        buffer = timedelta(minutes=settings.buffer_minutes)
+        travel = timedelta(minutes=settings.travel_buffer_minutes)
+        self.pad_before = {"home": travel}
+        self.pad_after = {"home": buffer + travel}
+        self.default_pad_after = buffer
+        no_pad = timedelta(0)
+        blocked = normalise(
             [
-                blocked_interval(
-                    item.start,
-                    item.end,
-                    item.setting,
-                    settings.buffer_minutes,
-                    settings.travel_buffer_minutes,
+                Interval(
+                    item.start - self.pad_before.get(item.setting, no_pad),
+                    item.end + self.pad_after.get(item.setting, buffer),
                 )
                 for item in booked
             ]
             + list(busy)
         )
+        # Parallel lists for a bisect without building an Interval per candidate.
+        self.blocked_starts = [item.start for item in blocked]
+        self.blocked_ends = [item.end for item in blocked]
         self.per_day: Counter[date] = Counter()
         self.per_week: Counter[tuple[int, int]] = Counter()
-        for item in booked:
-            local_day = item.start.astimezone(self.zone).date()
-            self.per_day[local_day] += 1
-            self.per_week[_iso_week(local_day)] += 1
+        if settings.max_per_day is not None or settings.max_per_week is not None:
+            for item in booked:
+                local_day = item.start.astimezone(self.zone).date()
+                self.per_day[local_day] += 1
+                self.per_week[_iso_week(local_day)] += 1
 
     def date_range(self) -> tuple[date, date]:
         """Local dates that can hold an offered slot: from earliest notice to the horizon."""
@@ -303,14 +311,12 @@ class _Engine:
         return timedelta(minutes=self.settings.buffer_minutes + 2 * travel) + self.session
 
     def is_free(self, start: datetime, setting: str) -> bool:
-        block = blocked_interval(
-            start,
-            start + self.session,
-            setting,
-            self.settings.buffer_minutes,
-            self.settings.travel_buffer_minutes,
-        )
-        return not overlaps_any(block, self.blocked)
+        """True when this session's blocked interval (as booking.blocked_interval) is clear."""
+        block_start = start - self.pad_before.get(setting, timedelta(0))
+        block_end = start + self.session + self.pad_after.get(setting, self.default_pad_after)
+        # The only candidate is the last blocked interval starting before block_end.
+        index = bisect_left(self.blocked_starts, block_end) - 1
+        return index < 0 or self.blocked_ends[index] <= block_start
 
     def cap_reason(self, day: date) -> str | None:
         cap_day, cap_week = self.settings.max_per_day, self.settings.max_per_week
