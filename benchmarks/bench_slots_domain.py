@@ -29,7 +29,7 @@ REPEATS = 7
 
 
 def weekly_rules() -> list[WeeklyRule]:
-    rules = []
+    rules: list[WeeklyRule] = []
     for weekday in range(5):
         rules.append(WeeklyRule(weekday, time(9), time(12), "online"))
         rules.append(WeeklyRule(weekday, time(13), time(17), "in_office"))
@@ -43,7 +43,7 @@ def book_some(
     settings: AvailabilitySettings, count: int, rng: random.Random
 ) -> list[BookedSession]:
     """Book `count` offered slots picked at random."""
-    rules, booked = weekly_rules(), []
+    rules, booked = weekly_rules(), list[BookedSession]()
     first, last = NOW.date(), NOW.date() + timedelta(days=settings.horizon_days)
     offered = generate_slots(settings, rules, [], [], NOW, first, last)
     for slot in rng.sample(offered, min(count, len(offered))):

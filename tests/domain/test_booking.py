@@ -19,8 +19,8 @@ from teletherapy.domain.booking import (
 from teletherapy.domain.intervals import Interval
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 START = utc(2026, 5, 5, 14, 0)
@@ -139,7 +139,7 @@ def test_transition_table(from_status: str, to_status: str, allowed: bool) -> No
 
 def test_only_held_and_confirmed_are_active() -> None:
     assert {BookingStatus.HELD, BookingStatus.CONFIRMED} == ACTIVE_STATUSES
-    assert BookingStatus.CONFIRMED == "confirmed"
+    assert str(BookingStatus.CONFIRMED) == "confirmed"
 
 
 NOW = utc(2026, 5, 1, 12)

@@ -37,13 +37,13 @@ KOLKATA = "Asia/Kolkata"
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def local(zone: str, *args: int) -> datetime:
+def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A wall-clock time in `zone` (fold=0), as UTC."""
-    return datetime(*args, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def every_day(start: time, end: time, setting: str = "online") -> list[WeeklyRule]:
