@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+
 from teletherapy import create_app
 from teletherapy.extensions import db as _db
 from teletherapy.models import User

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
+
 from teletherapy import create_app
 from teletherapy.models import TherapistProfile, User
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
+
 from teletherapy.domain.availability import (
     LEGACY_TIME_ZONES,
     AvailabilitySettings,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from teletherapy.domain.booking import (
     ACTIVE_STATUSES,
     BookingStatus,

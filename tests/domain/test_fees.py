@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.fees import (
     DEFAULT_FEE_BANDS,

@@ -7,6 +7,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from teletherapy.domain.geo import BoundingBox, LatLon, bounding_box, distance_km
 
 # ZIP centroids as the `zipcodes` package gives them (tests/gateways checks they still do).

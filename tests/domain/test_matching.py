@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
+
 from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.fees import DEFAULT_FEE_BANDS
 from teletherapy.domain.matching import (

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from teletherapy.domain.availability import (
     SETTINGS,
     AvailabilitySettings,

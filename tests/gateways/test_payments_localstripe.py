@@ -42,6 +42,7 @@ from typing import Any
 
 import pytest
 import stripe
+
 from teletherapy.gateways.payments import (
     FAILED,
     REQUIRES_ACTION,
@@ -52,7 +53,6 @@ from teletherapy.gateways.payments import (
     StripeGateway,
     idempotency_key,
 )
-
 from tests.gateways.conftest import (
     PUBLISHABLE_KEY,
     SECRET_KEY,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from teletherapy.gateways.zipcodes import ZipLocation, find_zip
 
 

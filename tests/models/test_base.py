@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+
 from teletherapy.models import OutboxMessage
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
+
 from teletherapy.domain.errors import AuthenticationError, ValidationError
 from teletherapy.models import OutboxMessage, PasswordResetToken, User
 from teletherapy.services import accounts

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+
 from teletherapy.gateways.mail import OutgoingMessage
 from teletherapy.models import OutboxMessage
 from teletherapy.services import outbox

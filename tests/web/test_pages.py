@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+
 from teletherapy.jobs.tasks import sweep_outbox
 
 from ..conftest import PASSWORD

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+
 from teletherapy import create_app
 from teletherapy.settings import ConfigurationError
 

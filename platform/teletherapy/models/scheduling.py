@@ -51,7 +51,8 @@ class AvailabilityRule(Base):
     __tablename__ = "availability_rules"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("end_time > start_time", name="end_after_start"),
+        # 00:00 as an end time means midnight at the end of the day.
+        CheckConstraint("end_time > start_time OR end_time = '00:00:00'", name="end_after_start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,13 +8,13 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.availability import time_zone_error
 from ..domain.errors import AuthenticationError, NotFoundError, ValidationError
 from ..domain.vocabularies import LANGUAGES, US_STATES
 from ..extensions import db
@@ -51,17 +51,9 @@ def token_digest(token: str) -> str:
 
 
 def validate_time_zone(name: str) -> str:
-    from ..domain.timezones import canonical_zone_problem
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            "Unknown time zone.", errors={"time_zone": [f"'{name}' is not an IANA time zone."]}
-        ) from None
-    problem = canonical_zone_problem(name)
+    problem = time_zone_error(name)
     if problem:
-        raise ValidationError("Time zone is not canonical.", errors={"time_zone": [problem]})
+        raise ValidationError("Time zone not accepted.", errors={"time_zone": [problem]})
     return name
 
 

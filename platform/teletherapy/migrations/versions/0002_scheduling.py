@@ -52,7 +52,7 @@ def upgrade():
     sa.Column('start_time', sa.Time(), nullable=False),
     sa.Column('end_time', sa.Time(), nullable=False),
     sa.Column('setting', sa.String(length=16), nullable=False),
-    sa.CheckConstraint('end_time > start_time', name=op.f('ck_availability_rules_end_after_start')),
+    sa.CheckConstraint("end_time > start_time OR end_time = '00:00:00'", name=op.f('ck_availability_rules_end_after_start')),
     sa.CheckConstraint('weekday BETWEEN 0 AND 6', name=op.f('ck_availability_rules_weekday_range')),
     sa.ForeignKeyConstraint(['therapist_id'], ['therapist_profiles.id'], name=op.f('fk_availability_rules_therapist_id_therapist_profiles'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_availability_rules'))
