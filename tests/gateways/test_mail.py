@@ -260,6 +260,15 @@ def test_wrong_password_is_a_temporary_failure(smtp_server):
     assert not failure.value.permanent
 
 
+def test_a_display_name_stays_in_the_header_not_the_envelope(smtp_server):
+    recorder, port = smtp_server()
+    sent = message(to="Client One <client1@demo.test>")
+    SmtpMailer(f"smtp://127.0.0.1:{port}", sender=SENDER, timeout=5).send(sent)
+    (received,) = recorder.messages
+    assert received.recipients == ["client1@demo.test"]
+    assert_intact(received.content, sent)
+
+
 def test_refused_recipient_is_a_permanent_failure(smtp_server):
     recorder, port = smtp_server()
     recorder.refuse.add("gone@demo.test")

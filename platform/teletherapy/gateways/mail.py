@@ -99,6 +99,8 @@ def build_mime(message: OutgoingMessage, sender: str) -> EmailMessage:
 
     method = _checked_method(message)
     # base64 keeps the calendar's CRLF line ends and UTF-8 bytes exactly as built.
+    # The email package writes parameters quoted (method="REQUEST"): RFC 2045 makes that
+    # the same as the token form Google and Outlook write.
     mime.add_alternative(
         message.ics,
         maintype="text",
@@ -115,6 +117,10 @@ def build_mime(message: OutgoingMessage, sender: str) -> EmailMessage:
         params={"name": ICS_FILENAME},
         cte="base64",
     )
+    # The email package stamps MIME-Version on every part; it belongs on the top only.
+    for part in mime.walk():
+        if part is not mime:
+            del part["MIME-Version"]
     return mime
 
 
@@ -188,9 +194,12 @@ class SmtpMailer:
         mime = build_mime(message, self.sender)
         message_id = str(mime["Message-ID"])
         envelope_from = parseaddr(self.sender)[1]
+        envelope_to = parseaddr(message.to)[1]
+        if not envelope_to:
+            raise MailError(f"no address in {message.to!r}", permanent=True)
         try:
             with self._connect() as smtp:
-                smtp.send_message(mime, from_addr=envelope_from, to_addrs=[message.to])
+                smtp.send_message(mime, from_addr=envelope_from, to_addrs=[envelope_to])
         # Only a refusal of this message or recipient is permanent; a refused login or
         # sender is our configuration, which an operator can fix before the retries end.
         except smtplib.SMTPRecipientsRefused as exc:
