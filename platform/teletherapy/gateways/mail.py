@@ -1,105 +1,286 @@
-"""Mail: .eml files under instance/outbox/ by default, SMTP when MAIL_URL is set.
-
-(Interim version from the foundation; replaced by the calendar work's full gateway.)
-"""
+"""Outgoing mail: MIME building (with iMIP calendar parts), SMTP delivery and the .eml outbox."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import re
 import smtplib
+import socket
 import ssl
-import time
-import uuid
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from teletherapy import clock
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+ICS_FILENAME = "invite.ics"
+_METHOD_LINE = re.compile(rb"^METHOD:([A-Z-]+)\r?$", re.MULTILINE)
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
+    """One email to one person; `ics` is an iCalendar object whose METHOD is `ics_method`.
+
+    `headers` are extra headers (e.g. a deterministic Message-ID per outbox row so that a
+    retried delivery can be recognised as the same message).
+    """
+
     to: str
     subject: str
     text: str
     html: str | None = None
     ics: bytes | None = None
     ics_method: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class MailError(Exception):
+    """Delivery failed; `permanent` failures (5xx) should not be retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Mailer(Protocol):
+    """Hands a message over for delivery and returns its Message-ID."""
+
     def send(self, message: OutgoingMessage) -> str: ...
 
 
+def ics_method(ics: bytes) -> str | None:
+    """The METHOD property of an iCalendar object, if it has one."""
+    match = _METHOD_LINE.search(ics)
+    return match.group(1).decode("ascii") if match else None
+
+
 def build_mime(message: OutgoingMessage, sender: str) -> EmailMessage:
-    mime = EmailMessage()
+    """The MIME message, shaped like the invites Google Calendar and Outlook send.
+
+    multipart/mixed
+      multipart/alternative
+        text/plain
+        text/html                                      (when html is given)
+        text/calendar; method=REQUEST; charset=UTF-8   (the iMIP part clients act on)
+      application/ics; name=invite.ics                 (attachment for other clients)
+    """
+    mime = EmailMessage(policy=policy.SMTP)
     mime["From"] = sender
     mime["To"] = message.to
     mime["Subject"] = message.subject
-    mime["Date"] = formatdate(localtime=False)
-    mime["Message-ID"] = make_msgid(domain="teletherapy.local")
-    for key, value in message.headers.items():
-        mime[key] = value
-    mime.set_content(message.text)
-    if message.html:
-        mime.add_alternative(message.html, subtype="html")
-    if message.ics is not None:
-        method = message.ics_method or "PUBLISH"
-        mime.add_attachment(
-            message.ics,
-            maintype="text",
-            subtype="calendar",
-            filename="invite.ics",
-            params={"method": method},
-        )
+    mime["Date"] = format_datetime(clock.utcnow())
+    mime["MIME-Version"] = "1.0"
+    for name, value in message.headers.items():
+        if name.lower() in {"from", "to", "subject", "mime-version"}:
+            raise ValueError(f"{name} is set from the message fields, not from headers")
+        if name in mime:
+            del mime[name]
+        mime[name] = value
+    if "Message-ID" not in mime:
+        mime["Message-ID"] = make_msgid(domain=_domain(sender))
+
+    mime.set_content(message.text, subtype="plain", charset="utf-8")
+    if message.html is not None:
+        mime.add_alternative(message.html, subtype="html", charset="utf-8")
+    if message.ics is None:
+        return mime
+
+    method = _checked_method(message)
+    # base64 keeps the calendar's CRLF line ends and UTF-8 bytes exactly as built.
+    # The email package writes parameters quoted (method="REQUEST"): RFC 2045 makes that
+    # the same as the token form Google and Outlook write.
+    mime.add_alternative(
+        message.ics,
+        maintype="text",
+        subtype="calendar",
+        params={"method": method, "charset": "UTF-8"},
+        cte="base64",
+    )
+    mime.make_mixed()
+    mime.add_attachment(
+        message.ics,
+        maintype="application",
+        subtype="ics",
+        filename=ICS_FILENAME,
+        params={"name": ICS_FILENAME},
+        cte="base64",
+    )
+    # The email package stamps MIME-Version on every part; it belongs on the top only.
+    for part in mime.walk():
+        if part is not mime:
+            del part["MIME-Version"]
     return mime
 
 
 class FileMailer:
-    def __init__(self, directory: Path, sender: str) -> None:
-        self.directory = directory
+    """Writes each message as an .eml file (the default outside production)."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, sender: str) -> None:
+        self.directory = Path(directory)
         self.sender = sender
 
     def send(self, message: OutgoingMessage) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
         mime = build_mime(message, self.sender)
-        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
-        (self.directory / name).write_bytes(bytes(mime))
-        return str(mime["Message-ID"])
+        message_id = str(mime["Message-ID"])
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = clock.utcnow().strftime("%Y%m%dT%H%M%S%fZ") + "-" + _file_safe(message_id)
+        # Write then rename, so a reader never sees half a message.
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(mime.as_bytes())
+            os.replace(tmp, self.directory / f"{stem}.eml")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        logger.info("mail written to outbox", extra={"message_id": message_id})
+        return message_id
 
 
 class SmtpMailer:
-    def __init__(self, url: str, sender: str, timeout: float = 30.0) -> None:
+    """Delivers over SMTP from a URL.
+
+    - ``smtp://user:pass@host:587``: STARTTLS whenever the server offers it;
+      ``?starttls=required`` refuses to go on without it. Default port 25.
+    - ``smtps://user:pass@host:465``: TLS from the first byte. Default port 465.
+    - No user in the URL: no AUTH. User and password are percent-decoded.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        sender: str,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
         parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"MAIL_URL must start with smtp:// or smtps://, not {parts.scheme!r}")
+        if not parts.hostname:
+            raise ValueError("MAIL_URL needs a host")
         self.implicit_tls = parts.scheme == "smtps"
-        self.port = parts.port or (465 if self.implicit_tls else 587)
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.implicit_tls else 25)
         self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
+        self.password = unquote(parts.password) if parts.password else ""
+        query = parse_qs(parts.query)
+        starttls = query.get("starttls", ["auto"])[0]
+        if starttls not in ("auto", "required"):
+            raise ValueError("starttls must be 'auto' or 'required'")
+        self.starttls_required = starttls == "required"
         self.sender = sender
         self.timeout = timeout
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.local_hostname = local_hostname
+
+    def __repr__(self) -> str:  # never show the password
+        return f"SmtpMailer(host={self.host!r}, port={self.port}, user={self.username!r})"
 
     def send(self, message: OutgoingMessage) -> str:
         mime = build_mime(message, self.sender)
-        context = ssl.create_default_context()
+        message_id = str(mime["Message-ID"])
+        envelope_from = parseaddr(self.sender)[1]
+        envelope_to = parseaddr(message.to)[1]
+        if not envelope_to:
+            raise MailError(f"no address in {message.to!r}", permanent=True)
+        try:
+            with self._connect() as smtp:
+                smtp.send_message(mime, from_addr=envelope_from, to_addrs=[envelope_to])
+        # Only a refusal of this message or recipient is permanent; a refused login or
+        # sender is our configuration, which an operator can fix before the retries end.
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise MailError(
+                f"recipient refused ({codes})", permanent=all(c >= 500 for c in codes)
+            ) from exc
+        except smtplib.SMTPDataError as exc:
+            raise MailError(
+                f"message refused ({exc.smtp_code})", permanent=exc.smtp_code >= 500
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            # Connection refused, timeouts, TLS failures, dropped connections: try again.
+            raise MailError(f"SMTP delivery failed: {type(exc).__name__}") from exc
+        logger.info("mail handed to SMTP", extra={"message_id": message_id})
+        return message_id
+
+    def _connect(self) -> smtplib.SMTP:
         smtp: smtplib.SMTP
         if self.implicit_tls:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                local_hostname=self.local_hostname,
+                timeout=self.timeout,
+                context=self.ssl_context,
+            )
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with smtp:
+            smtp = smtplib.SMTP(
+                self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+            )
+        try:
             smtp.ehlo()
-            if not self.implicit_tls and smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
-                smtp.ehlo()
+            if not self.implicit_tls:
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=self.ssl_context)
+                    smtp.ehlo()
+                elif self.starttls_required:
+                    raise MailError("the SMTP server does not offer STARTTLS")
+                elif self.username and self.host not in _LOOPBACK:
+                    logger.warning("SMTP AUTH without TLS to %s", self.host)
             if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(mime)
-        return str(mime["Message-ID"])
+                smtp.login(self.username, self.password)
+        except BaseException:
+            _close_quietly(smtp)
+            raise
+        return smtp
 
 
-def mailer_from_config(mail_url: str | None, outbox_dir: Path, sender: str) -> Mailer:
+def mailer_from_config(
+    mail_url: str | None,
+    outbox_dir: str | os.PathLike[str],
+    *,
+    sender: str = "Teletherapy <no-reply@localhost>",
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Mailer:
+    """SMTP when MAIL_URL is set, otherwise .eml files in `outbox_dir` (instance/outbox/)."""
     if mail_url:
-        return SmtpMailer(mail_url, sender)
-    return FileMailer(outbox_dir, sender)
+        return SmtpMailer(mail_url, sender=sender, timeout=timeout)
+    return FileMailer(outbox_dir, sender=sender)
+
+
+def _checked_method(message: OutgoingMessage) -> str:
+    assert message.ics is not None
+    found = ics_method(message.ics)
+    if found is None:
+        raise ValueError("an emailed calendar needs a METHOD (iMIP)")
+    if message.ics_method is not None and message.ics_method.upper() != found:
+        raise ValueError(f"ics_method {message.ics_method!r} differs from METHOD:{found}")
+    return found
+
+
+def _domain(sender: str) -> str:
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or socket.getfqdn()
+
+
+def _file_safe(message_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.@_-]", "", message_id)[:120]
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        smtp.close()

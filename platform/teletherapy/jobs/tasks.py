@@ -17,7 +17,7 @@ def app_mailer(app: Flask) -> Mailer:
     return mailer_from_config(
         app.config.get("MAIL_URL"),
         Path(app.instance_path) / "outbox",
-        str(app.config["MAIL_FROM"]),
+        sender=str(app.config["MAIL_FROM"]),
     )
 
 

@@ -10,19 +10,14 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from ..domain.reminders import MAX_ATTEMPTS, backoff
 from ..extensions import db
 from ..gateways.mail import Mailer, OutgoingMessage
 from ..models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 LEASE_SECONDS = 120
-
-
-def backoff(attempt: int) -> timedelta:
-    """1, 2, 4 ... minutes, capped at an hour."""
-    return timedelta(minutes=min(60, 2 ** max(0, attempt - 1)))
 
 
 @dataclass(frozen=True)
@@ -169,7 +164,8 @@ def dispatch_due(
                 attempts,
                 type(exc).__name__,
             )
-            if attempts >= MAX_ATTEMPTS:
+            # A permanent refusal (unknown recipient) will not improve with retries.
+            if attempts >= MAX_ATTEMPTS or getattr(exc, "permanent", False):
                 _finish(
                     message_id,
                     owner,
