@@ -314,3 +314,41 @@ def test_rules_keep_their_wall_clock_times(make_user: Any, db: Any) -> None:
     save_availability(therapist_id=therapist.therapist_id, payload=PAYLOAD)
     rule = db.session.scalars(select(AvailabilityRule).order_by(AvailabilityRule.id)).first()
     assert (rule.start_time, rule.end_time) == (time(9), time(12))
+
+
+def test_concurrent_saves_leave_exactly_one_of_them(app: Any, make_user: Any, db: Any) -> None:
+    import threading
+
+    therapist_id = make_user("therapist").therapist_id
+    weeks = {
+        "mornings": [
+            {"weekday": d, "start": "08:00", "end": "12:00", "setting": "online"} for d in range(5)
+        ],
+        "evenings": [
+            {"weekday": d, "start": "10:00", "end": "20:00", "setting": "home"} for d in range(3)
+        ],
+    }
+    db.session.commit()  # end the test's own transaction (on SQLite it holds the write lock)
+    barrier = threading.Barrier(len(weeks))
+    failures: list[BaseException] = []
+
+    def save(weekly: list[dict[str, Any]]) -> None:
+        with app.app_context():
+            try:
+                for _ in range(4):
+                    barrier.wait(timeout=30)
+                    save_availability(therapist_id=therapist_id, payload={"weekly": weekly})
+                    db.session.rollback()  # end the read that follows the commit
+            except BaseException as exc:  # reported below, not lost in the thread
+                failures.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=save, args=(weekly,)) for weekly in weeks.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    db.session.expire_all()
+    assert get_availability(therapist_id=therapist_id)["weekly"] in list(weeks.values())

@@ -154,22 +154,24 @@ def save_availability(*, therapist_id: int, payload: Mapping[str, Any]) -> dict[
     Raises ValidationError (nothing changed) listing every problem; returns the
     saved availability as get_availability would.
     """
-    profile = _profile(therapist_id)
-    unknown = sorted(str(key) for key in payload if key not in FIELDS)
-    if unknown:
-        raise ValidationError(
-            "Unknown fields in the availability.",
-            errors={key: ["Unknown field."] for key in unknown},
-        )
-    merged = {**get_availability(therapist_id=therapist_id), **payload}
-    settings, rules, overrides = parse_availability(merged)
-    validate_availability(settings, rules, overrides)  # the time zone too
-
+    # Lock the profile row first: concurrent saves for one therapist take turns, so
+    # each replaces the whole set instead of interleaving deletes and inserts
+    # (SQLite writers are already serialised by BEGIN IMMEDIATE).
     try:
+        profile = _profile(therapist_id, lock=True)
+        unknown = sorted(str(key) for key in payload if key not in FIELDS)
+        if unknown:
+            raise ValidationError(
+                "Unknown fields in the availability.",
+                errors={key: ["Unknown field."] for key in unknown},
+            )
+        merged = {**get_availability(therapist_id=therapist_id), **payload}
+        settings, rules, overrides = parse_availability(merged)
+        validate_availability(settings, rules, overrides)  # the time zone too
         _replace(therapist_id, profile, settings, rules, overrides)
         db.session.commit()
     except Exception:
-        db.session.rollback()
+        db.session.rollback()  # releases the lock; nothing changed
         raise
     logger.info(
         "availability saved for therapist %s: %d rules, %d overrides",
@@ -394,8 +396,8 @@ def _setting(value: Any, key: str, errors: dict[str, list[str]]) -> str | None:
     return None
 
 
-def _profile(therapist_id: int) -> TherapistProfile:
-    profile = db.session.get(TherapistProfile, therapist_id)
+def _profile(therapist_id: int, *, lock: bool = False) -> TherapistProfile:
+    profile = db.session.get(TherapistProfile, therapist_id, with_for_update=lock or None)
     if profile is None:
         raise NotFoundError("No such therapist.")
     return profile
