@@ -151,6 +151,7 @@ def test_errors_are_shown_next_to_their_fields_and_nothing_is_saved(
     assert 'id="time_zone-error"' in html and "America/Chicago" in html
     assert 'id="session_minutes-error"' in html
     assert 'id="weekly-1-start-error"' in html
+    assert "Overlaps Monday 09:00-12:00" in html  # the line, not "weekly[0]"
     assert 'id="override-0-end-error"' in html
     assert 'aria-invalid="true" aria-describedby="weekly-1-start-error"' in html
     assert 'value="US/Central"' in html  # what was typed is kept

@@ -36,6 +36,7 @@ BLANK_WEEKLY_ROWS = 3
 BLANK_OVERRIDE_ROWS = 2
 MAX_VACATION_DAYS = 366
 _ROW_KEY = re.compile(r"^(weekly|override)-(\d{1,6})-(\w+)$")
+_ENTRY = re.compile(r"(weekly|overrides)\[\d+\]")
 _ERROR_KEY = re.compile(r"^(weekly|overrides)\[(\d+)\](?:\.(\w+))?$")
 
 
@@ -213,9 +214,29 @@ def _vacation_days(editor: Editor) -> list[dict[str, Any]]:
     ]
 
 
+def _describe(row: Row, section: str) -> str:
+    """How a person recognises a line of the form ("Monday 09:00-12:00")."""
+    if section == "weekly":
+        day = row.get("weekday")
+        name = WEEKDAYS[int(day)] if day.isdigit() and int(day) < len(WEEKDAYS) else "the line"
+        return f"{name} {row.get('start')}-{row.get('end')}"
+    return f"{row.get('date')} {row.get('start')}-{row.get('end')}"
+
+
+def _readable(message: str, row_of: dict[str, Row]) -> str:
+    """Service messages name entries like the JSON (weekly[0]); the page names the line."""
+
+    def replace(match: re.Match[str]) -> str:
+        row = row_of.get(match.group(0))
+        return _describe(row, match.group(1)) if row is not None else match.group(0)
+
+    return _ENTRY.sub(replace, message)
+
+
 def _attach(editor: Editor, exc: ValidationError, row_of: dict[str, Row]) -> None:
     """Put each service message next to the field it is about."""
-    for key, messages in exc.errors.items():
+    for key, raw in exc.errors.items():
+        messages = [_readable(message, row_of) for message in raw]
         match = _ERROR_KEY.match(key)
         if match is None:
             if key in SCALARS or key == "accepting_new_clients":
