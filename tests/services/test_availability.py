@@ -178,6 +178,38 @@ def test_invalid_input_names_the_field_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("change", "keys"),
+    [
+        ({"weekly": "mornings"}, {"weekly"}),
+        ({"overrides": {"date": "2026-12-24"}}, {"overrides"}),
+        ({"weekly": [5], "overrides": ["2026-12-24"]}, {"weekly[0]", "overrides[0]"}),
+        (
+            {"time_zone": None, "accepting_new_clients": "maybe"},
+            {"time_zone", "accepting_new_clients"},
+        ),
+        (
+            {"weekly": [{"weekday": True, "start": "25:00", "end": 1200, "setting": None}]},
+            {"weekly[0].weekday", "weekly[0].start", "weekly[0].end", "weekly[0].setting"},
+        ),
+        (
+            {"overrides": [{"date": datetime(2026, 12, 24, tzinfo=UTC), "available": "perhaps"}]},
+            {"overrides[0].date", "overrides[0].available"},
+        ),
+        ({"overrides": [{"date": "2026-12-24"}]}, {"overrides[0].start", "overrides[0].end"}),
+        ({"max_per_week": 2.5, "buffer_minutes": None}, {"max_per_week", "buffer_minutes"}),
+    ],
+)
+def test_malformed_shapes_are_reported_by_key(
+    make_user: Any, db: Any, change: dict[str, Any], keys: set[str]
+) -> None:
+    therapist = make_user("therapist")
+    with pytest.raises(ValidationError) as caught:
+        save_availability(therapist_id=therapist.therapist_id, payload={**PAYLOAD, **change})
+    assert keys <= set(caught.value.errors)
+    assert _counts(db) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
     ("zone", "suggestion"),
     [
         ("US/Eastern", "America/New_York"),

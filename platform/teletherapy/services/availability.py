@@ -287,7 +287,9 @@ def parse_availability(
         on = _date(item.get("date"), f"{key}.date", errors)
         raw_available = item.get("available")
         available = (
-            True if raw_available is None else _boolean(raw_available, f"{key}.available", errors)
+            True
+            if raw_available in (None, "")
+            else _boolean(raw_available, f"{key}.available", errors)
         )
         start = _time(item.get("start"), f"{key}.start", errors, optional=True)
         end = _time(item.get("end"), f"{key}.end", errors, optional=True)
