@@ -155,13 +155,14 @@ def _validators(token_row: CalendarFeedToken, user: User, now: datetime) -> Feed
         )
     ).one()
     preference = db.session.get(NotificationPreference, user.id)
-    stamps = [token_row.created_at, preference.updated_at if preference else EPOCH]
-    if latest is not None:
-        # Aggregates bypass the UTCDateTime type (SQLite gives a naive string or datetime).
-        stamps.append(_as_utc(latest))
+    # Aggregates may bypass the UTCDateTime type (SQLite can give a naive value).
+    latest_booking = _as_utc(latest) if latest is not None else EPOCH
+    stamps = [token_row.created_at, preference.updated_at if preference else EPOCH, latest_booking]
     last_modified = max(stamps).replace(microsecond=0)
     detail = get_preferences(user).calendar_detail
-    raw = f"{token_row.id}:{count}:{max(stamps).isoformat()}:{detail}:{user.time_zone}"
+    raw = ":".join(
+        [str(token_row.id), str(count), *(s.isoformat() for s in stamps), detail, user.time_zone]
+    )
     etag = hashlib.sha256(raw.encode()).hexdigest()[:32]
     return FeedValidators(user.id, etag, last_modified)
 

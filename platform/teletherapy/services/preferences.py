@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..domain.errors import ValidationError
+from ..domain.errors import NotFoundError, ValidationError
 from ..domain.reminders import DEFAULT_OFFSETS_MINUTES, validate_offsets
 from ..extensions import db
 from ..models import CalendarDetail, NotificationPreference, Role, User
-from .accounts import get_user
 
 FIELD = "reminder_offsets_minutes"
 
@@ -64,7 +63,9 @@ def update_preferences(
     calendar_detail: str | None = None,
 ) -> Preferences:
     """Change a person's preferences; all or nothing. Pending reminders keep their times."""
-    user = get_user(user_id)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("No such user.")
     errors: dict[str, list[str]] = {}
     offsets: tuple[int, ...] | None = None
     if reminder_offsets_minutes is not None:
