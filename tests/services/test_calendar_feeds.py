@@ -187,3 +187,30 @@ def test_validators_change_with_the_sessions_and_not_otherwise(db, people):
     assert etag() != second
     # A session leaving the 30-day window changes the feed, so the tag too.
     assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(days=40)).etag != etag()
+
+
+def test_an_unchanged_feed_is_served_from_the_cache_and_rebuilt_after_a_change(
+    db, people, monkeypatch
+):
+    ana, sam = people["ana"], people["sam"]
+    booking = add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    body, etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    built: list[int] = []
+    real_build = calendar_feeds.build_feed
+
+    def counting_build(*args, **kwargs):
+        built.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(calendar_feeds, "build_feed", counting_build)
+    assert calendar_feeds.build_feed_for_token(token=token, now=NOW) == (
+        body,
+        etag,
+        calendar_feeds.feed_validators(token=token, now=NOW).last_modified,
+    )
+    assert built == []
+    move(booking, z("2027-03-06T15:00Z"))
+    db.session.commit()
+    changed, new_etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    assert built == [1] and new_etag != etag and changed != body

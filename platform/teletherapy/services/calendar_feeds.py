@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -180,10 +181,33 @@ def feed_validators(*, token: str, now: datetime) -> FeedValidators:
     return _validators(token_row, user, now)
 
 
+# Built feeds by (token hash, ETag): calendar apps that poll without conditional headers
+# get the same bytes without a rebuild. Small, per process; a changed ETag is a new key.
+_BUILT: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+BUILT_CACHE_SIZE = 32
+
+
+def clear_feed_cache() -> None:
+    _BUILT.clear()
+
+
 def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, datetime]:
     """(the feed's bytes, ETag, Last-Modified) for a valid token; unknown or revoked: 404."""
     token_row, user = _owner(token)
     validators = _validators(token_row, user, now)
+    key = (token_row.token_hash, validators.etag)
+    cached = _BUILT.get(key)
+    if cached is not None:
+        _BUILT.move_to_end(key)
+        return cached, validators.etag, validators.last_modified
+    body = _build(user, now)
+    _BUILT[key] = body
+    while len(_BUILT) > BUILT_CACHE_SIZE:
+        _BUILT.popitem(last=False)
+    return body, validators.etag, validators.last_modified
+
+
+def _build(user: User, now: datetime) -> bytes:
     bookings = list(
         db.session.scalars(
             select(Booking).where(_whose(user), _window(now)).order_by(Booking.start_at)
@@ -215,8 +239,7 @@ def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, date
                 status="CANCELLED" if booking.status == "cancelled" else "CONFIRMED",
             )
         )
-    body = build_feed(events, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
-    return body, validators.etag, validators.last_modified
+    return build_feed(events, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
 
 
 def _other_names(user: User, bookings: list[Booking]) -> dict[int, str]:
