@@ -145,7 +145,10 @@ def _window(now: datetime) -> ColumnElement[bool]:
     return (Booking.start_at >= now - timedelta(days=PAST_DAYS)) & or_(
         Booking.status.in_(FEED_STATUSES),
         (Booking.status == "cancelled")
-        & (Booking.cancelled_at >= now - timedelta(days=CANCELLED_SHOWN_DAYS)),
+        & (
+            func.coalesce(Booking.cancelled_at, Booking.updated_at)
+            >= now - timedelta(days=CANCELLED_SHOWN_DAYS)
+        ),
     )
 
 

@@ -9,11 +9,11 @@ SEQUENCE (or its series') on every change.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..domain.reminders import reminder_times, usefulness_deadline
 from ..extensions import db
@@ -148,8 +148,8 @@ def _enqueue_notice(
         "other": other,
         "lang": language,
         "headline": _HEADLINES[kind][language],
-        "when": format_local(booking.start_at, person.time_zone, language),
-        "is_series": booking.series_id is not None,
+        "when": format_local(_shown_start(booking, kind), person.time_zone, language),
+        "is_series": kind == "series_confirmed",
         "setting": booking.setting,
         "location": location_for(booking),
         "manage_url": public_url(f"/sessions/{booking.id}"),
@@ -189,6 +189,20 @@ def _enqueue_notice(
         due_at=now,
         dedupe_key=key,
     )
+
+
+def _shown_start(booking: Booking, kind: str) -> datetime:
+    """The start a message names: a booked series names its first week, not the latest one."""
+    if kind != "series_confirmed" or booking.series_id is None:
+        return booking.start_at
+    first = db.session.scalar(
+        select(func.min(Booking.start_at)).where(
+            Booking.series_id == booking.series_id, Booking.status.in_(SHOWN_STATUSES)
+        )
+    )
+    if first is None:
+        return booking.start_at
+    return first if first.tzinfo is not None else first.replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- reminders

@@ -47,7 +47,8 @@ class FeedActionForm(FlaskForm):
 def _fresh(etag: str, last_modified: datetime) -> bool:
     """True when the calendar app already has this version (If-None-Match wins if sent)."""
     if request.if_none_match:
-        return request.if_none_match.contains(etag)
+        # Weak comparison (RFC 9110): a proxy that compresses may have weakened our tag.
+        return request.if_none_match.contains_weak(etag)
     since = request.if_modified_since
     return since is not None and last_modified <= since
 
