@@ -218,3 +218,25 @@ def test_calendar_settings_save_preferences_and_show_errors_next_to_the_field(db
 def test_calendar_settings_need_sign_in(client):
     response = client.get("/account/calendar")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_preferences_api_reads_and_changes_them_all_or_nothing(db, client, pair, api_token):
+    therapist, _ = pair
+    headers = api_token(therapist)
+    path = "/api/v1/me/notification-preferences"
+    assert client.get(path, headers=headers).get_json() == {
+        "reminder_offsets_minutes": [1440, 60],
+        "reminders_enabled": True,
+        "calendar_detail": "named",
+    }
+    bad = client.put(
+        path, headers=headers, json={"reminder_offsets_minutes": [3], "calendar_detail": "discreet"}
+    )
+    assert bad.status_code == 422
+    assert bad.mimetype == "application/problem+json"
+    assert "reminder_offsets_minutes" in bad.get_json()["errors"]
+    assert client.get(path, headers=headers).get_json()["calendar_detail"] == "named"
+    good = client.put(path, headers=headers, json={"reminder_offsets_minutes": [30, 2880]})
+    assert good.status_code == 200
+    assert good.get_json()["reminder_offsets_minutes"] == [2880, 30]
+    assert client.put(path, headers=headers, json={"calendar_detail": "loud"}).status_code == 422

@@ -1,4 +1,4 @@
-"""API: the caller's calendar feed address and a booking's .ics invite."""
+"""API: the caller's calendar feed and notification preferences, and a booking's .ics invite."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from ...clock import utcnow
-from ...services import calendar_feeds, invites
+from ...services import calendar_feeds, invites, preferences
 from ..access import require_actor, roles
 from ..feeds import invite_response
 
@@ -81,3 +81,43 @@ def get_invite(booking_id: int) -> Response:
     actor = require_actor()
     ics = invites.get_invite_ics(booking_id=booking_id, user_id=actor.id, now=utcnow())
     return invite_response(ics, booking_id)
+
+
+class PreferencesSchema(Schema):
+    reminder_offsets_minutes = fields.List(
+        fields.Integer(strict=True),
+        metadata={"description": "Minutes before each session; at most 4, 5..20160."},
+    )
+    reminders_enabled = fields.Boolean()
+    calendar_detail = fields.String(
+        validate=validate.OneOf(["discreet", "named"]),
+        metadata={"description": "discreet: 'Appointment'; named: 'Session with <name>'."},
+    )
+
+
+def _preferences_payload(prefs: preferences.Preferences) -> dict[str, Any]:
+    return {
+        "reminder_offsets_minutes": list(prefs.reminder_offsets_minutes),
+        "reminders_enabled": prefs.reminders_enabled,
+        "calendar_detail": prefs.calendar_detail,
+    }
+
+
+@calendar_bp.route("/me/notification-preferences", methods=["GET"])
+@roles()
+@calendar_bp.response(200, PreferencesSchema)
+@calendar_bp.doc(security=BEARER)
+def get_preferences() -> dict[str, Any]:
+    """Your reminder times and how your sessions appear in calendars."""
+    return _preferences_payload(preferences.get_preferences(require_actor()))
+
+
+@calendar_bp.route("/me/notification-preferences", methods=["PUT"])
+@roles()
+@calendar_bp.arguments(PreferencesSchema)
+@calendar_bp.response(200, PreferencesSchema)
+@calendar_bp.doc(security=BEARER)
+def put_preferences(body: dict[str, Any]) -> dict[str, Any]:
+    """Change any of them; pending reminders keep the times they were scheduled with."""
+    actor = require_actor()
+    return _preferences_payload(preferences.update_preferences(user_id=actor.id, **body))
