@@ -10,6 +10,7 @@ def register_all(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .feeds import bp as calendar_bp
     from .main.views import bp as main_bp
     from .practice.views import bp as practice_bp
 
@@ -19,4 +20,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(practice_bp)
+    app.register_blueprint(calendar_bp)
     register_api(app)
