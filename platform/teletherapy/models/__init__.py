@@ -13,6 +13,14 @@ from .accounts import (
     User,
 )
 from .base import Base, UTCDateTime
+from .groups import (
+    GroupSeat,
+    GroupStatus,
+    GroupWaitlistEntry,
+    SeatStatus,
+    TherapyGroup,
+    WaitlistStatus,
+)
 from .outbox import OutboxMessage, OutboxStatus
 from .scheduling import (
     ACTIVE_STATUSES,
@@ -35,12 +43,18 @@ __all__ = [
     "Booking",
     "BookingSeries",
     "ClientProfile",
+    "GroupSeat",
+    "GroupStatus",
+    "GroupWaitlistEntry",
     "IdempotencyRecord",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
     "Role",
+    "SeatStatus",
     "TherapistProfile",
+    "TherapyGroup",
     "UTCDateTime",
     "User",
+    "WaitlistStatus",
 ]
