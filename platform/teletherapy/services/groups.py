@@ -560,11 +560,11 @@ def take_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat:
     seat = GroupSeat(
         group_id=group_id, client_id=client_id, status=SeatStatus.TAKEN.value, taken_at=now
     )
-    db.session.add(seat)
     entry = _waiting_entry(group_id, client_id)
     if entry is not None:
         entry.status = WaitlistStatus.ACCEPTED.value
         entry.offered_at = now
+    db.session.add(seat)
     try:
         db.session.commit()
     except IntegrityError:
