@@ -231,6 +231,14 @@ def _therapist_of(user_id: int) -> User:
     return user
 
 
+def default_time_zone(*, therapist_user_id: int) -> str:
+    """The zone a new group's meetings keep by default: the therapist's availability zone."""
+    user = _therapist_of(therapist_user_id)
+    assert user.therapist is not None
+    settings_row = db.session.get(AvailabilitySettings, user.therapist.id)
+    return settings_row.time_zone if settings_row else user.time_zone
+
+
 @_atomic
 def create_group(
     *,
@@ -258,7 +266,7 @@ def create_group(
     assert user.therapist is not None
     therapist_id = user.therapist.id
     settings_row = db.session.get(AvailabilitySettings, therapist_id)
-    zone = time_zone or (settings_row.time_zone if settings_row else user.time_zone)
+    zone = time_zone or default_time_zone(therapist_user_id=therapist_user_id)
     _validate_group(
         title=title,
         modality=modality,

@@ -10,6 +10,7 @@ def register_all(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .groups.views import bp as groups_bp
     from .main.views import bp as main_bp
 
     access.init_app(app)
@@ -17,4 +18,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(groups_bp)
     register_api(app)
