@@ -13,16 +13,23 @@ from sqlalchemy import func, select
 
 from teletherapy.domain.errors import ConflictError
 from teletherapy.extensions import db as _db
-from teletherapy.models import Booking, ClientProfile, GroupSeat, TherapyGroup, User
+from teletherapy.models import (
+    Booking,
+    ClientProfile,
+    GroupSeat,
+    OutboxMessage,
+    TherapyGroup,
+    User,
+)
 from teletherapy.services import groups
 
 FIRST = datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
 
 
-def add_clients(db: Any, count: int) -> list[int]:
-    """Many clients quickly: one password hash shared (make_user hashes each with argon2)."""
+def add_clients(db: Any, count: int, prefix: str = "racer") -> list[int]:
+    """Many clients quickly (make_user hashes each password with argon2; these cannot sign in)."""
     users = [
-        User(email=f"racer{i}@example.org", password_hash="x", role="client", display_name="R")
+        User(email=f"{prefix}{i}@example.org", password_hash="x", role="client", display_name="R")
         for i in range(count)
     ]
     db.session.add_all(users)
@@ -145,3 +152,50 @@ def test_overlapping_groups_created_at_once_give_one_winner(
     assert Counter(outcomes) == {"ok": 1, "taken": 5}
     assert db.session.scalar(select(func.count(TherapyGroup.id))) == 1
     assert db.session.scalar(select(func.count(Booking.id))) == 4
+
+
+def test_seats_freed_while_newcomers_race_go_to_the_waitlist_in_order(
+    app: Flask, db: Any, make_user: Any, now: datetime
+) -> None:
+    therapist = make_user("therapist")
+    group_id = groups.create_group(
+        therapist_user_id=therapist.id,
+        title="Skills group",
+        modality="dbt",
+        setting="online",
+        capacity=5,
+        fee_cents=0,
+        first_start=FIRST,
+        duration_minutes=60,
+        weekly_count=2,
+        now=now,
+    ).id
+    seated, waiting, newcomers = (
+        add_clients(db, 5),
+        add_clients(db, 5, "wait"),
+        add_clients(db, 5, "new"),
+    )
+    for client_id in seated:
+        groups.take_seat(group_id=group_id, client_id=client_id, now=now)
+    for minute, client_id in enumerate(waiting):
+        groups.join_waitlist(
+            group_id=group_id, client_id=client_id, now=now + timedelta(minutes=minute)
+        )
+    db.session.remove()
+
+    def leave(client_id: int) -> Callable[[], object]:
+        return lambda: groups.leave_seat(group_id=group_id, client_id=client_id, now=now)
+
+    def take(client_id: int) -> Callable[[], object]:
+        return lambda: groups.take_seat(group_id=group_id, client_id=client_id, now=now)
+
+    outcomes = run_together(app, [leave(c) for c in seated] + [take(c) for c in newcomers])
+
+    assert Counter(outcomes) == {"ok": 5, "full": 5}
+    assert db.session.get(TherapyGroup, group_id).seats_taken == 5
+    holders = select(GroupSeat.client_id).where(
+        GroupSeat.group_id == group_id, GroupSeat.status == "taken"
+    )
+    assert sorted(db.session.scalars(holders)) == sorted(waiting)
+    told = select(OutboxMessage.user_id).where(OutboxMessage.kind == "waitlist_seat")
+    assert sorted(db.session.scalars(told)) == sorted(waiting)
