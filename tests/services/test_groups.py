@@ -361,3 +361,18 @@ def test_the_database_refuses_more_seats_than_capacity(
         db.session.execute(text("UPDATE therapy_groups SET seats_taken = -1"))
         db.session.commit()
     db.session.rollback()
+
+
+def test_demo_therapists_one_to_three_each_run_a_saturday_group(db: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    from teletherapy.services.demo import seed_demo
+
+    seed_demo(therapists=4, clients=1, seed=1)
+    listed = groups.list_groups()
+    assert len(listed) == 3
+    meetings = groups.list_meetings(g.id for g in listed)
+    for group in listed:
+        assert len(meetings[group.id]) == 8
+        local = group.starts_at.astimezone(ZoneInfo(group.time_zone))
+        assert (local.weekday(), local.hour) == (5, 10)
