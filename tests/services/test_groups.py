@@ -376,3 +376,37 @@ def test_demo_therapists_one_to_three_each_run_a_saturday_group(db: Any) -> None
         assert len(meetings[group.id]) == 8
         local = group.starts_at.astimezone(ZoneInfo(group.time_zone))
         assert (local.weekday(), local.hour) == (5, 10)
+
+
+def test_cancelling_a_group_frees_the_calendar_and_tells_members_only(
+    db: Any, make_user: Any, now: datetime
+) -> None:
+    therapist = make_user("therapist")
+    group = make_group(therapist, now, capacity=2, title="Grief circle")
+    members = [make_user("client") for _ in range(2)]
+    for member in members:
+        groups.take_seat(group_id=group.id, client_id=member.id, now=now)
+    waiting = make_user("client")
+    groups.join_waitlist(group_id=group.id, client_id=waiting.id, now=now)
+    # Between the first and second meetings: the first stays as it was.
+    later = FIRST + timedelta(days=2)
+    with pytest.raises(NotFoundError):
+        groups.cancel_group(
+            group_id=group.id, therapist_user_id=make_user("therapist").id, now=later
+        )
+
+    groups.cancel_group(group_id=group.id, therapist_user_id=therapist.id, now=later)
+
+    statuses = [m.status for m in groups.list_meetings([group.id])[group.id]]
+    assert statuses == ["confirmed", "cancelled", "cancelled", "cancelled"]
+    assert groups.get_group(group.id).status == "cancelled"
+    assert groups.list_groups() == []
+    assert groups.get_membership(group_id=group.id, client_id=waiting.id).waitlist_position is None
+    told = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(m.kind, m.user_id) for m in told] == [("group_cancelled", m.id) for m in members]
+    assert all("Grief" not in m.body_text for m in told)
+    # The freed time can be booked again.
+    assert make_group(therapist, later, first_start=FIRST + timedelta(weeks=1)).id
+    with pytest.raises(ConflictError) as caught:
+        groups.take_seat(group_id=group.id, client_id=make_user("client").id, now=later)
+    assert caught.value.extra["reason"] == "cancelled"

@@ -195,3 +195,22 @@ def test_group_routes_are_documented(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/api/v1/groups"])
     assert "delete" in paths["/api/v1/groups/{group_id}/seats/me"]
+
+
+def test_a_therapist_cancels_their_group_and_nobody_else_can(
+    client: FlaskClient, therapist_headers: dict[str, str], make_user: Any, api_token: Any
+) -> None:
+    group_id = create(client, therapist_headers)["id"]
+    other = api_token(make_user("therapist"))
+    assert (
+        client.post(f"/api/v1/groups/{group_id}/cancel", json={}, headers=other).status_code == 404
+    )
+    response = client.post(
+        f"/api/v1/groups/{group_id}/cancel", json={"reason": "Too few"}, headers=therapist_headers
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "cancelled"
+    assert {m["status"] for m in body["meetings"]} == {"cancelled"}
+    again = client.post(f"/api/v1/groups/{group_id}/cancel", json={}, headers=therapist_headers)
+    assert again.status_code == 409

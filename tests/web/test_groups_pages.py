@@ -201,3 +201,17 @@ def test_only_therapists_create_groups(client: FlaskClient, make_user: Any, logi
     assert anonymous.status_code == 302 and "/sign-in" in anonymous.headers["Location"]
     login(make_user("client"))
     assert client.get("/groups/new").status_code == 403
+
+
+def test_the_therapist_cancels_a_group_from_its_page(
+    client: FlaskClient, make_user: Any, login: Any
+) -> None:
+    therapist = make_user("therapist")
+    group = make_group(therapist)
+    login(therapist)
+    assert "Cancel this group" in page(client, f"/groups/{group.id}")
+    response = client.post(f"/groups/{group.id}/cancel", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "The group is cancelled" in html
+    assert "Cancel this group" not in html
+    assert groups.get_group(group.id).status == "cancelled"

@@ -720,3 +720,58 @@ def _tell_seat_given(
         due_at=now,
         dedupe_key=f"waitlist-seat-{entry.id}",
     )
+
+
+@_atomic
+def cancel_group(
+    *, group_id: int, therapist_user_id: int, now: datetime, reason: str = ""
+) -> TherapyGroup:
+    """The therapist calls a group off: its future meetings leave the calendar, members are told.
+
+    Seats stay as a record of who belonged; waiting clients' entries expire.
+    """
+    _own_group(group_id, therapist_user_id)
+    group = _lock_group(group_id)
+    if group.status == GroupStatus.CANCELLED.value:
+        raise ConflictError("This group is already cancelled.", extra={"reason": "cancelled"})
+    group.status = GroupStatus.CANCELLED.value
+    group.cancelled_at = now
+    for meeting in db.session.scalars(
+        select(Booking).where(
+            Booking.group_id == group.id,
+            Booking.start_at > now,
+            Booking.status.in_(ACTIVE_STATUSES),
+        )
+    ):
+        meeting.status = "cancelled"
+        meeting.cancelled_at = now
+        meeting.cancelled_by = "therapist"
+        meeting.cancel_reason = reason.strip()[:500] or None
+    for entry in db.session.scalars(_waiting_in_order(group.id)).all():
+        entry.status = WaitlistStatus.EXPIRED.value
+    members = db.session.scalars(
+        select(User)
+        .join(GroupSeat, GroupSeat.client_id == User.id)
+        .where(GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN.value)
+    ).all()
+    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
+    for member in members:
+        first_name = (member.display_name.split() or ["there"])[0]
+        outbox.enqueue(
+            kind="group_cancelled",
+            to_address=member.email,
+            subject="A group you joined is cancelled",
+            body_text=(
+                f"Hello {first_name},\n\n"
+                "A group you joined has been cancelled by its therapist; its remaining "
+                "meetings will not take place.\n\n"
+                f"See the group and find others: {base}/groups/{group.id}\n\n"
+                "In a crisis, call or text 988.\n"
+            ),
+            user_id=member.id,
+            due_at=now,
+            dedupe_key=f"group-cancelled-{group.id}-{member.id}",
+        )
+    db.session.commit()
+    logger.info("group cancelled id=%s members=%s", group.id, len(members))
+    return group

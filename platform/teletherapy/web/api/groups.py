@@ -91,6 +91,10 @@ class GroupSchema(Schema):
     membership = fields.Nested(MembershipSchema, allow_none=True)
 
 
+class GroupCancelSchema(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
 class GroupListSchema(Schema):
     groups = fields.List(fields.Nested(GroupSchema))
 
@@ -185,6 +189,20 @@ def create_group(body: dict[str, Any]) -> dict[str, Any]:
 def get_group(group_id: int) -> dict[str, Any]:
     """One group with its meetings (and, for a client, their seat or waitlist place)."""
     return group_payloads([groups.get_group(group_id)], current_actor())[0]
+
+
+@bp.route("/groups/<int:group_id>/cancel", methods=["POST"])
+@roles(Role.THERAPIST)
+@bp.arguments(GroupCancelSchema)
+@bp.response(200, GroupSchema)
+@bp.doc(security=BEARER)
+def cancel_group(body: dict[str, Any], group_id: int) -> dict[str, Any]:
+    """Cancel your group: future meetings leave your calendar and members are emailed."""
+    actor = require_actor()
+    group = groups.cancel_group(
+        group_id=group_id, therapist_user_id=actor.id, now=utcnow(), reason=body["reason"]
+    )
+    return group_payloads([group], actor)[0]
 
 
 def seat_payload(seat: GroupSeat) -> dict[str, Any]:

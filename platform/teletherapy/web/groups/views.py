@@ -135,6 +135,20 @@ def detail(group_id: int) -> str:
     )
 
 
+@bp.post("/<int:group_id>/cancel")
+@roles(Role.THERAPIST)
+def cancel(group_id: int) -> Response:
+    actor = require_actor()
+    if ActionForm().validate_on_submit():
+        try:
+            groups.cancel_group(group_id=group_id, therapist_user_id=actor.id, now=utcnow())
+        except ConflictError as exc:
+            flash(exc.detail, "error")
+        else:
+            flash("The group is cancelled; its members are told by email.", "success")
+    return redirect(url_for("groups.detail", group_id=group_id))
+
+
 def _act(group_id: int, action: Any, success: str) -> Response:
     """Run one client action from a button; a conflict is explained on the group's page."""
     actor = require_actor()
