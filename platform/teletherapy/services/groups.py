@@ -424,15 +424,25 @@ def list_roster(*, group_id: int, therapist_user_id: int) -> list[str]:
 
 
 def count_waiting(group_id: int) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(GroupWaitlistEntry.id)).where(
-                GroupWaitlistEntry.group_id == group_id,
-                GroupWaitlistEntry.status == WaitlistStatus.WAITING.value,
-            )
+    return waiting_counts([group_id])[group_id]
+
+
+def waiting_counts(group_ids: Iterable[int]) -> dict[int, int]:
+    """How many clients wait for each group (one query)."""
+    ids = sorted(set(group_ids))
+    counts = dict.fromkeys(ids, 0)
+    if not ids:
+        return counts
+    rows = db.session.execute(
+        select(GroupWaitlistEntry.group_id, func.count(GroupWaitlistEntry.id))
+        .where(
+            GroupWaitlistEntry.group_id.in_(ids),
+            GroupWaitlistEntry.status == WaitlistStatus.WAITING.value,
         )
-        or 0
+        .group_by(GroupWaitlistEntry.group_id)
     )
+    counts.update({group_id: int(count) for group_id, count in rows})
+    return counts
 
 
 def _own_group(group_id: int, therapist_user_id: int) -> TherapyGroup:

@@ -117,6 +117,7 @@ class WaitlistEntrySchema(Schema):
 def group_payloads(items: list[TherapyGroup], viewer: User | None) -> list[dict[str, Any]]:
     meetings = groups.list_meetings(g.id for g in items)
     names = groups.therapist_names(g.therapist_id for g in items)
+    waiting = groups.waiting_counts(g.id for g in items)
     payloads = []
     for group in items:
         membership = None
@@ -134,7 +135,7 @@ def group_payloads(items: list[TherapyGroup], viewer: User | None) -> list[dict[
                 "capacity": group.capacity,
                 "seats_taken": group.seats_taken,
                 "seats_left": group.seats_left,
-                "waitlist_count": groups.count_waiting(group.id),
+                "waitlist_count": waiting[group.id],
                 "fee_cents": group.fee_cents,
                 "currency": group.currency,
                 "description": group.description,
