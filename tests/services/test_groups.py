@@ -117,6 +117,7 @@ def test_a_group_in_another_zone_keeps_that_zone_wall_clock_time(
         ({"capacity": 16}, "capacity"),
         ({"modality": "astrology"}, "modality"),
         ({"setting": "moon"}, "setting"),
+        ({"setting": "home"}, "setting"),
         ({"title": "  "}, "title"),
         ({"fee_cents": -1}, "fee_cents"),
         ({"first_start": datetime(2026, 12, 8, 18, 0)}, "first_start"),

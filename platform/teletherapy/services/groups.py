@@ -38,7 +38,7 @@ from ..domain.availability import time_zone_error
 from ..domain.booking import blocked_interval, weekly_series_starts
 from ..domain.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from ..domain.intervals import Interval
-from ..domain.vocabularies import MODALITIES, SETTINGS
+from ..domain.vocabularies import MODALITIES
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,
@@ -66,6 +66,8 @@ MAX_DURATION_MINUTES = 240
 MAX_MEETINGS = 52
 MAX_FEE_CENTS = 100_000
 CURRENCIES = ("usd",)
+# A group meets somewhere several people can come: a video room or an office.
+GROUP_SETTINGS = ("online", "in_office")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -147,8 +149,8 @@ def _validate_group(
         errors["title"] = ["Use at most 120 characters."]
     if modality not in MODALITIES:
         errors["modality"] = [f"'{modality}' is not a modality code (see /api/v1/vocabularies)."]
-    if setting not in SETTINGS:
-        errors["setting"] = [f"'{setting}' is not a setting: use online, in_office or home."]
+    if setting not in GROUP_SETTINGS:
+        errors["setting"] = [f"'{setting}' is not a group setting: use online or in_office."]
     if not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
         errors["capacity"] = [f"A group has {MIN_CAPACITY} to {MAX_CAPACITY} seats."]
     if not 0 <= fee_cents <= MAX_FEE_CENTS:

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from ...clock import utcnow
 from ...domain.errors import AuthenticationError
-from ...domain.vocabularies import MODALITIES, SETTINGS
+from ...domain.vocabularies import MODALITIES
 from ...models import GroupSeat, GroupWaitlistEntry, Role, TherapyGroup, User
 from ...services import groups
 from ..access import current_actor, public, require_actor, roles
@@ -28,7 +28,7 @@ class UtcDateTime(fields.DateTime):
 class GroupCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=120))
     modality = fields.String(required=True, validate=validate.OneOf(list(MODALITIES)))
-    setting = fields.String(required=True, validate=validate.OneOf(list(SETTINGS)))
+    setting = fields.String(required=True, validate=validate.OneOf(groups.GROUP_SETTINGS))
     capacity = fields.Integer(
         required=True,
         validate=validate.Range(min=groups.MIN_CAPACITY, max=groups.MAX_CAPACITY),

@@ -16,14 +16,18 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ...domain.vocabularies import MODALITIES, SETTINGS
-from ...services.groups import MAX_CAPACITY, MAX_MEETINGS, MIN_CAPACITY
+from ...services.groups import GROUP_SETTINGS, MAX_CAPACITY, MAX_MEETINGS, MIN_CAPACITY
 from ..accounts.forms import options
 
 
 class GroupForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=120)])
     modality = SelectField("Modality", choices=options(MODALITIES), default="group")
-    setting = SelectField("Setting", choices=options(SETTINGS), default="online")
+    setting = SelectField(
+        "Setting",
+        choices=options({code: SETTINGS[code] for code in GROUP_SETTINGS}),
+        default="online",
+    )
     capacity = IntegerField(
         f"Seats ({MIN_CAPACITY} to {MAX_CAPACITY})",
         validators=[InputRequired(), NumberRange(MIN_CAPACITY, MAX_CAPACITY)],
