@@ -19,6 +19,14 @@ from .calendars import (
     CalendarFeedToken,
     NotificationPreference,
 )
+from .groups import (
+    GroupSeat,
+    GroupStatus,
+    GroupWaitlistEntry,
+    SeatStatus,
+    TherapyGroup,
+    WaitlistStatus,
+)
 from .outbox import OutboxMessage, OutboxStatus
 from .scheduling import (
     ACTIVE_STATUSES,
@@ -44,13 +52,19 @@ __all__ = [
     "CalendarDetail",
     "CalendarFeedToken",
     "ClientProfile",
+    "GroupSeat",
+    "GroupStatus",
+    "GroupWaitlistEntry",
     "IdempotencyRecord",
     "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
     "Role",
+    "SeatStatus",
     "TherapistProfile",
+    "TherapyGroup",
     "UTCDateTime",
     "User",
+    "WaitlistStatus",
 ]

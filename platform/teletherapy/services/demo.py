@@ -271,3 +271,71 @@ def seed_demo(
         if progress:
             progress(len(batch))
     return {"therapists": therapists, "clients": clients}
+
+
+DEMO_GROUPS = [
+    ("Parents' circle (en español)", "group", 8, 1500),
+    ("Mindfulness for everyday stress", "mindfulness", 10, 2000),
+    ("DBT skills group", "dbt", 6, 2500),
+]
+
+
+def _demo_groups(batch: list[tuple[DemoTherapist, int]]) -> None:
+    """Demo therapists 1-3 each run a weekly online group on Saturdays at 10:00 local."""
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from ..domain.availability import local_to_utc
+    from ..models import Booking, TherapyGroup
+    from .groups import plan_meetings
+
+    today = utcnow().date()
+    saturday = today + timedelta(days=7 + (5 - today.weekday()) % 7)
+    for therapist, profile_id in batch:
+        if therapist.index > len(DEMO_GROUPS):
+            continue
+        title, modality, capacity, fee_cents = DEMO_GROUPS[therapist.index - 1]
+        first = local_to_utc(saturday, time(10), ZoneInfo(therapist.time_zone))
+        meetings = plan_meetings(
+            first_start=first,
+            duration_minutes=90,
+            weekly_count=8,
+            time_zone=therapist.time_zone,
+            setting="online",
+            buffer_minutes=10,
+            travel_buffer_minutes=0,
+        )
+        group = TherapyGroup(
+            therapist_id=profile_id,
+            title=title,
+            modality=modality,
+            setting="online",
+            capacity=capacity,
+            seats_taken=0,
+            fee_cents=fee_cents,
+            currency="usd",
+            description="A small weekly group. Come to every meeting if you can.",
+            time_zone=therapist.time_zone,
+            status="open",
+            starts_at=meetings[0].start,
+            ends_at=meetings[-1].end,
+        )
+        db.session.add(group)
+        db.session.flush()
+        db.session.add_all(
+            Booking(
+                therapist_id=profile_id,
+                group_id=group.id,
+                status="confirmed",
+                setting="online",
+                start_at=m.start,
+                end_at=m.end,
+                blocked_start_at=m.blocked.start,
+                blocked_end_at=m.blocked.end,
+                time_zone=therapist.time_zone,
+            )
+            for m in meetings
+        )
+
+
+THERAPIST_STEPS.append(_demo_groups)

@@ -11,6 +11,7 @@ def register_all(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .feeds import bp as calendar_bp
+    from .groups.views import bp as groups_bp
     from .main.views import bp as main_bp
     from .practice.views import bp as practice_bp
 
@@ -21,4 +22,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(practice_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(groups_bp)
     register_api(app)

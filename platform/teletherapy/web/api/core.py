@@ -14,13 +14,14 @@ from ...services import accounts
 from ..access import public, require_actor, roles
 from .availability import bp as availability_bp
 from .calendars import calendar_bp
+from .groups import bp as groups_bp
 from .schemas import MeSchema, MeUpdateSchema, TokenRequestSchema, TokenSchema, VocabulariesSchema
 
 tokens_bp = Blueprint("api_tokens", __name__, description="Bearer tokens")
 me_bp = Blueprint("api_me", __name__, description="The caller's own account")
 vocab_bp = Blueprint("api_vocabularies", __name__, description="Codes and labels")
 
-BLUEPRINTS = [tokens_bp, me_bp, vocab_bp, availability_bp, calendar_bp]
+BLUEPRINTS = [tokens_bp, me_bp, vocab_bp, availability_bp, calendar_bp, groups_bp]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 

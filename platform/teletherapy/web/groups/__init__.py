@@ -1,0 +1,1 @@
+"""Group session pages: browse open groups, take a seat or wait, therapists create groups."""
