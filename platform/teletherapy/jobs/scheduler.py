@@ -36,6 +36,14 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         args=[app, owner],
         id="sweep_outbox",
     )
+    scheduler.add_job(tasks.expire_holds, "interval", seconds=60, args=[app], id="expire_holds")
+    scheduler.add_job(
+        tasks.sweep_payments,
+        "interval",
+        seconds=int(app.config["DISPATCHER_INTERVAL_SECONDS"]),
+        args=[app],
+        id="sweep_payments",
+    )
     return scheduler
 
 

@@ -32,3 +32,28 @@ def sweep_outbox(app: Flask, owner: str) -> None:
                 logger.info("outbox sweep: %s", result)
             if result.claimed < 100:
                 break
+
+
+def expire_holds(app: Flask) -> None:
+    from ..services.payments import expire_stale_holds
+
+    with app.app_context():
+        expire_stale_holds(now=utcnow())
+
+
+def sweep_payments(app: Flask) -> None:
+    """Refunds and late fees recorded as pending, then card-on-file charges of past sessions."""
+    from ..services.payments import (
+        charge_completed_sessions,
+        execute_pending,
+        gateway_from_config,
+    )
+
+    with app.app_context():
+        gateway = gateway_from_config(app.config)
+        if gateway is None:
+            return
+        moved = execute_pending(gateway=gateway, now=utcnow())
+        charged = charge_completed_sessions(gateway=gateway, now=utcnow())
+        if moved.done or moved.failed or charged.done or charged.failed or charged.needs_client:
+            logger.info("payments sweep: pending %s, sessions %s", moved, charged)

@@ -14,6 +14,14 @@ from .accounts import (
 )
 from .base import Base, UTCDateTime
 from .outbox import OutboxMessage, OutboxStatus
+from .payments import (
+    ClientPaymentProfile,
+    LedgerKind,
+    LedgerStatus,
+    Payment,
+    StripeEvent,
+    TherapistPaymentSettings,
+)
 from .scheduling import (
     ACTIVE_STATUSES,
     AvailabilityOverride,
@@ -34,12 +42,18 @@ __all__ = [
     "Base",
     "Booking",
     "BookingSeries",
+    "ClientPaymentProfile",
     "ClientProfile",
     "IdempotencyRecord",
+    "LedgerKind",
+    "LedgerStatus",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
+    "Payment",
     "Role",
+    "StripeEvent",
+    "TherapistPaymentSettings",
     "TherapistProfile",
     "UTCDateTime",
     "User",
