@@ -11,10 +11,12 @@ def register_all(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .main.views import bp as main_bp
+    from .payments.views import bp as payments_bp
 
     access.init_app(app)
     template_helpers.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(payments_bp)
     register_api(app)
