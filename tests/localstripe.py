@@ -1,4 +1,8 @@
-"""Gateway fixtures: a real localstripe on 127.0.0.1 and a loopback receiver for its webhooks."""
+"""Shared localstripe fixtures: a real localstripe on 127.0.0.1, its webhooks, a live app.
+
+Conftest files import the fixtures they need from here (tests/gateways, tests/services,
+tests/web), so one localstripe process serves the whole session.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import stripe
+from flask import Flask
+from werkzeug.serving import make_server
 
 from tests.peers import free_port, peer_missing, wait_for_port
 
@@ -147,3 +153,51 @@ def webhook_receiver(localstripe_url: str) -> Iterator[WebhookReceiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def register_webhook(
+    localstripe_url: str, name: str, url: str, secret: str = WEBHOOK_SECRET
+) -> None:
+    """Point localstripe's webhook `name` at `url` (re-registering a name replaces it)."""
+    form = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
+    with urllib.request.urlopen(
+        f"{localstripe_url}/_config/webhooks/{name}", data=form, timeout=10
+    ) as response:
+        assert response.status == 200
+
+
+class LiveServer:
+    """The Flask app served by werkzeug on 127.0.0.1 in a thread (for webhooks, browsers)."""
+
+    def __init__(self, app: Flask) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def stripe_settings(localstripe_url: str) -> dict[str, str]:
+    """App settings that point the app's Stripe gateway and Stripe.js at localstripe."""
+    return {
+        "STRIPE_SECRET_KEY": SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe_url,
+    }
