@@ -216,7 +216,9 @@ def get_pay_page(
         and charge.status == LedgerStatus.PENDING.value
         and charge.stripe_payment_intent_id
     ):
-        intent = gateway.retrieve_payment_intent(charge.stripe_payment_intent_id)
+        intent_id = charge.stripe_payment_intent_id
+        db.session.rollback()
+        intent = gateway.retrieve_payment_intent(intent_id)
         if intent.needs_action:
             secret = intent.client_secret
     therapist = db.session.get(TherapistProfile, booking.therapist_id)
@@ -262,7 +264,7 @@ def start_card_setup(
         _require_held(booking, now)
     elif not _is_payable(booking, _latest_charge(booking.id)):
         raise NotFoundError("This session has nothing to pay.")
-    customer_id = _ensure_customer(client, gateway)
+    customer_id = _ensure_customer(client.id, gateway)
     return gateway.create_setup_intent(customer_id)
 
 
@@ -312,14 +314,16 @@ def submit_card(
     line.idempotency_key = key
     line.attempts = 1
     db.session.add(line)
-    db.session.commit()
-    line_id = line.id
     customer_id = profile.stripe_customer_id
+    amount, currency = booking.fee_cents, booking.currency
+    db.session.flush()
+    line_id = line.id
+    db.session.commit()  # Stripe is called with no transaction open
     try:
         intent = gateway.create_payment_intent(
-            booking_id=booking.id,
-            amount_cents=booking.fee_cents,
-            currency=booking.currency,
+            booking_id=booking_id,
+            amount_cents=amount,
+            currency=currency,
             customer_id=customer_id,
             idempotency_key=key,
             payment_method_id=payment_method_id,
@@ -349,8 +353,10 @@ def verify_payment(
     charge = _latest_charge(booking.id)
     if charge is None or not charge.stripe_payment_intent_id:
         raise NotFoundError("No payment to verify for this session.")
-    intent = gateway.retrieve_payment_intent(charge.stripe_payment_intent_id)
-    return _record_intent(charge.id, intent, now)
+    charge_id, intent_id = charge.id, charge.stripe_payment_intent_id
+    db.session.rollback()
+    intent = gateway.retrieve_payment_intent(intent_id)
+    return _record_intent(charge_id, intent, now)
 
 
 def _record_intent(line_id: int, intent: PaymentIntentResult, now: datetime) -> PaymentOutcome:
@@ -1280,13 +1286,21 @@ def _saved_card(user_id: int) -> bool:
     return bool(profile and profile.stripe_customer_id and profile.default_payment_method_id)
 
 
-def _ensure_customer(client: User, gateway: PaymentGateway) -> str:
-    profile = _profile(client.id)
-    if not profile.stripe_customer_id:
-        profile.stripe_customer_id = gateway.create_customer(client.id)
-        db.session.commit()
-    assert profile.stripe_customer_id is not None
-    return profile.stripe_customer_id
+def _ensure_customer(user_id: int, gateway: PaymentGateway) -> str:
+    """The client's Stripe customer (created once, with only our id); Stripe is called
+    with no transaction open."""
+    profile = db.session.get(ClientPaymentProfile, user_id)
+    existing = profile.stripe_customer_id if profile is not None else None
+    db.session.rollback()
+    if existing:
+        return existing
+    created = gateway.create_customer(user_id)
+    profile = _profile(user_id)
+    if not profile.stripe_customer_id:  # another request may have won the race
+        profile.stripe_customer_id = created
+    customer_id = profile.stripe_customer_id
+    db.session.commit()
+    return customer_id
 
 
 def _latest_charge(booking_id: int) -> Payment | None:
