@@ -37,16 +37,19 @@
       if (result.next) { setTimeout(function () { window.location.assign(result.next); }, 1500); }
       return null;
     }
-    show(result.message || "The payment did not go through.", true);
-    return null;
+    throw {message: result.message || "The payment did not go through."};
   }
 
   var confirmButton = document.getElementById("confirm-payment");
   if (confirmButton) {
     confirmButton.addEventListener("click", function () {
       confirmButton.disabled = true;
-      finish({status: "requires_action", client_secret: confirmButton.dataset.clientSecret},
-             script.dataset.verifyUrl).then(function () { confirmButton.disabled = false; });
+      Promise.resolve().then(function () {
+        return finish({status: "requires_action", client_secret: confirmButton.dataset.clientSecret},
+                      script.dataset.verifyUrl);
+      }).catch(function (problem) {
+        show((problem && problem.message) || "The payment did not go through.", true);
+      }).then(function () { confirmButton.disabled = false; });
     });
   }
 
