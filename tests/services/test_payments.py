@@ -30,6 +30,7 @@ from sqlalchemy import select
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.payments import PaymentMethod
 from teletherapy.extensions import db
+from teletherapy.gateways.payments import PaymentGatewayError
 from teletherapy.models import (
     Booking,
     ClientPaymentProfile,
@@ -38,7 +39,15 @@ from teletherapy.models import (
     TherapistProfile,
 )
 from teletherapy.services import payments
-from tests.payment_fakes import FakeGateway, accept, add_booking, cancel
+from tests.payment_fakes import (
+    FakeGateway,
+    accept,
+    add_booking,
+    cancel,
+    intent_object,
+    sign,
+    stripe_event,
+)
 
 CARD = "pm_card_ok"
 DECLINED = "pm_card_declined"
@@ -756,3 +765,93 @@ def test_earnings_show_sessions_and_money_by_band_with_refunds_and_fees(
     assert (result.collected_cents, result.refunded_cents, result.fees_cents) == (8000, 3500, 2500)
     assert result.net_cents == 4500
     assert payments.earnings(therapist=make_user("therapist"), now=now).collected_cents == 0
+
+
+# --- never twice -------------------------------------------------------------------------
+
+
+def test_a_double_click_while_stripe_is_answering_is_refused(
+    people: Any, gateway: FakeGateway, now: datetime
+) -> None:
+    therapist, client = people
+    accept(therapist, "pay_now")
+    booking = add_booking(therapist, client, start=now + timedelta(days=3), now=now)
+    gateway.card_behaviour[CARD] = "error"  # the first request dies before Stripe answers
+    with pytest.raises(PaymentGatewayError):
+        payments.submit_card(
+            client=client,
+            booking_id=booking.id,
+            method="pay_now",
+            payment_method_id=CARD,
+            gateway=gateway,
+            now=now,
+        )
+    [first] = lines(booking.id)
+    first.status = "pending"  # as seen by a second request while the first is in flight
+    db.session.commit()
+    with pytest.raises(ConflictError) as caught:
+        payments.submit_card(
+            client=client,
+            booking_id=booking.id,
+            method="pay_now",
+            payment_method_id=CARD,
+            gateway=gateway,
+            now=now,
+        )
+    assert caught.value.extra == {"reason": "in_progress"}
+    assert len(lines(booking.id)) == 1
+
+
+def test_an_abandoned_challenge_completed_later_is_refunded_as_a_second_payment(
+    people: Any, gateway: FakeGateway, now: datetime
+) -> None:
+    therapist, client = people
+    accept(therapist, "pay_now")
+    booking = add_booking(therapist, client, start=now + timedelta(days=3), now=now)
+    for card in (THREE_DS, CARD):  # the client gives up on 3-D Secure and uses another card
+        payments.submit_card(
+            client=client,
+            booking_id=booking.id,
+            method="pay_now",
+            payment_method_id=card,
+            gateway=gateway,
+            now=now,
+        )
+    abandoned, paid = lines(booking.id)
+    assert (abandoned.status, paid.status) == ("failed", "succeeded")
+    assert abandoned.stripe_payment_intent_id is not None
+    # ... and then the bank completes the first one after all: Stripe tells us by webhook.
+    body = stripe_event(
+        "payment_intent.succeeded",
+        intent_object(abandoned.stripe_payment_intent_id, 6000, booking.id),
+    )
+    outcome = payments.process_webhook(
+        payload=body, signature_header=sign(body), gateway=gateway, now=now
+    )
+    assert outcome == "processed"
+    [refund] = lines(booking.id, "refund")
+    assert (refund.amount_cents, refund.reason_code) == (6000, "duplicate_payment")
+    assert refund.stripe_payment_intent_id == abandoned.stripe_payment_intent_id
+    assert (
+        payments.process_webhook(
+            payload=body, signature_header=sign(body), gateway=gateway, now=now
+        )
+        == "duplicate"
+    )
+    assert len(lines(booking.id, "refund")) == 1
+
+
+def test_waiving_a_fee_charged_to_the_card_refunds_it_and_keeps_it_shown_as_waived(
+    people: Any, gateway: FakeGateway, now: datetime
+) -> None:
+    booking = save_card_on_file(people, gateway, now, late_fee_cents=3000, waive_first=False)
+    cancel(booking, by="client", late=True, now=now)
+    payments.execute_pending(gateway=gateway, now=now)
+    payments.waive_late_fee(therapist=people[0], booking_id=booking.id, now=now)
+    payments.execute_pending(gateway=gateway, now=now)
+    [fee] = lines(booking.id, "late_fee")
+    [refund] = lines(booking.id, "refund")
+    assert fee.status == "waived" and refund.status == "succeeded"
+    assert refund.stripe_payment_intent_id == fee.stripe_payment_intent_id
+    assert refund.idempotency_key == f"refund-{booking.id}_waiver"
+    assert payments.earnings(therapist=people[0], now=now).fees_cents == 0

@@ -298,6 +298,9 @@ def submit_card(
     if chosen is PaymentMethod.CARD_ON_FILE:
         # A new line unless one is waiting already; after a declined off-session
         # charge the new line is charged again (with its own idempotency key).
+        if previous is not None and previous.status == LedgerStatus.PENDING.value:
+            previous.status = LedgerStatus.FAILED.value
+            previous.reason = "Payment not completed: another card was saved"
         if previous is None or previous.status != LedgerStatus.UNPAID.value:
             db.session.add(
                 _charge_line(booking, method=PaymentMethod.CARD_ON_FILE, status=LedgerStatus.UNPAID)
@@ -306,6 +309,18 @@ def submit_card(
             _confirm(booking, now)
         db.session.commit()
         return PaymentOutcome("saved", booking.status, "Your card is saved for this session.")
+
+    if previous is not None and previous.status == LedgerStatus.PENDING.value:
+        if previous.stripe_payment_intent_id is None:
+            # A double click: the first request is still waiting for Stripe.
+            raise ConflictError(
+                "A payment for this session is already on its way.",
+                extra={"reason": "in_progress"},
+            )
+        # An abandoned 3-D Secure challenge; should the bank complete it after all,
+        # `_advance` refunds the second payment.
+        previous.status = LedgerStatus.FAILED.value
+        previous.reason = "Payment not completed: another card was used"
 
     # Pay now: a new ledger line per attempt, committed before Stripe is called.
     attempt = _count_charges(booking.id) + 1
@@ -657,6 +672,8 @@ def _execute_refund(line: Payment, gateway: PaymentGateway, now: datetime) -> No
     booking = _lock_booking(line.booking_id)
     if line.status == LedgerStatus.SUCCEEDED.value:
         for paid in _lines_with_intent(intent_id):
+            if paid.status == LedgerStatus.WAIVED.value:
+                continue  # a fee waived for hardship stays shown as waived
             refunded = _refunded_cents(intent_id)
             _advance(
                 paid,
@@ -1491,23 +1508,41 @@ def _advance(line: Payment, target: PaymentStatus, booking: Booking, now: dateti
         return
     if booking.status == "held":
         _confirm(booking, now)
-    elif booking.status not in ("confirmed", "completed") and booking.client_id is not None:
+        return
+    if booking.client_id is None or line.stripe_payment_intent_id is None:
+        return
+    if booking.status not in ("confirmed", "completed"):
         # Money arrived for a session that is gone (hold expired, or cancelled while
         # the bank was deciding): it all goes back.
         key = idempotency_key("refund", f"{booking.id}_late_{line.id}")
-        if db.session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is None:
-            assert line.stripe_payment_intent_id is not None
-            db.session.add(
-                _refund_line(
-                    booking,
-                    amount_cents=line.amount_cents,
-                    intent_id=line.stripe_payment_intent_id,
-                    key=key,
-                    reason="Payment arrived after the session was released: full refund",
-                    code="payment_after_release",
-                    method=line.method,
-                )
+        reason = "Payment arrived after the session was released: full refund"
+        code = "payment_after_release"
+    elif db.session.scalar(
+        select(Payment.id).where(
+            Payment.booking_id == booking.id,
+            Payment.kind == LedgerKind.CHARGE.value,
+            Payment.id != line.id,
+            Payment.status.in_(_PAID),
+        )
+    ):
+        # A session is never paid twice (an abandoned attempt the bank completed later).
+        key = idempotency_key("refund", f"{booking.id}_duplicate_{line.id}")
+        reason = "Paid twice for one session: refunded"
+        code = "duplicate_payment"
+    else:
+        return
+    if db.session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is None:
+        db.session.add(
+            _refund_line(
+                booking,
+                amount_cents=line.amount_cents,
+                intent_id=line.stripe_payment_intent_id,
+                key=key,
+                reason=reason,
+                code=code,
+                method=line.method,
             )
+        )
 
 
 def _confirm(booking: Booking, now: datetime) -> None:
