@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -58,7 +59,7 @@ def index() -> Any:
         lines=payments.list_ledger(actor=actor),
         unpaid=unpaid,
         action_form=ActionForm(),
-        month=now.astimezone().strftime("%Y-%m"),
+        month=now.astimezone(ZoneInfo(actor.time_zone)).strftime("%Y-%m"),
     )
 
 
