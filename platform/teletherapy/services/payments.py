@@ -218,9 +218,13 @@ def get_pay_page(
     ):
         intent_id = charge.stripe_payment_intent_id
         db.session.rollback()
-        intent = gateway.retrieve_payment_intent(intent_id)
-        if intent.needs_action:
-            secret = intent.client_secret
+        try:
+            intent = gateway.retrieve_payment_intent(intent_id)
+        except PaymentGatewayError:
+            logger.warning("pay page: payment intent %s could not be read", intent_id)
+        else:
+            if intent.needs_action:
+                secret = intent.client_secret
     therapist = db.session.get(TherapistProfile, booking.therapist_id)
     methods = offered_methods(therapist_id=booking.therapist_id, stripe_enabled=gateway is not None)
     if booking.status != "held" and charge is not None:
