@@ -7,6 +7,7 @@ Replays are processed once, reordered events end in the state of their effect
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -247,3 +248,34 @@ def test_without_stripe_configured_the_webhook_is_not_found(client: FlaskClient)
     body = json.dumps({"id": "evt_1"}).encode()
     response = client.post(URL, data=body, headers={"Stripe-Signature": sign(body)})
     assert response.status_code == 404
+
+
+def test_the_same_event_delivered_at_once_by_many_connections_is_processed_once(
+    app: Flask, pending: Any
+) -> None:
+    booking, line = pending
+    body = succeeded(line, booking)
+    signature = sign(body)
+    db.session.rollback()  # SQLite: hold no lock while the threads write
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(
+            URL, data=body, headers={"Stripe-Signature": signature, "Content-Type": "x"}
+        )
+        outcomes.append(f"{response.status_code} {response.get_json()['outcome']}")
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["200 duplicate"] * 5 + ["200 processed"]
+    assert state(booking.id) == ("confirmed", "succeeded", 1)
+    confirmations = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "booking_confirmed")
+    )
+    assert confirmations == 2
