@@ -770,13 +770,52 @@ def test_earnings_show_sessions_and_money_by_band_with_refunds_and_fees(
 # --- never twice -------------------------------------------------------------------------
 
 
-def test_a_double_click_while_stripe_is_answering_is_refused(
+def test_a_payment_whose_outcome_is_unknown_blocks_a_second_one_until_stripe_tells(
     people: Any, gateway: FakeGateway, now: datetime
 ) -> None:
     therapist, client = people
     accept(therapist, "pay_now")
     booking = add_booking(therapist, client, start=now + timedelta(days=3), now=now)
-    gateway.card_behaviour[CARD] = "error"  # the first request dies before Stripe answers
+
+    def pay(card: str, at: datetime) -> Any:
+        return payments.submit_card(
+            client=client,
+            booking_id=booking.id,
+            method="pay_now",
+            payment_method_id=card,
+            gateway=gateway,
+            now=at,
+        )
+
+    gateway.card_behaviour[CARD] = "error"  # Stripe's answer is lost on the way back
+    with pytest.raises(PaymentGatewayError):
+        pay(CARD, now)
+    [first] = lines(booking.id)
+    assert first.status == "pending" and first.stripe_payment_intent_id is None
+    with pytest.raises(ConflictError) as caught:  # a double click, or an impatient retry
+        pay(CARD, now + timedelta(minutes=1))
+    assert caught.value.extra == {"reason": "in_progress"}
+    assert len(lines(booking.id)) == 1
+
+    # Stripe did take it: its verified webhook finds the line by booking id.
+    body = stripe_event("payment_intent.succeeded", intent_object("pi_lost", 6000, booking.id))
+    assert (
+        payments.process_webhook(
+            payload=body, signature_header=sign(body), gateway=gateway, now=now
+        )
+        == "processed"
+    )
+    assert status_of(booking.id) == "confirmed"
+    assert lines(booking.id)[0].stripe_payment_intent_id == "pi_lost"
+
+
+def test_an_attempt_stripe_never_confirmed_makes_way_for_a_new_one_after_a_while(
+    people: Any, gateway: FakeGateway, now: datetime
+) -> None:
+    therapist, client = people
+    accept(therapist, "pay_now")
+    booking = add_booking(therapist, client, start=now + timedelta(days=3), now=now)
+    gateway.fail_next = 1
     with pytest.raises(PaymentGatewayError):
         payments.submit_card(
             client=client,
@@ -786,20 +825,22 @@ def test_a_double_click_while_stripe_is_answering_is_refused(
             gateway=gateway,
             now=now,
         )
-    [first] = lines(booking.id)
-    first.status = "pending"  # as seen by a second request while the first is in flight
+    later = now + payments.PROCESSING_LEASE + timedelta(minutes=1)
+    booking_row = db.session.get(Booking, booking.id)
+    assert booking_row is not None
+    booking_row.hold_expires_at = later + timedelta(minutes=5)  # the hold is still on
     db.session.commit()
-    with pytest.raises(ConflictError) as caught:
-        payments.submit_card(
-            client=client,
-            booking_id=booking.id,
-            method="pay_now",
-            payment_method_id=CARD,
-            gateway=gateway,
-            now=now,
-        )
-    assert caught.value.extra == {"reason": "in_progress"}
-    assert len(lines(booking.id)) == 1
+    outcome = payments.submit_card(
+        client=client,
+        booking_id=booking.id,
+        method="pay_now",
+        payment_method_id=CARD,
+        gateway=gateway,
+        now=later,
+    )
+    assert outcome.status == "succeeded"
+    assert [line.status for line in lines(booking.id)] == ["failed", "succeeded"]
+    assert gateway.keys("create_payment_intent") == [f"pay-{booking.id}", f"pay-{booking.id}_2"]
 
 
 def test_an_abandoned_challenge_completed_later_is_refunded_as_a_second_payment(

@@ -315,14 +315,18 @@ def submit_card(
         return PaymentOutcome("saved", booking.status, "Your card is saved for this session.")
 
     if previous is not None and previous.status == LedgerStatus.PENDING.value:
-        if previous.stripe_payment_intent_id is None:
-            # A double click: the first request is still waiting for Stripe.
+        if previous.stripe_payment_intent_id is None and previous.created_at > now - (
+            PROCESSING_LEASE
+        ):
+            # A double click, or Stripe's answer was lost: the outcome is still unknown,
+            # and a verified webhook (which finds the line by booking) will settle it.
             raise ConflictError(
-                "A payment for this session is already on its way.",
+                "A payment for this session is already on its way; "
+                "please check your payments in a few minutes.",
                 extra={"reason": "in_progress"},
             )
-        # An abandoned 3-D Secure challenge; should the bank complete it after all,
-        # `_advance` refunds the second payment.
+        # An abandoned 3-D Secure challenge (or an attempt Stripe never confirmed);
+        # should the bank complete it after all, `_advance` refunds the second payment.
         previous.status = LedgerStatus.FAILED.value
         previous.reason = "Payment not completed: another card was used"
 
@@ -332,6 +336,7 @@ def submit_card(
     line = _charge_line(booking, method=PaymentMethod.PAY_NOW, status=LedgerStatus.PENDING)
     line.idempotency_key = key
     line.attempts = 1
+    line.created_at = line.updated_at = now
     db.session.add(line)
     customer_id = profile.stripe_customer_id
     amount, currency = booking.fee_cents, booking.currency
@@ -356,9 +361,10 @@ def submit_card(
         db.session.commit()
         return PaymentOutcome("declined", booking.status, exc.message)
     except PaymentGatewayError:
+        # Stripe may or may not have taken the payment: the line stays pending, and
+        # the webhook that Stripe sends if it did finds it by booking id.
         line = _lock_payment(line_id)
-        line.status = LedgerStatus.FAILED.value
-        line.last_error = "payment provider unavailable"
+        line.last_error = "payment provider unavailable: outcome unknown"
         db.session.commit()
         raise
     return _record_intent(line_id, intent, now)
