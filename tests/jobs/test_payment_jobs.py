@@ -18,7 +18,7 @@ from tests.payment_fakes import add_booking
 
 def test_the_dispatcher_schedules_the_hold_and_payment_sweeps(app: Flask) -> None:
     scheduler = build_scheduler(app, blocking=False)
-    assert {"sweep_outbox", "expire_holds", "sweep_payments"} <= {
+    assert {"sweep_outbox", "expire_holds", "sweep_payments", "charge_completed_sessions"} <= {
         job.id for job in scheduler.get_jobs()
     }
 

@@ -44,6 +44,13 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         args=[app],
         id="sweep_payments",
     )
+    scheduler.add_job(
+        tasks.charge_completed_sessions,
+        "interval",
+        minutes=5,
+        args=[app],
+        id="charge_completed_sessions",
+    )
     return scheduler
 
 

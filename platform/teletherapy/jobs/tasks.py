@@ -42,18 +42,26 @@ def expire_holds(app: Flask) -> None:
 
 
 def sweep_payments(app: Flask) -> None:
-    """Refunds and late fees recorded as pending, then card-on-file charges of past sessions."""
-    from ..services.payments import (
-        charge_completed_sessions,
-        execute_pending,
-        gateway_from_config,
-    )
+    """Refunds and card-on-file late fees recorded as pending by cancellations."""
+    from ..services.payments import execute_pending, gateway_from_config
 
     with app.app_context():
         gateway = gateway_from_config(app.config)
         if gateway is None:
             return
-        moved = execute_pending(gateway=gateway, now=utcnow())
-        charged = charge_completed_sessions(gateway=gateway, now=utcnow())
-        if moved.done or moved.failed or charged.done or charged.failed or charged.needs_client:
-            logger.info("payments sweep: pending %s, sessions %s", moved, charged)
+        result = execute_pending(gateway=gateway, now=utcnow())
+        if result.done or result.failed or result.needs_client:
+            logger.info("payments sweep: %s", result)
+
+
+def charge_completed_sessions(app: Flask) -> None:
+    """Off-session charges of cards on file for sessions that have taken place."""
+    from ..services import payments
+
+    with app.app_context():
+        gateway = payments.gateway_from_config(app.config)
+        if gateway is None:
+            return
+        result = payments.charge_completed_sessions(gateway=gateway, now=utcnow())
+        if result.done or result.failed or result.needs_client:
+            logger.info("card-on-file charges: %s", result)
