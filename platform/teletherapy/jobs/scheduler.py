@@ -36,6 +36,21 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         args=[app, owner],
         id="sweep_outbox",
     )
+    scheduler.add_job(tasks.expire_holds, "interval", seconds=60, args=[app], id="expire_holds")
+    scheduler.add_job(
+        tasks.sweep_payments,
+        "interval",
+        seconds=int(app.config["DISPATCHER_INTERVAL_SECONDS"]),
+        args=[app],
+        id="sweep_payments",
+    )
+    scheduler.add_job(
+        tasks.charge_completed_sessions,
+        "interval",
+        minutes=5,
+        args=[app],
+        id="charge_completed_sessions",
+    )
     return scheduler
 
 

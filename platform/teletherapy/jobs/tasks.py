@@ -35,3 +35,36 @@ def sweep_outbox(app: Flask, owner: str) -> None:
                 logger.info("outbox sweep: %s", result)
             if result.claimed < 100:
                 break
+
+
+def expire_holds(app: Flask) -> None:
+    from ..services.payments import expire_stale_holds
+
+    with app.app_context():
+        expire_stale_holds(now=utcnow())
+
+
+def sweep_payments(app: Flask) -> None:
+    """Refunds and card-on-file late fees recorded as pending by cancellations."""
+    from ..services.payments import execute_pending, gateway_from_config
+
+    with app.app_context():
+        gateway = gateway_from_config(app.config)
+        if gateway is None:
+            return
+        result = execute_pending(gateway=gateway, now=utcnow())
+        if result.done or result.failed or result.needs_client:
+            logger.info("payments sweep: %s", result)
+
+
+def charge_completed_sessions(app: Flask) -> None:
+    """Off-session charges of cards on file for sessions that have taken place."""
+    from ..services import payments
+
+    with app.app_context():
+        gateway = payments.gateway_from_config(app.config)
+        if gateway is None:
+            return
+        result = payments.charge_completed_sessions(gateway=gateway, now=utcnow())
+        if result.done or result.failed or result.needs_client:
+            logger.info("card-on-file charges: %s", result)

@@ -28,6 +28,14 @@ from .groups import (
     WaitlistStatus,
 )
 from .outbox import OutboxMessage, OutboxStatus
+from .payments import (
+    ClientPaymentProfile,
+    LedgerKind,
+    LedgerStatus,
+    Payment,
+    StripeEvent,
+    TherapistPaymentSettings,
+)
 from .scheduling import (
     ACTIVE_STATUSES,
     AvailabilityOverride,
@@ -51,17 +59,23 @@ __all__ = [
     "BookingSeries",
     "CalendarDetail",
     "CalendarFeedToken",
+    "ClientPaymentProfile",
     "ClientProfile",
     "GroupSeat",
     "GroupStatus",
     "GroupWaitlistEntry",
     "IdempotencyRecord",
+    "LedgerKind",
+    "LedgerStatus",
     "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
+    "Payment",
     "Role",
     "SeatStatus",
+    "StripeEvent",
+    "TherapistPaymentSettings",
     "TherapistProfile",
     "TherapyGroup",
     "UTCDateTime",

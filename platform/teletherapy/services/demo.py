@@ -181,6 +181,29 @@ THERAPIST_STEPS: list[TherapistStep] = []
 THERAPIST_STEPS.append(seed_demo_availability)
 
 
+def _payment_settings_step(batch: list[tuple[DemoTherapist, int]]) -> None:
+    """Demo therapists take cards (when Stripe is set up) and payment at the session."""
+    from ..models import TherapistPaymentSettings
+
+    db.session.execute(
+        insert(TherapistPaymentSettings),
+        [
+            {
+                "therapist_id": profile_id,
+                "accepts_pay_now": True,
+                "accepts_card_on_file": t.index % 2 == 1,
+                "accepts_pay_at_session": True,
+                "late_cancel_fee_cents": (0, 2000, 2500, 4000)[t.rng_seed % 4],
+                "waive_first_late_cancel": True,
+            }
+            for t, profile_id in batch
+        ],
+    )
+
+
+THERAPIST_STEPS.append(_payment_settings_step)
+
+
 def seed_demo(
     *, therapists: int, clients: int, seed: int, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:

@@ -13,6 +13,7 @@ def register_all(app: Flask) -> None:
     from .feeds import bp as calendar_bp
     from .groups.views import bp as groups_bp
     from .main.views import bp as main_bp
+    from .payments.views import bp as payments_bp
     from .practice.views import bp as practice_bp
 
     access.init_app(app)
@@ -23,4 +24,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(practice_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(groups_bp)
+    app.register_blueprint(payments_bp)
     register_api(app)

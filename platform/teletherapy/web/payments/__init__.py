@@ -1,0 +1,1 @@
+"""Payments: paying for a booking, the ledger, receipts, superbills, earnings, webhooks."""
