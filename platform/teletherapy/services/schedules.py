@@ -68,7 +68,7 @@ def load_schedules(
             select(TherapistProfile.id, TherapistProfile.accepting_new_clients).where(
                 TherapistProfile.id.in_(ids)
             )
-        ).tuples()
+        ).all()
     )
     settings_rows = {
         row.therapist_id: row
