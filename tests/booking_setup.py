@@ -35,7 +35,9 @@ def set_availability(
     profile = therapist.therapist
     assert profile is not None
     db.session.add(AvailabilitySettings(therapist_id=profile.id, time_zone=time_zone, **settings))
-    for weekday, start, end, setting in rules or [(d, "09:00", "17:00", "online") for d in WEEKDAYS]:
+    for weekday, start, end, setting in rules or [
+        (d, "09:00", "17:00", "online") for d in WEEKDAYS
+    ]:
         db.session.add(
             AvailabilityRule(
                 therapist_id=profile.id,

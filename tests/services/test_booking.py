@@ -78,10 +78,10 @@ def test_two_bookings_get_different_unguessable_rooms(
     assert first.video_room != second.video_room
 
 
-def test_in_office_booking_has_no_video_room(make_user: Any, client_user: Any, now: datetime) -> None:
-    tid = set_availability(
-        make_user("therapist"), rules=[(3, "09:00", "17:00", "in_office")]
-    )
+def test_in_office_booking_has_no_video_room(
+    make_user: Any, client_user: Any, now: datetime
+) -> None:
+    tid = set_availability(make_user("therapist"), rules=[(3, "09:00", "17:00", "in_office")])
     booking = book(client_user.id, tid, THU_10, now, setting="in_office")
     assert booking.video_room is None
 
@@ -243,9 +243,7 @@ def test_a_failed_request_stores_no_key_so_a_retry_tries_again(
     assert book(client_user.id, tid, THU_10, now, idempotency_key="k1").client_id == client_user.id
 
 
-def test_series_replay_returns_the_whole_series(
-    tid: int, client_user: Any, now: datetime
-) -> None:
+def test_series_replay_returns_the_whole_series(tid: int, client_user: Any, now: datetime) -> None:
     first = book(client_user.id, tid, THU_10, now, repeat_weekly=3, idempotency_key="s")
     again = book(client_user.id, tid, THU_10, now, repeat_weekly=3, idempotency_key="s")
     assert [b.id for b in again] == [b.id for b in first]
@@ -306,7 +304,9 @@ def test_reschedule_moves_the_session_and_keeps_history(
 ) -> None:
     old = book(client_user.id, tid, THU_10, now)
     old_id, room = old.id, old.video_room
-    new = svc.reschedule_booking(booking_id=old_id, actor_id=client_user.id, new_start=THU_11, now=now)
+    new = svc.reschedule_booking(
+        booking_id=old_id, actor_id=client_user.id, new_start=THU_11, now=now
+    )
     old = _db.session.get(Booking, old_id)
     assert (old.status, old.cancelled_by) == ("cancelled", "reschedule")
     assert not old.is_late_cancellation
@@ -320,9 +320,7 @@ def test_reschedule_moves_the_session_and_keeps_history(
     assert [b.id for b in listed] == [new.id]
 
 
-def test_reschedule_to_an_overlapping_time_works(
-    tid: int, client_user: Any, now: datetime
-) -> None:
+def test_reschedule_to_an_overlapping_time_works(tid: int, client_user: Any, now: datetime) -> None:
     old = book(client_user.id, tid, THU_10, now)
     # That Thursday the therapist's hours start on the half hour: 09:30, 10:30 ...
     add_override(tid, date(2026, 12, 3), "09:30", "17:00", "online")
@@ -341,7 +339,9 @@ def test_failed_reschedule_leaves_the_original_intact(
     old = book(client_user.id, tid, THU_10, now)
     book(make_user("client").id, tid, THU_11, now)
     with pytest.raises(ConflictError) as exc:
-        svc.reschedule_booking(booking_id=old.id, actor_id=client_user.id, new_start=THU_11, now=now)
+        svc.reschedule_booking(
+            booking_id=old.id, actor_id=client_user.id, new_start=THU_11, now=now
+        )
     assert reason_of(exc) == "taken"
     again = _db.session.get(Booking, old.id)
     assert (again.status, again.start_at, again.ics_sequence) == ("confirmed", THU_10, 0)
@@ -362,7 +362,9 @@ def test_therapist_can_reschedule_and_a_cancelled_session_cannot_be_moved(
     tid: int, therapist: Any, client_user: Any, now: datetime
 ) -> None:
     old = book(client_user.id, tid, THU_10, now)
-    new = svc.reschedule_booking(booking_id=old.id, actor_id=therapist.id, new_start=THU_11, now=now)
+    new = svc.reschedule_booking(
+        booking_id=old.id, actor_id=therapist.id, new_start=THU_11, now=now
+    )
     with pytest.raises(ConflictError) as exc:
         svc.reschedule_booking(booking_id=old.id, actor_id=therapist.id, new_start=THU_10, now=now)
     assert reason_of(exc) == "not_active"
@@ -393,9 +395,7 @@ def test_client_cancelling_inside_the_window_is_late(
     assert cancelled.is_late_cancellation is True
 
 
-def test_the_window_is_the_therapists_own(
-    therapist: Any, client_user: Any, now: datetime
-) -> None:
+def test_the_window_is_the_therapists_own(therapist: Any, client_user: Any, now: datetime) -> None:
     tid = set_availability(therapist, cancellation_window_hours=48)
     booking = book(client_user.id, tid, THU_10, now)
     at = THU_10 - timedelta(hours=47)  # on time with the default 24 h, late with 48 h

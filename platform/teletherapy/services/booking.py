@@ -343,7 +343,9 @@ def _book(
             return _replay(record, request_hash)
     client = db.session.get(User, client_id)
     if client is None or client.role != Role.CLIENT.value or not client.is_active:
-        raise ValidationError("Only clients can book sessions.", errors={"client": ["Not a client."]})
+        raise ValidationError(
+            "Only clients can book sessions.", errors={"client": ["Not a client."]}
+        )
     _active_therapist(therapist_id)
     _expire_holds(therapist_id, now)
     schedule = _schedule(therapist_id, now=now)
