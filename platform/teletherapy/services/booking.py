@@ -828,3 +828,37 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> Booking | list[Book
     # End the read transaction now: on SQLite it holds the write lock.
     db.session.commit()
     return bookings if record.body.get("series") else bookings[0]
+
+
+@dataclass(frozen=True)
+class PartyNames:
+    """Display names for listing sessions: clients by user id, therapists by profile id."""
+
+    clients: dict[int, str]
+    therapists: dict[int, str]
+
+
+def names_for(bookings: Sequence[Booking]) -> PartyNames:
+    client_ids = {b.client_id for b in bookings if b.client_id is not None}
+    therapist_ids = {b.therapist_id for b in bookings}
+    clients = (
+        dict(
+            db.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(client_ids))
+            ).all()
+        )
+        if client_ids
+        else {}
+    )
+    therapists = (
+        dict(
+            db.session.execute(
+                select(TherapistProfile.id, TherapistProfile.display_name).where(
+                    TherapistProfile.id.in_(therapist_ids)
+                )
+            ).all()
+        )
+        if therapist_ids
+        else {}
+    )
+    return PartyNames(clients=clients, therapists=therapists)

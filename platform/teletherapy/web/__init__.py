@@ -11,10 +11,12 @@ def register_all(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .main.views import bp as main_bp
+    from .sessions.views import bp as sessions_bp
 
     access.init_app(app)
     template_helpers.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(sessions_bp)
     register_api(app)
