@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 
-from ..booking_setup import set_availability
+from ..booking_setup import forget_actor_each_request, set_availability
 
 THU_10 = "2026-12-03T15:00:00Z"  # Thu 10:00 New York
 THU_11 = "2026-12-03T16:00:00Z"
@@ -17,13 +17,7 @@ THU_11 = "2026-12-03T16:00:00Z"
 
 @pytest.fixture(autouse=True)
 def actor_per_request(app: Flask) -> None:
-    """The `app` fixture keeps one app context (so one `g`) for every request of a test;
-    a real request has its own. Forget the cached actor so each request authenticates."""
-
-    def forget() -> None:
-        g.pop("actor", None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, forget)
+    forget_actor_each_request(app)
 
 
 @pytest.fixture(autouse=True)
