@@ -262,3 +262,18 @@ def test_other_peoples_sessions_are_404(
     client = login(make_user("client"))
     for suffix in ("", "/cancel", "/reschedule"):
         assert client.get(f"/sessions/{booking.id}{suffix}").status_code == 404
+
+
+def test_a_cancelled_session_offers_no_cancel_or_move(
+    login: Any, client_user: Any, tid: int, clock: Clock
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    svc.cancel_booking(booking_id=booking.id, actor_id=client_user.id, now=clock.now)
+    client = login(client_user)
+    detail = text(client.get(f"/sessions/{booking.id}"))
+    assert "cancelled by client" in detail and "Reschedule" not in detail
+    for suffix in ("/cancel", "/reschedule"):
+        response = client.get(f"/sessions/{booking.id}{suffix}")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/sessions/{booking.id}")
+    assert client.post(f"/sessions/{booking.id}/cancel", data={"scope": "one"}).status_code == 302

@@ -210,7 +210,11 @@ def list_bookings_for(
         query = query.where(Booking.start_at >= start_from)
     if start_before is not None:
         query = query.where(Booking.start_at < start_before)
-    upcoming = Booking.status.in_(ACTIVE_STATUSES) & (Booking.end_at > now)
+    upcoming = (
+        Booking.status.in_(ACTIVE_STATUSES)
+        & (Booking.end_at > now)
+        & or_(Booking.hold_expires_at.is_(None), Booking.hold_expires_at > now)
+    )
     if when == "upcoming":
         query = query.where(upcoming).order_by(Booking.start_at, Booking.id)
     elif when == "past":
@@ -262,8 +266,13 @@ def join_link(*, booking: Booking, now: datetime) -> str | None:
     return rooms.join_url(booking.video_room)
 
 
-def is_late(booking: Booking) -> bool:
-    return bool(booking.is_late_cancellation)
+def is_changeable(booking: Booking, now: datetime) -> bool:
+    """True while a session can still be cancelled or moved: active and not yet started."""
+    try:
+        _require_changeable(booking, now)
+    except ConflictError:
+        return False
+    return True
 
 
 # --- booking ----------------------------------------------------------------------

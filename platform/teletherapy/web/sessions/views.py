@@ -243,7 +243,7 @@ def detail(booking_id: int) -> Any:
         booking=booking,
         names=booking_service.names_for([booking]),
         is_therapist=actor.role == Role.THERAPIST.value,
-        changeable=booking.status in ("held", "confirmed") and booking.start_at > now,
+        changeable=booking_service.is_changeable(booking, now),
         join_open=booking_service.join_link(booking=booking, now=now) is not None,
         join_opens_at=booking.start_at - timedelta(minutes=15),
         attendance_form=ActionForm(),
@@ -259,6 +259,9 @@ def cancel(booking_id: int) -> Any:
     preview = booking_service.preview_cancellation(
         booking_id=booking_id, user_id=actor.id, now=utcnow()
     )
+    if not booking_service.is_changeable(booking, utcnow()):
+        flash("This session can no longer be cancelled.", "error")
+        return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = CancelForm()
     if form.validate_on_submit():
         try:
@@ -271,6 +274,9 @@ def cancel(booking_id: int) -> Any:
             )
         except ValidationError as exc:
             _attach_errors(form, exc)
+        except ConflictError as exc:
+            flash(exc.detail, "error")
+            return redirect(url_for("sessions.detail", booking_id=booking_id))
         else:
             flash("The session is cancelled. We have told the other person.", "success")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
@@ -284,6 +290,9 @@ def cancel(booking_id: int) -> Any:
 def reschedule(booking_id: int) -> Any:
     actor = require_actor()
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
+    if not booking_service.is_changeable(booking, utcnow()):
+        flash("This session can no longer be moved.", "error")
+        return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = ActionForm()
     status = 200
     if form.validate_on_submit():
