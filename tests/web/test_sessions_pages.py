@@ -277,3 +277,20 @@ def test_a_cancelled_session_offers_no_cancel_or_move(
         assert response.status_code == 302
         assert response.headers["Location"].endswith(f"/sessions/{booking.id}")
     assert client.post(f"/sessions/{booking.id}/cancel", data={"scope": "one"}).status_code == 302
+
+
+def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
+    login: Any, client_user: Any, tid: int, make_user: Any, now: datetime
+) -> None:
+    other = make_user("client").id
+    book_now(other, tid, now, THU_10 + timedelta(weeks=1))
+    book_now(other, tid, now, THU_10 + timedelta(weeks=2))
+    response = login(client_user).post(
+        f"/therapists/{tid}/book/confirm",
+        data={"start": THU_10_Z, "setting": "online", "repeat": "4"},
+    )
+    assert response.status_code == 409
+    page = text(response)
+    assert "Thu Dec 10, 9:00 am CST — taken" in page
+    assert "Thu Dec 17, 9:00 am CST — taken" in page
+    assert "nothing was booked" in page

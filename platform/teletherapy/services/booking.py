@@ -87,6 +87,7 @@ SERIES_WEEKS = (2, 52)
 MAX_HOLD_MINUTES = 24 * 60
 DEFAULT_CANCELLATION_WINDOW_HOURS = 24
 _INACTIVE_FOR_NEW_CLIENT = ("cancelled", EXPIRED)
+SETTINGS_ORDER = ("online", "in_office", "home")
 
 CancelScope = Literal["one", "future"]
 Attendance = Literal["completed", "no_show"]
@@ -127,9 +128,6 @@ def get_therapist_calendar(*, therapist_id: int, now: datetime) -> TherapistCale
         settings_offered=tuple(s for s in SETTINGS_ORDER if s in offered),
         cancellation_window_hours=schedule.settings.cancellation_window_hours,
     )
-
-
-SETTINGS_ORDER = ("online", "in_office", "home")
 
 
 def list_slots(

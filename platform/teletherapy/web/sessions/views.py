@@ -201,8 +201,13 @@ def confirm(therapist_id: int) -> Any:
             )
             return redirect(url_for("sessions.detail", booking_id=first.id))
     status = 409 if conflict else (422 if form.errors else 200)
+    conflicts = [
+        (_parse_instant(item["start"]), str(item["reason"]).replace("_", " "))
+        for item in (conflict.extra.get("conflicts", []) if conflict else [])
+    ]
     return render_template(
         "sessions/confirm.html",
+        conflicts=conflicts,
         form=form,
         calendar=calendar,
         start=start,
