@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +37,8 @@ def race(app: Flask, calls: list[Callable[[], Any]]) -> list[Any]:
             try:
                 barrier.wait(timeout=30)
                 value = call()
-                results[index] = ("ok", value.id)
+                # Rows are detached once the thread's context ends: keep their id.
+                results[index] = ("ok", getattr(value, "id", value))
             except Exception as exc:  # collected and asserted on by the test
                 results[index] = exc
 
@@ -164,4 +166,62 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_booking(
     results = race(app, [retry for _ in range(10)])
     assert all(isinstance(r, tuple) for r in results), results
     assert len({r[1] for r in results}) == 1
+    assert active_count() == 1
+
+
+def test_fifty_concurrent_api_requests_for_one_slot_get_one_201_and_409s(
+    app: Flask, make_user: Any, monkeypatch: Any, now: datetime
+) -> None:
+    """Through HTTP (a real threaded server): losers get a clean 409, never a 500."""
+    import json
+    import secrets
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    import teletherapy.web.api.bookings as api
+    from teletherapy.models import ApiToken
+    from teletherapy.services.accounts import token_digest
+
+    from ..peers import free_port
+
+    monkeypatch.setattr(api, "utcnow", lambda: now)
+    tid = set_availability(make_user("therapist"))
+    tokens = []
+    for client_id in quick_clients(50):
+        token = secrets.token_urlsafe(24)
+        _db.session.add(ApiToken(user_id=client_id, token_hash=token_digest(token)))
+        tokens.append(token)
+    _db.session.commit()
+    _db.session.rollback()
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    body = json.dumps({"therapist_id": tid, "start": "2026-12-03T15:00:00Z", "setting": "online"})
+
+    def post(token: str) -> Callable[[], Any]:
+        def call() -> Any:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/bookings",
+                data=body.encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    status, payload = answer.status, json.load(answer)
+            except urllib.error.HTTPError as error:
+                status, payload = error.code, json.load(error)
+            return status, payload.get("reason")
+
+        return call
+
+    try:
+        results = race(app, [post(t) for t in tokens])
+    finally:
+        server.shutdown()
+        serving.join(10)
+    answers = Counter(r[1] if isinstance(r, tuple) else repr(r) for r in results)
+    assert answers == {(201, None): 1, (409, "taken"): 49}
     assert active_count() == 1
