@@ -144,3 +144,11 @@ def test_healthz_checks_the_database(client: FlaskClient) -> None:
 def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
     response = client.get("/nowhere")
     assert response.status_code == 404 and "988" in response.get_data(as_text=True)
+
+
+def test_demo_accounts_sign_in_through_the_page(app: Flask, client: FlaskClient) -> None:
+    app.test_cli_runner().invoke(args=["seed-demo", "--therapists", "2", "--clients", "2"])
+    for email in ("client1@demo.test", "therapist1@demo.test", "admin@demo.test"):
+        response = client.post("/sign-in", data={"email": email, "password": "demo-pass-123"})
+        assert response.status_code == 302, email
+        client.post("/sign-out")

@@ -22,12 +22,15 @@ def app_mailer(app: Flask) -> Mailer:
 
 
 def sweep_outbox(app: Flask, owner: str) -> None:
-    from ..services.outbox import dispatch_due
+    from ..services.outbox import LEASE_SECONDS, dispatch_due
 
+    lease_seconds = int(app.config.get("DISPATCHER_LEASE_SECONDS") or LEASE_SECONDS)
     with app.app_context():
         mailer = app_mailer(app)
         while True:
-            result = dispatch_due(mailer=mailer, now=utcnow(), limit=100, owner=owner)
+            result = dispatch_due(
+                mailer=mailer, now=utcnow(), limit=100, owner=owner, lease_seconds=lease_seconds
+            )
             if result.claimed:
                 logger.info("outbox sweep: %s", result)
             if result.claimed < 100:

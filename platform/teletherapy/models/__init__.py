@@ -13,6 +13,12 @@ from .accounts import (
     User,
 )
 from .base import Base, UTCDateTime
+from .calendars import (
+    BookingCalendarEntry,
+    CalendarDetail,
+    CalendarFeedToken,
+    NotificationPreference,
+)
 from .outbox import OutboxMessage, OutboxStatus
 from .scheduling import (
     ACTIVE_STATUSES,
@@ -33,9 +39,13 @@ __all__ = [
     "AvailabilitySettings",
     "Base",
     "Booking",
+    "BookingCalendarEntry",
     "BookingSeries",
+    "CalendarDetail",
+    "CalendarFeedToken",
     "ClientProfile",
     "IdempotencyRecord",
+    "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",

@@ -51,8 +51,12 @@ class AvailabilityRule(Base):
     __tablename__ = "availability_rules"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        # 00:00 as an end time means midnight at the end of the day.
-        CheckConstraint("end_time > start_time OR end_time = '00:00:00'", name="end_after_start"),
+        # 00:00 as an end time means midnight at the end of the day (SQLite stores
+        # TIME as text with microseconds, hence both spellings).
+        CheckConstraint(
+            "end_time > start_time OR end_time IN ('00:00:00', '00:00:00.000000')",
+            name="end_after_start",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import ClientProfile, TherapistProfile, User
 from .accounts import hash_password
+from .demo_availability import seed_demo_availability
 
 DEMO_PASSWORD = "demo-pass-123"
 BATCH = 2000
@@ -177,6 +178,7 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 # Each receives the therapists of one batch with their new profile ids.
 TherapistStep = Callable[[list[tuple[DemoTherapist, int]]], None]
 THERAPIST_STEPS: list[TherapistStep] = []
+THERAPIST_STEPS.append(seed_demo_availability)
 
 
 def seed_demo(

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from ..domain.reminders import MAX_ATTEMPTS, backoff
 from ..extensions import db
 from ..gateways.mail import Mailer, OutgoingMessage
-from ..models import OutboxMessage, OutboxStatus
+from ..models import Booking, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class SweepResult:
     failed: int = 0
     expired: int = 0
     dead: int = 0
+    cancelled: int = 0
 
 
 def enqueue(
@@ -72,7 +73,9 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
-def claim_due(*, now: datetime, limit: int, owner: str) -> list[int]:
+def claim_due(
+    *, now: datetime, limit: int, owner: str, lease_seconds: int = LEASE_SECONDS
+) -> list[int]:
     """Claim due rows under a lease; rows of a dead dispatcher come back when it expires."""
     due = or_(
         (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.due_at <= now),
@@ -92,7 +95,7 @@ def claim_due(*, now: datetime, limit: int, owner: str) -> list[int]:
         .where(OutboxMessage.id.in_(ids), due)
         .values(
             status=OutboxStatus.SENDING.value,
-            lease_until=now + timedelta(seconds=LEASE_SECONDS),
+            lease_until=now + timedelta(seconds=lease_seconds),
             lease_owner=owner,
             attempts=OutboxMessage.attempts + 1,
         )
@@ -128,13 +131,26 @@ def _finish(message_id: int, owner: str, **values: object) -> bool:
     return bool(_rowcount(result))
 
 
+def _cause_is_gone(row: OutboxMessage) -> bool:
+    """A reminder whose booking is no longer confirmed must not go out (checked at send time)."""
+    if row.kind != "reminder" or row.booking_id is None:
+        return False
+    status = db.session.scalar(select(Booking.status).where(Booking.id == row.booking_id))
+    return status != "confirmed"
+
+
 def dispatch_due(
-    *, mailer: Mailer, now: datetime, limit: int = 100, owner: str | None = None
+    *,
+    mailer: Mailer,
+    now: datetime,
+    limit: int = 100,
+    owner: str | None = None,
+    lease_seconds: int = LEASE_SECONDS,
 ) -> SweepResult:
     """One sweep: claim, then send each claimed message and record the outcome."""
     owner = owner or uuid.uuid4().hex
-    ids = claim_due(now=now, limit=limit, owner=owner)
-    sent = failed = expired = dead = 0
+    ids = claim_due(now=now, limit=limit, owner=owner, lease_seconds=lease_seconds)
+    sent = failed = expired = dead = cancelled = 0
     for message_id in ids:
         row = db.session.get(OutboxMessage, message_id)
         if row is None:
@@ -142,6 +158,10 @@ def dispatch_due(
         if row.expires_at is not None and row.expires_at <= now:
             _finish(message_id, owner, status=OutboxStatus.EXPIRED.value)
             expired += 1
+            continue
+        if _cause_is_gone(row):
+            _finish(message_id, owner, status=OutboxStatus.CANCELLED.value, dedupe_key=None)
+            cancelled += 1
             continue
         message = OutgoingMessage(
             to=row.to_address,
@@ -192,7 +212,14 @@ def dispatch_due(
             values.update(body_text="[sent; contents removed]", body_html=None)
         _finish(message_id, owner, **values)
         sent += 1
-    return SweepResult(claimed=len(ids), sent=sent, failed=failed, expired=expired, dead=dead)
+    return SweepResult(
+        claimed=len(ids),
+        sent=sent,
+        failed=failed,
+        expired=expired,
+        dead=dead,
+        cancelled=cancelled,
+    )
 
 
 def list_dead_letters(*, limit: int = 200) -> list[OutboxMessage]:

@@ -10,7 +10,9 @@ def register_all(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .feeds import bp as calendar_bp
     from .main.views import bp as main_bp
+    from .practice.views import bp as practice_bp
     from .sessions.views import bp as sessions_bp
 
     access.init_app(app)
@@ -18,5 +20,7 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(practice_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(sessions_bp)
     register_api(app)

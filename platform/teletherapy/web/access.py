@@ -105,4 +105,10 @@ def init_app(app: Flask) -> None:
         user = find_user(int(user_id))
         return user if user is not None and user.is_active else None
 
+    @app.before_request
+    def forget_previous_actor() -> None:
+        # `g` belongs to the app context, which can outlive one request (tests keep
+        # one open); the actor must always be the one of *this* request.
+        g.pop("actor", None)
+
     app.before_request(enforce_roles)

@@ -12,14 +12,16 @@ from ...extensions import limiter
 from ...models import User
 from ...services import accounts
 from ..access import public, require_actor, roles
+from .availability import bp as availability_bp
 from .bookings import BLUEPRINTS as BOOKING_BLUEPRINTS
+from .calendars import calendar_bp
 from .schemas import MeSchema, MeUpdateSchema, TokenRequestSchema, TokenSchema, VocabulariesSchema
 
 tokens_bp = Blueprint("api_tokens", __name__, description="Bearer tokens")
 me_bp = Blueprint("api_me", __name__, description="The caller's own account")
 vocab_bp = Blueprint("api_vocabularies", __name__, description="Codes and labels")
 
-BLUEPRINTS = [tokens_bp, me_bp, vocab_bp]
+BLUEPRINTS = [tokens_bp, me_bp, vocab_bp, availability_bp, calendar_bp]
 BLUEPRINTS += BOOKING_BLUEPRINTS
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 

@@ -1,0 +1,137 @@
+"""Dispatch benchmark (a script, not a test): `python benchmarks/bench_dispatch.py`.
+
+10,000 reminders fall due at once; two dispatcher processes (tests/jobs/dispatcher_worker.py,
+each with its own app) drain them from PostgreSQL with FOR UPDATE SKIP LOCKED, writing
+.eml files through FileMailer. Prints the seconds to drain and the number of duplicates,
+which must be 0 (the script fails otherwise).
+
+Needs BENCH_DATABASE_URL or TEST_DATABASE_URL: a scratch database, EMPTIED by this script.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, func, insert, select, text
+
+from teletherapy import create_app
+from teletherapy.clock import utcnow
+from teletherapy.extensions import db
+from teletherapy.models import Booking, OutboxMessage, TherapistProfile, User
+from teletherapy.settings import normalise_database_url
+
+REMINDERS = 10_000
+BATCH = 100
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def reset(url: str, folder: Path) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url},
+        instance_path=folder,
+    )
+    with app.app_context():
+        upgrade()
+        seed()
+        db.engine.dispose()
+
+
+def seed() -> None:
+    now = utcnow()
+    therapist = User(email="t@bench.test", password_hash="-", role="therapist", display_name="T")
+    client = User(email="c@bench.test", password_hash="-", role="client", display_name="C")
+    db.session.add_all([therapist, client])
+    db.session.flush()
+    profile = TherapistProfile(user_id=therapist.id, display_name="T")
+    db.session.add(profile)
+    db.session.flush()
+    start = now + timedelta(hours=3)
+    booking = Booking(
+        therapist_id=profile.id, client_id=client.id, status="confirmed", setting="online",
+        start_at=start, end_at=start + timedelta(minutes=50), blocked_start_at=start,
+        blocked_end_at=start + timedelta(minutes=60), time_zone="America/New_York",
+    )  # fmt: skip
+    db.session.add(booking)
+    db.session.flush()
+    db.session.execute(
+        insert(OutboxMessage),
+        [
+            {"kind": "reminder", "channel": "email", "dedupe_key": f"bench-{i}",
+             "user_id": client.id, "booking_id": booking.id, "to_address": client.email,
+             "subject": f"Reminder {i}", "body_text": "Your session is soon.", "headers": {},
+             "is_sensitive": False, "status": "pending", "created_at": now,
+             "due_at": now - timedelta(seconds=1), "attempts": 0}
+            for i in range(REMINDERS)
+        ],
+    )  # fmt: skip
+    db.session.commit()
+
+
+def main() -> int:
+    raw = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not raw:
+        print("skipped: set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a scratch PostgreSQL")
+        return 0
+    url = normalise_database_url(raw)
+    folder = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
+    reset(url, folder)
+    outbox, go = folder / "outbox", folder / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = []
+    for name in ("a", "b"):
+        ready = folder / f"{name}.ready"
+        command = [sys.executable, "-m", "tests.jobs.dispatcher_worker", "--database-url", url,
+                   "--outbox", str(outbox), "--owner", name, "--batch", str(BATCH),
+                   "--ready", str(ready), "--go", str(go), "--timeout", "600"]  # fmt: skip
+        log = (folder / f"{name}.log").open("wb")
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        workers.append((process, ready))
+    for process, ready in workers:
+        while not ready.exists():
+            if process.poll() is not None:
+                print(f"a worker failed to start; see {folder}", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+    started = time.perf_counter()
+    go.write_text("go")
+    codes = [process.wait() for process, _ in workers]
+    seconds = time.perf_counter() - started
+
+    parser = BytesHeaderParser()
+    subjects: collections.Counter[str] = collections.Counter()
+    for path in outbox.glob("*.eml"):
+        with path.open("rb") as handle:
+            subjects[str(parser.parse(handle)["Subject"])] += 1
+    duplicates = sum(n - 1 for n in subjects.values())
+    missing = REMINDERS - len(subjects)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        owners = dict(
+            conn.execute(
+                select(OutboxMessage.lease_owner, func.count()).group_by(OutboxMessage.lease_owner)
+            ).all()
+        )
+    engine.dispose()
+    print(f"{REMINDERS} reminders due at once, 2 dispatcher processes, batches of {BATCH}")
+    print(f"  drained in {seconds:.2f} s ({REMINDERS / seconds:.0f} messages/s)")
+    print(f"  per process: {owners}")
+    print(f"  duplicates: {duplicates}   missing: {missing}   exit codes: {codes}")
+    return 0 if duplicates == 0 and missing == 0 and codes == [0, 0] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Calendar feed benchmark (a script, not a test): `python benchmarks/bench_feeds.py`.
+
+One therapist with 2,000 sessions in the feed window (the last 30 days and the months
+ahead), fetched through the Flask test client on a migrated SQLite file (or
+BENCH_DATABASE_URL). Prints the median of several runs for
+  * GET /feeds/<token>.ics, a full build;
+  * the same GET again, unchanged, served from the per-process cache of built feeds;
+  * the same GET with If-None-Match, answered 304 from one aggregate query;
+each as a ratio to GET /healthz measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from flask_migrate import upgrade
+
+from teletherapy import create_app
+from teletherapy.clock import utcnow
+from teletherapy.extensions import db
+from teletherapy.models import Booking
+from teletherapy.services.accounts import create_user
+from teletherapy.services.calendar_feeds import clear_feed_cache, get_or_create_feed
+
+SESSIONS = 2000
+CLIENTS = 50
+REPEATS = 9
+
+
+def median_seconds(action: Callable[[], object], repeats: int = REPEATS) -> float:
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def seed() -> str:
+    therapist = create_user(
+        email="bench-therapist@example.org", password="x" * 12, role="therapist"
+    )
+    clients = [
+        create_user(email=f"bench-client{i}@example.org", password="x" * 12, display_name=f"C{i}")
+        for i in range(CLIENTS)
+    ]
+    assert therapist.therapist is not None
+    first = (utcnow() - timedelta(days=29)).replace(minute=0, second=0, microsecond=0)
+    for i in range(SESSIONS):
+        start = first + timedelta(hours=2 * i)
+        db.session.add(
+            Booking(
+                therapist_id=therapist.therapist.id,
+                client_id=clients[i % CLIENTS].id,
+                status="confirmed",
+                setting=("online", "in_office", "home")[i % 3],
+                start_at=start,
+                end_at=start + timedelta(minutes=50),
+                blocked_start_at=start,
+                blocked_end_at=start + timedelta(minutes=60),
+                time_zone="America/New_York",
+            )
+        )
+    db.session.commit()
+    url = get_or_create_feed(user_id=therapist.id, now=utcnow()).url
+    assert url is not None
+    return url.split("://", 1)[1].split("/", 1)[1]
+
+
+def main() -> int:
+    folder = Path(tempfile.mkdtemp(prefix="bench-feeds-"))
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.sqlite3'}"
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url},
+        instance_path=folder,
+    )
+    with app.app_context():
+        upgrade()
+        path = "/" + seed()
+        client = app.test_client()
+        full = client.get(path)
+        assert full.status_code == 200, full.status
+        assert full.data.count(b"BEGIN:VEVENT") == SESSIONS
+        etag = full.headers["ETag"]
+        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+
+        healthz = median_seconds(lambda: client.get("/healthz"))
+        build = median_seconds(lambda: (clear_feed_cache(), client.get(path)))
+        cached = median_seconds(lambda: client.get(path))
+        not_modified = median_seconds(lambda: client.get(path, headers={"If-None-Match": etag}))
+
+    print(f"feed of {SESSIONS} sessions ({len(full.data) / 1024:.0f} KiB) on {url.split(':')[0]}")
+    print(f"  GET /healthz                 {healthz * 1000:8.2f} ms   1.0x")
+    print(f"  feed, full build             {build * 1000:8.2f} ms {build / healthz:6.1f}x healthz")
+    print(
+        f"  feed, unconditional, cached  {cached * 1000:8.2f} ms {cached / healthz:6.1f}x healthz"
+    )
+    print(
+        f"  feed, If-None-Match -> 304   {not_modified * 1000:8.2f} ms "
+        f"{not_modified / healthz:6.1f}x healthz"
+    )
+    if not_modified >= build:
+        print("the 304 path should be cheaper than a full build", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A therapist's own practice: dashboard and availability pages."""

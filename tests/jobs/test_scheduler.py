@@ -1,0 +1,84 @@
+"""The dispatcher: APScheduler settings, and a real `flask scheduler` process sending mail."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask
+
+from teletherapy.jobs.scheduler import build_scheduler
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_scheduler_sweeps_with_coalescing_and_a_generous_misfire_grace(app: Flask) -> None:
+    scheduler = build_scheduler(app, blocking=False)
+    scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
+    try:
+        [job] = scheduler.get_jobs()
+        assert job.id == "sweep_outbox"
+        assert job.misfire_grace_time >= 60
+        assert job.coalesce is True
+        assert job.max_instances == 1
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_flask_scheduler_process_delivers_due_mail(
+    app: Flask, database_url: str, tmp_path: Path
+) -> None:
+    from teletherapy.extensions import db
+    from teletherapy.services import outbox
+
+    outbox.enqueue(
+        kind="test",
+        to_address="someone@example.org",
+        subject="Hi",
+        body_text="From the dispatcher",
+        due_at=datetime.now(UTC),
+    )
+    db.session.commit()
+    instance = tmp_path / "dispatcher-instance"
+    env = {
+        **os.environ,
+        "TELETHERAPY_SQLALCHEMY_DATABASE_URI": database_url,
+        "TELETHERAPY_SECRET_KEY": "x" * 40,
+        "TELETHERAPY_ENV": "testing",
+        "TELETHERAPY_DISPATCHER_INTERVAL_SECONDS": "1",
+        "TELETHERAPY_INSTANCE_PATH": str(instance),
+    }
+    env.pop("DATABASE_URL", None)
+    script = (
+        "import sys; from teletherapy import create_app; "
+        "from teletherapy.jobs.scheduler import build_scheduler; "
+        f"app = create_app(instance_path={str(instance)!r}); "
+        "build_scheduler(app, blocking=True).start()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        files: list[Path] = []
+        while time.monotonic() < deadline and not files:
+            files = list((instance / "outbox").glob("*.eml"))
+            time.sleep(0.2)
+        assert files, proc.stdout.read1().decode() if proc.stdout else "no output"  # type: ignore[attr-defined]
+        assert b"From the dispatcher" in files[0].read_bytes()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    db.session.expire_all()
+    from teletherapy.models import OutboxMessage
+
+    assert db.session.query(OutboxMessage).one().status == "sent"
