@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from datetime import date, time
 from typing import Any
 
-from flask import Flask, g
-
 from teletherapy.extensions import db
 from teletherapy.models import (
     AvailabilityOverride,
@@ -92,13 +90,3 @@ def quick_clients(count: int, *, prefix: str = "c") -> list[int]:
     db.session.add_all(users)
     db.session.commit()
     return [u.id for u in users]
-
-
-def forget_actor_each_request(app: Flask) -> None:
-    """The `app` fixture keeps one app context (so one `g`) across a test's requests, where a
-    real request gets its own: forget the cached actor so each request authenticates anew."""
-
-    def forget() -> None:
-        g.pop("actor", None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, forget)

@@ -6,18 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from ..booking_setup import forget_actor_each_request, set_availability
+from ..booking_setup import set_availability
 
 THU_10 = "2026-12-03T15:00:00Z"  # Thu 10:00 New York
 THU_11 = "2026-12-03T16:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def actor_per_request(app: Flask) -> None:
-    forget_actor_each_request(app)
 
 
 @pytest.fixture(autouse=True)

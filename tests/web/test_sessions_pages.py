@@ -15,7 +15,7 @@ from teletherapy.extensions import db as _db
 from teletherapy.models import Booking
 from teletherapy.services import booking as svc
 
-from ..booking_setup import forget_actor_each_request, set_availability
+from ..booking_setup import set_availability
 
 THU_10 = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # Thu 10:00 New York, 9:00 Chicago
 THU_10_Z = "2026-12-03T15:00:00Z"
@@ -33,7 +33,6 @@ class Clock:
 def clock(app: Flask, monkeypatch: Any, now: datetime) -> Clock:
     import teletherapy.web.sessions.views as views
 
-    forget_actor_each_request(app)
     frozen = Clock(now)
     monkeypatch.setattr(views, "utcnow", frozen)
     return frozen

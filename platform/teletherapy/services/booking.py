@@ -557,7 +557,6 @@ def reschedule_booking(
         old.status = BookingStatus.CANCELLED.value
         old.cancelled_at = now
         old.cancelled_by = RESCHEDULE
-        old.ics_sequence += 1
         old.updated_at = now
         db.session.flush()
         new = Booking(
@@ -584,6 +583,7 @@ def reschedule_booking(
         )
         db.session.add(new)
         db.session.flush()
+        # The hook keeps the calendar identity (UID) of `old` and raises SEQUENCE.
         notifications.on_booking_rescheduled(old=old, new=new, now=now)
         db.session.commit()
     except IntegrityError:
@@ -640,7 +640,6 @@ def cancel_booking(
             item.cancelled_by = by
             item.cancel_reason = reason
             item.is_late_cancellation = is_late_cancellation(item.start_at, now, window, by)
-            item.ics_sequence += 1
             item.updated_at = now
         db.session.flush()
         for item in targets:
