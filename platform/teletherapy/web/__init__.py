@@ -15,6 +15,7 @@ def register_all(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .payments.views import bp as payments_bp
     from .practice.views import bp as practice_bp
+    from .sessions.views import bp as sessions_bp
 
     access.init_app(app)
     template_helpers.init_app(app)
@@ -25,4 +26,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(groups_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(sessions_bp)
     register_api(app)

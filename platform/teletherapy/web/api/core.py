@@ -13,6 +13,7 @@ from ...models import User
 from ...services import accounts
 from ..access import public, require_actor, roles
 from .availability import bp as availability_bp
+from .bookings import BLUEPRINTS as BOOKING_BLUEPRINTS
 from .calendars import calendar_bp
 from .groups import bp as groups_bp
 from .schemas import MeSchema, MeUpdateSchema, TokenRequestSchema, TokenSchema, VocabulariesSchema
@@ -22,6 +23,7 @@ me_bp = Blueprint("api_me", __name__, description="The caller's own account")
 vocab_bp = Blueprint("api_vocabularies", __name__, description="Codes and labels")
 
 BLUEPRINTS = [tokens_bp, me_bp, vocab_bp, availability_bp, calendar_bp, groups_bp]
+BLUEPRINTS += BOOKING_BLUEPRINTS
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 

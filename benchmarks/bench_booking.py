@@ -1,0 +1,292 @@
+"""Booking benchmark (a script, not a test): `python benchmarks/bench_booking.py`.
+
+Creates a fresh PostgreSQL database (default `tt_bench_booking`), migrates it with
+`flask db upgrade`, seeds therapists with availability and clients with API tokens,
+starts `gunicorn -w 4` on loopback and fires 50 concurrent clients (threads), each
+booking slots picked from a small shared pool so that many contend for the same
+slot. Prints:
+  * booking throughput and p50/p95 latency (201 and 409 answers both count);
+  * GET /healthz p50/p95 under the same concurrency, in the same run, and the ratios;
+  * the number of double bookings found in the database afterwards (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import time as wall
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="tt_bench_booking")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--attempts", type=int, default=10, help="bookings tried per client")
+    parser.add_argument("--therapists", type=int, default=4)
+    parser.add_argument("--pool", type=int, default=60, help="slots the clients fight over")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=0)
+    return parser.parse_args()
+
+
+def recreate_database(server: str, name: str) -> str:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], list[str]]:
+    """Therapists open 08:00-20:00 every day online; clients with bearer tokens."""
+    import tempfile
+
+    from teletherapy import create_app
+    from teletherapy.extensions import db
+    from teletherapy.models import (
+        ApiToken,
+        AvailabilityRule,
+        AvailabilitySettings,
+        ClientProfile,
+        TherapistProfile,
+        User,
+    )
+    from teletherapy.services.accounts import hash_password, token_digest
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "bench"},
+        instance_path=tempfile.mkdtemp(prefix="bench-booking-"),
+    )
+    password_hash = hash_password("bench-password-1")
+    therapist_ids: list[int] = []
+    tokens: list[str] = []
+    with app.app_context():
+        for i in range(therapists):
+            user = User(
+                email=f"bench.t{i}@example.org",
+                password_hash=password_hash,
+                role="therapist",
+                display_name=f"Therapist {i}",
+            )
+            profile = TherapistProfile(user=user, display_name=user.display_name)
+            db.session.add_all([user, profile])
+            db.session.flush()
+            db.session.add(AvailabilitySettings(therapist_id=profile.id, min_notice_hours=1))
+            for weekday in range(7):
+                db.session.add(
+                    AvailabilityRule(
+                        therapist_id=profile.id,
+                        weekday=weekday,
+                        start_time=wall(8),
+                        end_time=wall(20),
+                        setting="online",
+                    )
+                )
+            therapist_ids.append(profile.id)
+        for i in range(clients):
+            user = User(
+                email=f"bench.c{i}@example.org",
+                password_hash=password_hash,
+                role="client",
+                display_name=f"Client {i}",
+            )
+            db.session.add(user)
+            db.session.flush()
+            token = f"tt_bench_{i}_{random.getrandbits(64):016x}"
+            db.session.add_all(
+                [
+                    ClientProfile(user_id=user.id),
+                    ApiToken(user_id=user.id, token_hash=token_digest(token)),
+                ]
+            )
+            tokens.append(token)
+        db.session.commit()
+        db.engine.dispose()
+    return therapist_ids, tokens
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def slot_pool(base: str, therapist_ids: list[int], size: int) -> list[dict[str, Any]]:
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    pool: list[dict[str, Any]] = []
+    for therapist_id in therapist_ids:
+        answer = requests.get(
+            f"{base}/api/v1/therapists/{therapist_id}/slots",
+            params={"from": (today + timedelta(days=1)).isoformat(),
+                    "to": (today + timedelta(days=3)).isoformat(), "setting": "online"},
+            timeout=10,
+        )  # fmt: skip
+        answer.raise_for_status()
+        pool += [
+            {"therapist_id": therapist_id, "start": s["start"], "setting": "online"}
+            for s in answer.json()["slots"]
+        ]
+    random.Random(7).shuffle(pool)
+    return pool[:size]
+
+
+def hammer(clients: int, work: Any, per_client: int) -> tuple[list[float], Counter[int], float]:
+    """Run `work(client_index, session)` per_client times in each of `clients` threads."""
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def run(index: int) -> None:
+        session = requests.Session()
+        barrier.wait()
+        for _ in range(per_client):
+            started = time.perf_counter()
+            try:
+                status = work(index, session)
+            except requests.RequestException:
+                status = 0
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, statuses, time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def double_bookings(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            """
+            SELECT count(*) FROM bookings a JOIN bookings b
+              ON a.therapist_id = b.therapist_id AND a.id < b.id
+             AND tstzrange(a.blocked_start_at, a.blocked_end_at, '[)')
+                 && tstzrange(b.blocked_start_at, b.blocked_end_at, '[)')
+             WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')
+            """
+        ).fetchone()
+    return int(row[0]) if row else -1
+
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT / "platform"))
+    database_url = recreate_database(args.server, args.database)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TELETHERAPY_RATELIMIT_ENABLED": "false",
+        "TELETHERAPY_SECRET_KEY": "bench-booking-secret",
+    }
+    env.pop("TELETHERAPY_SQLALCHEMY_DATABASE_URI", None)
+    migrate(env)
+    therapist_ids, tokens = seed(database_url, args.therapists, args.clients)
+    port = args.port or _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_gunicorn(env, port, args.workers)
+    try:
+        pool = slot_pool(base, therapist_ids, args.pool)
+        rng = [random.Random(i) for i in range(args.clients)]
+
+        def healthz(_index: int, session: requests.Session) -> int:
+            return session.get(f"{base}/healthz", timeout=30).status_code
+
+        def book(index: int, session: requests.Session) -> int:
+            body = rng[index].choice(pool)
+            answer = session.post(
+                f"{base}/api/v1/bookings",
+                json=body,
+                headers={"Authorization": f"Bearer {tokens[index]}"},
+                timeout=60,
+            )
+            return answer.status_code
+
+        hammer(args.clients, healthz, 2)  # warm up every worker's connection pool
+        health, health_status, _ = hammer(args.clients, healthz, args.attempts)
+        booking, booking_status, wall_seconds = hammer(args.clients, book, args.attempts)
+    finally:
+        server.terminate()
+        server.wait(15)
+    doubles = double_bookings(database_url)
+
+    h50, h95 = percentile(health, 0.50), percentile(health, 0.95)
+    b50, b95 = percentile(booking, 0.50), percentile(booking, 0.95)
+    print(
+        f"gunicorn -w {args.workers}, PostgreSQL, {args.clients} concurrent clients, "
+        f"{args.attempts} bookings each over a pool of {len(pool)} slots of "
+        f"{len(therapist_ids)} therapists"
+    )
+    print(f"GET /healthz        p50 {h50 * 1000:7.1f} ms  p95 {h95 * 1000:7.1f} ms  "
+          f"statuses {dict(health_status)}")  # fmt: skip
+    print(f"POST /bookings      p50 {b50 * 1000:7.1f} ms  p95 {b95 * 1000:7.1f} ms  "
+          f"statuses {dict(booking_status)}")  # fmt: skip
+    print(f"  ratio to /healthz p50 x{b50 / h50:.1f}   p95 x{b95 / h95:.1f}")
+    print(f"  throughput {len(booking) / wall_seconds:.1f} booking requests/s "
+          f"({booking_status[201]} booked, {booking_status[409]} refused with 409, "
+          f"{statistics.mean(booking) * 1000:.1f} ms mean)")  # fmt: skip
+    print(f"double bookings in the database: {doubles}")
+    if doubles != 0 or set(booking_status) - {201, 409}:
+        raise SystemExit("FAILED: double bookings or unexpected statuses")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Session pages: choose a slot, confirm, my sessions, cancel, reschedule, join, day/week view."""
