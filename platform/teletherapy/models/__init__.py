@@ -13,6 +13,7 @@ from .accounts import (
     User,
 )
 from .base import Base, UTCDateTime
+from .matching import TAG_KINDS, FeeBandRow, PovertyGuidelineRow, TherapistFee, TherapistTag
 from .outbox import OutboxMessage, OutboxStatus
 from .scheduling import (
     ACTIVE_STATUSES,
@@ -26,6 +27,7 @@ from .scheduling import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "TAG_KINDS",
     "AccountStatus",
     "ApiToken",
     "AvailabilityOverride",
@@ -35,12 +37,16 @@ __all__ = [
     "Booking",
     "BookingSeries",
     "ClientProfile",
+    "FeeBandRow",
     "IdempotencyRecord",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
+    "PovertyGuidelineRow",
     "Role",
+    "TherapistFee",
     "TherapistProfile",
+    "TherapistTag",
     "UTCDateTime",
     "User",
 ]
