@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, false, func, select, true
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
@@ -123,10 +122,10 @@ class TherapistProfile(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Matching (0004_matching).
     gender: Mapped[str | None] = mapped_column(String(16))
-    faith_integrated: Mapped[bool] = mapped_column(default=False, server_default=false())
-    lgbtq_affirming: Mapped[bool] = mapped_column(default=False, server_default=false())
-    offers_individual: Mapped[bool] = mapped_column(default=True, server_default=true())
-    offers_group: Mapped[bool] = mapped_column(default=False, server_default=false())
+    faith_integrated: Mapped[bool] = mapped_column(default=False, server_default="0")
+    lgbtq_affirming: Mapped[bool] = mapped_column(default=False, server_default="0")
+    offers_individual: Mapped[bool] = mapped_column(default=True, server_default="1")
+    offers_group: Mapped[bool] = mapped_column(default=False, server_default="0")
     office_zip: Mapped[str | None] = mapped_column(String(5))
     office_lat: Mapped[float | None] = mapped_column(Float)
     office_lon: Mapped[float | None] = mapped_column(Float)

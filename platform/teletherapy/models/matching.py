@@ -36,9 +36,7 @@ class FeeBandRow(Base):
     """A band of the sliding scale, editable by an administrator (domain.fees.FeeBand)."""
 
     __tablename__ = "fee_bands"
-    __table_args__ = (
-        CheckConstraint("min_cents >= 0 AND max_cents >= min_cents", name="range"),
-    )
+    __table_args__ = (CheckConstraint("min_cents >= 0 AND max_cents >= min_cents", name="range"),)
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     label: Mapped[str] = mapped_column(String(120))

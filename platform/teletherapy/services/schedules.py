@@ -63,13 +63,14 @@ def load_schedules(
     if not ids:
         return {}
     excluded = set(exclude_booking_ids)
-    accepting = dict(
-        db.session.execute(
+    accepting = {
+        tid: is_accepting
+        for tid, is_accepting in db.session.execute(
             select(TherapistProfile.id, TherapistProfile.accepting_new_clients).where(
                 TherapistProfile.id.in_(ids)
             )
-        ).tuples()
-    )
+        )
+    }
     settings_rows = {
         row.therapist_id: row
         for row in db.session.scalars(select(SettingsRow).where(SettingsRow.therapist_id.in_(ids)))

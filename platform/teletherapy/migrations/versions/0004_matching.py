@@ -64,10 +64,10 @@ def upgrade():
 
     with op.batch_alter_table('therapist_profiles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('gender', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('faith_integrated', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('lgbtq_affirming', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('offers_individual', sa.Boolean(), server_default=sa.true(), nullable=False))
-        batch_op.add_column(sa.Column('offers_group', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('faith_integrated', sa.Boolean(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('lgbtq_affirming', sa.Boolean(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('offers_individual', sa.Boolean(), server_default='1', nullable=False))
+        batch_op.add_column(sa.Column('offers_group', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('office_zip', sa.String(length=5), nullable=True))
         batch_op.add_column(sa.Column('office_lat', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('office_lon', sa.Float(), nullable=True))

@@ -1,0 +1,660 @@
+"""Find therapists for a client: indexed SQL prefilter, bulk loads, then domain.matching.rank.
+
+How a search runs (a fixed number of queries, whatever the number of therapists):
+
+1. Resolve the fee band (a code, household income and size, the client's saved band, or
+   the standard band) and the ZIP code's coordinates.
+2. One *narrow* query over the indexes picks the therapists worth looking at: verified,
+   accepting new clients, with a price in the band, and in place for the setting (online:
+   the `online_state` tag of the client's state; in office: office inside the bounding box
+   of the travel distance; home: home base inside the box of the largest allowed radius).
+   The place is deliberately looser than the request so that the domain can count its
+   relaxations exactly: in office, the box is that of twice the distance ("travel up to
+   2x km") and therapists online in the state are included ("allow online sessions").
+   Required languages and the age group are not filtered here but loaded as EXISTS flags
+   on the same rows, for the same reason ("make Spanish preferred instead of required").
+3. One grouped query over this week's bookings: sessions booked and reduced-fee sessions
+   used (the weekly cap).
+4. `domain.matching.rank` on these light candidates gives the filter that removed most,
+   and the relaxations; `hard_filter` gives the therapists who pass.
+5. Only for those: one query of the tags that the score needs, rank again, and compute the
+   next opening for the best `limit + OPENINGS_EXTRA` only (a slot search is the costly
+   step); rank those with their openings. Among therapists tied on score and sessions
+   booked beyond that window, the id decides rather than the opening: documented, and the
+   price of a bounded cost.
+6. The public shape of the shown therapists (three queries).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..domain.errors import ConflictError, NotFoundError, ValidationError
+from ..domain.fees import FeeBand, band_for_income, find_band
+from ..domain.geo import bounding_box
+from ..domain.matching import (
+    MAX_DISTANCE_KM,
+    MAX_LIMIT,
+    HomeVisits,
+    LanguageWish,
+    MatchRequest,
+    MatchResult,
+    Office,
+    Preference,
+    Relaxation,
+    TherapistCandidate,
+    TimeWindow,
+    hard_filter,
+    rank,
+)
+from ..domain.slots import next_openings_bulk
+from ..extensions import db
+from ..gateways.zipcodes import find_zip
+from ..models import (
+    ACTIVE_STATUSES,
+    Booking,
+    ClientProfile,
+    TherapistFee,
+    TherapistProfile,
+    TherapistTag,
+    User,
+)
+from .fee_bands import current_guideline, list_fee_bands, standard_band
+from .profiles import HOME_RADIUS_MAX_KM, therapist_shapes
+from .schedules import load_schedules
+
+logger = logging.getLogger(__name__)
+
+OPENINGS_EXTRA = 20
+DEFAULT_TIME_ZONE = "America/New_York"
+IN_CHUNK = 5000  # bind parameters per IN list
+# Light candidates carry only the client's state; this stands for "online in other states".
+OTHER_STATES = "other"
+
+FILTER_MESSAGES: dict[str, str] = {
+    "not_verified": "This therapist's licence has not been verified yet.",
+    "not_accepting": "This therapist is not taking new clients.",
+    "setting_not_offered": "This therapist does not offer sessions in this setting.",
+    "not_licensed_in_state": "This therapist is not licensed in your state.",
+    "too_far": "This therapist's office is farther than you want to travel.",
+    "outside_home_radius": "You live outside this therapist's home-visit area.",
+    "language_required": "This therapist does not practise in a language you need.",
+    "age_group": "This therapist does not see your age group.",
+    "fee_band_not_accepted": "This therapist does not accept your fee band.",
+    "reduced_fee_capacity_full": (
+        "This therapist has no reduced-fee sessions left this week; try again next week."
+    ),
+    "client_location_unknown": "Tell us your state (and ZIP code for in-person sessions) first.",
+}
+FILTER_SUMMARIES: dict[str, str] = {
+    "not_verified": "licence not yet verified",
+    "not_accepting": "not taking new clients",
+    "setting_not_offered": "do not offer this setting",
+    "not_licensed_in_state": "not licensed in your state",
+    "too_far": "office too far away",
+    "outside_home_radius": "you are outside their home-visit area",
+    "language_required": "do not practise in a language you need",
+    "age_group": "do not see your age group",
+    "fee_band_not_accepted": "do not accept your fee band",
+    "reduced_fee_capacity_full": "no reduced-fee sessions left this week",
+}
+
+
+@dataclass(frozen=True)
+class MatchView:
+    therapist: dict[str, Any]
+    score: float
+    reasons: tuple[str, ...]
+    fee_cents: int
+    next_opening: datetime | None
+
+
+@dataclass(frozen=True)
+class MatchSearch:
+    """What a search found, ready for the API and the pages."""
+
+    matches: list[MatchView]
+    relaxations: tuple[Relaxation, ...]
+    removed_by: dict[str, int]
+    most_removed_by: str | None
+    fee_band: FeeBand
+    time_zone: str
+    considered: int  # therapists in place for the setting, before the hard filters
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def week_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """This week, Monday 00:00 UTC to the next Monday: the period of the reduced-fee cap."""
+    today = now.astimezone(UTC).date()
+    monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=UTC)
+    return monday, monday + timedelta(days=7)
+
+
+def _parse_time(value: Any, name: str, errors: dict[str, list[str]]) -> time | None:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        errors.setdefault(name, []).append(f"{value!r} is not a time like 18:00.")
+        return None
+
+
+def resolve_band(
+    payload: Mapping[str, Any], bands: Sequence[FeeBand], saved_code: str | None
+) -> FeeBand:
+    """An explicit band code, else income and size, else the saved band, else standard."""
+    code = payload.get("fee_band")
+    income, size = payload.get("household_income_cents"), payload.get("household_size")
+    if code:
+        band = find_band(bands, str(code))
+        if band is None:
+            raise ValidationError(
+                "Unknown fee band.", errors={"fee_band": [f"Unknown fee band {code!r}."]}
+            )
+        return band
+    if income is not None or size is not None:
+        if income is None or size is None:
+            message = "Give both household income and household size, or choose a fee band."
+            raise ValidationError(
+                message, errors={"household_income_cents": [message], "household_size": [message]}
+            )
+        return band_for_income(int(income), int(size), bands, current_guideline())
+    if saved_code:
+        band = find_band(bands, saved_code)
+        if band is not None:
+            return band
+    return standard_band(bands)
+
+
+def build_request(payload: Mapping[str, Any], *, band: FeeBand, time_zone: str) -> MatchRequest:
+    """A validated domain request from the API/page payload (DESIGN.md's shape)."""
+    errors: dict[str, list[str]] = {}
+    zip_code = payload.get("zip") or None
+    location = None
+    if zip_code:
+        found = find_zip(str(zip_code))
+        if found is None:
+            errors["zip"] = [f"{zip_code!r} is not a known US ZIP code."]
+        else:
+            zip_code, location = found.zip, found.point
+    windows: list[TimeWindow] = []
+    for window in payload.get("preferred_times") or ():
+        start = _parse_time(window.get("start"), "preferred_times", errors)
+        end = _parse_time(window.get("end"), "preferred_times", errors)
+        if start is not None and end is not None:
+            windows.append(TimeWindow(int(window.get("weekday", -1)), start, end))
+    gender = payload.get("gender")
+    if errors:
+        raise ValidationError("The search request is not valid.", errors=errors)
+    return MatchRequest(
+        setting=str(payload.get("setting", "")),
+        state=str(payload.get("state", "")),
+        fee_band=band,
+        time_zone=str(payload.get("time_zone") or time_zone),
+        zip=zip_code,
+        location=location,
+        languages=tuple(
+            LanguageWish(str(w["code"]), bool(w.get("required", False)), int(w.get("weight", 1)))
+            for w in payload.get("languages") or ()
+        ),
+        modalities=tuple(m for m in payload.get("modalities") or () if m not in ("", "not_sure")),
+        concerns=tuple(payload.get("concerns") or ()),
+        cultural_backgrounds=tuple(
+            Preference(str(p["code"]), int(p.get("weight", 1)))
+            for p in payload.get("cultural_backgrounds") or ()
+        ),
+        gender=(
+            Preference(str(gender["code"]), int(gender.get("weight", 1)))
+            if isinstance(gender, Mapping) and gender.get("code")
+            else None
+        ),
+        faith_integrated=int(payload.get("faith_integrated") or 0),
+        lgbtq_affirming=int(payload.get("lgbtq_affirming") or 0),
+        age_group=payload.get("age_group") or None,
+        preferred_times=tuple(windows),
+        max_distance_km=float(payload.get("max_distance_km") or 25),
+        limit=int(payload.get("limit") or 20),
+    )
+
+
+# --- loading candidates -------------------------------------------------------------------
+
+
+def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
+    return exists().where(
+        TherapistTag.therapist_id == TherapistProfile.id,
+        TherapistTag.kind == kind,
+        TherapistTag.code == code,
+    )
+
+
+def _tagged(kind: str, code: str) -> ColumnElement[bool]:
+    return TherapistProfile.id.in_(
+        select(TherapistTag.therapist_id).where(
+            TherapistTag.kind == kind, TherapistTag.code == code
+        )
+    )
+
+
+def _in_box(lat: Any, lon: Any, center: tuple[float, float], radius_km: float) -> Any:
+    box = bounding_box(center, radius_km)
+    return and_(lat.between(box.min_lat, box.max_lat), lon.between(box.min_lon, box.max_lon))
+
+
+def _place_filter(request: MatchRequest) -> ColumnElement[bool]:
+    """Where a therapist must be to matter for this request or one of its relaxations."""
+    online_here = _tagged("online_state", request.state)
+    if request.setting == "online" or request.location is None:
+        return online_here
+    if request.setting == "in_office":
+        reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
+        box = _in_box(
+            TherapistProfile.office_lat, TherapistProfile.office_lon, request.location, reach
+        )
+        return or_(box, online_here)
+    box = _in_box(
+        TherapistProfile.home_lat, TherapistProfile.home_lon, request.location, HOME_RADIUS_MAX_KM
+    )
+    return or_(box, online_here)
+
+
+def _candidate_query(request: MatchRequest, *, band_required: bool) -> Any:
+    P = TherapistProfile
+    required = [w.code for w in request.languages if w.required]
+    columns: list[Any] = [
+        P.id,
+        P.display_name,
+        P.verified_at,
+        P.accepting_new_clients,
+        P.gender,
+        P.faith_integrated,
+        P.lgbtq_affirming,
+        P.offers_group,
+        P.office_zip,
+        P.office_lat,
+        P.office_lon,
+        P.home_zip,
+        P.home_lat,
+        P.home_lon,
+        P.home_radius_km,
+        P.reduced_fee_weekly_cap,
+        TherapistFee.fee_cents,
+        _tag_flag("online_state", request.state).label("online_here"),
+        exists()
+        .where(TherapistTag.therapist_id == P.id, TherapistTag.kind == "online_state")
+        .label("online_anywhere"),
+        _tag_flag("licence_state", request.state).label("licensed_here"),
+        (_tag_flag("age_group", request.age_group) if request.age_group else false()).label(
+            "sees_age"
+        ),
+    ]
+    columns += [_tag_flag("language", code).label(f"lang_{i}") for i, code in enumerate(required)]
+    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
+    stmt = select(*columns)
+    return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
+
+
+def _light_candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCandidate]:
+    """Candidates with just what the hard filters need (flags stand in for tag lists)."""
+    required = [w.code for w in request.languages if w.required]
+    band = request.fee_band.code
+    candidates = []
+    for row in rows:
+        office = (
+            Office(row.office_lat, row.office_lon, row.office_zip)
+            if row.office_lat is not None and row.office_zip is not None
+            else None
+        )
+        home = (
+            HomeVisits(row.home_lat, row.home_lon, row.home_zip, row.home_radius_km)
+            if row.home_lat is not None and row.home_zip is not None and row.home_radius_km
+            else None
+        )
+        candidates.append(
+            TherapistCandidate(
+                id=row.id,
+                display_name=row.display_name,
+                is_verified=row.verified_at is not None,
+                accepting_new_clients=bool(row.accepting_new_clients),
+                languages=tuple(
+                    code for i, code in enumerate(required) if getattr(row, f"lang_{i}")
+                ),
+                age_groups=(request.age_group,) if request.age_group and row.sees_age else (),
+                gender=row.gender,
+                faith_integrated=bool(row.faith_integrated),
+                lgbtq_affirming=bool(row.lgbtq_affirming),
+                offers_group=bool(row.offers_group),
+                online_states=(
+                    (request.state,)
+                    if row.online_here
+                    else (OTHER_STATES,)
+                    if row.online_anywhere
+                    else ()
+                ),
+                licence_states=(request.state,) if row.licensed_here else (),
+                office=office,
+                home=home,
+                fees_by_band={band: row.fee_cents} if row.fee_cents is not None else {},
+                reduced_fee_weekly_cap=row.reduced_fee_weekly_cap,
+            )
+        )
+    return candidates
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
+
+
+def _week_load(
+    candidates: Sequence[TherapistCandidate], bands: Sequence[FeeBand], now: datetime
+) -> list[TherapistCandidate]:
+    """Attach sessions booked this week and reduced-fee sessions used (one grouped query)."""
+    ids = [c.id for c in candidates]
+    reduced = [b.code for b in bands if b.is_reduced]
+    start, end = week_bounds(now)
+    counts: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks(ids):
+        for row in db.session.execute(
+            select(
+                Booking.therapist_id,
+                func.count(),
+                func.sum(case((Booking.fee_band.in_(reduced), 1), else_=0)),
+            )
+            .where(
+                Booking.therapist_id.in_(chunk),
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_at >= start,
+                Booking.start_at < end,
+            )
+            .group_by(Booking.therapist_id)
+        ):
+            counts[int(row[0])] = (int(row[1]), int(row[2] or 0))
+    return [
+        dataclasses.replace(
+            c,
+            booked_this_week=counts.get(c.id, (0, 0))[0],
+            reduced_fee_used_this_week=counts.get(c.id, (0, 0))[1],
+        )
+        if c.id in counts
+        else c
+        for c in candidates
+    ]
+
+
+_SCORE_KINDS = {
+    "language": "languages",
+    "modality": "modalities",
+    "concern": "concerns",
+    "culture": "cultural_backgrounds",
+    "age_group": "age_groups",
+}
+
+
+def _with_tags(
+    candidates: Sequence[TherapistCandidate], request: MatchRequest
+) -> list[TherapistCandidate]:
+    """Fill in the tag lists the score and reasons of this request look at (one query)."""
+    kinds = [
+        kind
+        for kind, wanted in (
+            ("language", request.languages),
+            ("modality", request.modalities),
+            ("concern", request.concerns),
+            ("culture", request.cultural_backgrounds),
+            ("age_group", request.age_group),
+        )
+        if wanted
+    ]
+    if not kinds or not candidates:
+        return list(candidates)
+    found: dict[int, dict[str, list[str]]] = {}
+    ids = [c.id for c in candidates]
+    for chunk in _chunks(ids):
+        for therapist_id, kind, code in db.session.execute(
+            select(TherapistTag.therapist_id, TherapistTag.kind, TherapistTag.code).where(
+                TherapistTag.therapist_id.in_(chunk), TherapistTag.kind.in_(kinds)
+            )
+        ):
+            found.setdefault(therapist_id, {}).setdefault(kind, []).append(code)
+    result = []
+    for c in candidates:
+        tags = found.get(c.id, {})
+        lists = {name: tuple(sorted(tags.get(kind, ()))) for kind, name in _SCORE_KINDS.items()}
+        result.append(
+            dataclasses.replace(
+                c,
+                languages=lists["languages"] if "language" in kinds else c.languages,
+                modalities=lists["modalities"],
+                concerns=lists["concerns"],
+                cultural_backgrounds=lists["cultural_backgrounds"],
+                age_groups=lists["age_groups"] if "age_group" in kinds else c.age_groups,
+            )
+        )
+    return result
+
+
+def _next_openings(
+    therapist_ids: Sequence[int], *, setting: str, now: datetime
+) -> dict[int, datetime | None]:
+    """The next free slot of each therapist in `setting`, for a new client.
+
+    Interim, on this branch only: the availability service's
+    `services.availability.next_openings(therapist_ids=..., setting=..., now=...,
+    is_new_client=True)` replaces this body when it lands on main.
+    """
+    schedules = load_schedules(therapist_ids, now=now)
+    slots = next_openings_bulk(schedules, now, setting, is_new_client=True)
+    return {tid: (slot.start if slot is not None else None) for tid, slot in slots.items()}
+
+
+# --- the use cases ------------------------------------------------------------------------
+
+
+def _client_profile(client_id: int) -> ClientProfile:
+    profile = db.session.scalar(select(ClientProfile).where(ClientProfile.user_id == client_id))
+    if profile is None:
+        raise NotFoundError("Only clients can save a search.")
+    return profile
+
+
+def find_matches(
+    *, request_payload: Mapping[str, Any], client_id: int | None, now: datetime
+) -> MatchSearch:
+    """Therapists for a request, best first, with reasons and relaxations.
+
+    With a client, what they entered and the band it resolved to are saved on their
+    profile (one commit); anonymous searches write nothing.
+    """
+    profile = _client_profile(client_id) if client_id is not None else None
+    user = db.session.get(User, client_id) if client_id is not None else None
+    bands = list_fee_bands()
+    band = resolve_band(request_payload, bands, profile.fee_band if profile else None)
+    request = build_request(
+        request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
+    )
+    rows = db.session.execute(
+        _candidate_query(request, band_required=True).where(
+            TherapistProfile.verified_at.is_not(None),
+            TherapistProfile.accepting_new_clients.is_(True),
+            _place_filter(request),
+        )
+    ).all()
+    light = _week_load(_light_candidates(rows, request), bands, now)
+    overview = rank(light, request, now)
+    passing = [c for c in light if hard_filter(c, request) is None]
+    full = _with_tags(passing, request)
+    window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
+    best = rank(full, dataclasses.replace(request, limit=window), now).matches
+    openings = _next_openings([m.candidate.id for m in best], setting=request.setting, now=now)
+    final = rank(
+        [dataclasses.replace(m.candidate, next_opening=openings.get(m.candidate.id)) for m in best],
+        request,
+        now,
+    )
+    shapes = therapist_shapes([m.candidate.id for m in final.matches])
+    matches = [
+        MatchView(
+            therapist=shapes[m.candidate.id],
+            score=m.score,
+            reasons=m.reasons,
+            fee_cents=m.fee_cents,
+            next_opening=m.next_opening,
+        )
+        for m in final.matches
+        if m.candidate.id in shapes
+    ]
+    if profile is not None:
+        profile.intake = _stored_intake(request_payload)
+        profile.fee_band = band.code
+        db.session.commit()
+    logger.info(
+        "matches setting=%s considered=%s passing=%s shown=%s",
+        request.setting,
+        len(light),
+        len(passing),
+        len(matches),
+    )
+    return _search(overview, matches, band, request, len(light))
+
+
+def _search(
+    overview: MatchResult,
+    matches: list[MatchView],
+    band: FeeBand,
+    request: MatchRequest,
+    considered: int,
+) -> MatchSearch:
+    return MatchSearch(
+        matches=matches,
+        relaxations=overview.relaxations,
+        removed_by=dict(overview.removed_by),
+        most_removed_by=overview.most_removed_by,
+        fee_band=band,
+        time_zone=request.time_zone,
+        considered=considered,
+    )
+
+
+def _stored_intake(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as entered, JSON-safe (times as HH:MM), to prefill the next search."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, time):
+            return value.strftime("%H:%M")
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(v) for k, v in payload.items() if v is not None and k != "limit"}
+
+
+def get_saved_intake(*, client_id: int) -> dict[str, Any] | None:
+    profile = db.session.scalar(select(ClientProfile).where(ClientProfile.user_id == client_id))
+    return dict(profile.intake) if profile is not None and profile.intake else None
+
+
+def find_client_band(*, client_id: int) -> str | None:
+    """The client's own band code (shown only to that client)."""
+    return db.session.scalar(
+        select(ClientProfile.fee_band).where(ClientProfile.user_id == client_id)
+    )
+
+
+# --- booking's checks ---------------------------------------------------------------------
+
+
+def _client_band(client_id: int, bands: Sequence[FeeBand]) -> FeeBand:
+    saved = find_client_band(client_id=client_id)
+    band = find_band(bands, saved) if saved else None
+    return band or standard_band(bands)
+
+
+def price_for_client(*, therapist_id: int, client_id: int) -> tuple[int, str]:
+    """The therapist's price for the client's band, and the band's code.
+
+    A client who never chose a band pays the standard (top band) fee. 409 when the
+    therapist does not accept the band.
+    """
+    band = _client_band(client_id, list_fee_bands())
+    fee = db.session.scalar(
+        select(TherapistFee.fee_cents).where(
+            TherapistFee.therapist_id == therapist_id, TherapistFee.band_code == band.code
+        )
+    )
+    if fee is None:
+        raise ConflictError(
+            FILTER_MESSAGES["fee_band_not_accepted"], extra={"reason": "fee_band_not_accepted"}
+        )
+    return fee, band.code
+
+
+def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: datetime) -> None:
+    """Raise ConflictError(reason=<filter>) when matching would never show this therapist.
+
+    The request is the client's saved intake with the booking's setting (else the
+    state and ZIP of their account). A client who already has sessions with the
+    therapist is not a new client: "not taking new clients" does not stop them.
+    """
+    user = db.session.get(User, client_id)
+    if user is None:
+        raise NotFoundError("No such client.")
+    bands = list_fee_bands()
+    band = _client_band(client_id, bands)
+    intake = get_saved_intake(client_id=client_id) or {}
+    payload = {"state": user.state, "zip": user.zip, **intake, "setting": setting}
+    payload.pop("fee_band", None)
+    try:
+        request = build_request(payload, band=band, time_zone=user.time_zone)
+    except ValidationError as exc:
+        raise ConflictError(
+            FILTER_MESSAGES["client_location_unknown"],
+            extra={"reason": "client_location_unknown", "fields": sorted(exc.errors)},
+        ) from None
+    row = db.session.execute(
+        _candidate_query(request, band_required=False).where(TherapistProfile.id == therapist_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError("No such therapist.")
+    candidate = _week_load(_light_candidates([row], request), bands, now)[0]
+    failed = hard_filter(candidate, request)
+    if failed == "not_accepting" and _is_existing_client(therapist_id, client_id):
+        failed = hard_filter(dataclasses.replace(candidate, accepting_new_clients=True), request)
+    if failed is not None:
+        raise ConflictError(FILTER_MESSAGES[failed], extra={"reason": failed})
+
+
+def _is_existing_client(therapist_id: int, client_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Booking.therapist_id == therapist_id,
+                    Booking.client_id == client_id,
+                    Booking.status.in_((*ACTIVE_STATUSES, "completed")),
+                )
+            )
+        )
+    )
+
+
+def describe_filter(name: str | None) -> str:
+    return FILTER_SUMMARIES.get(name or "", name or "")
+
+
+def relaxation_summary(search: MatchSearch) -> list[str]:
+    """ "7 more if you allow online sessions", for pages."""
+    return [f"{r.more} more if you {r.change}" for r in search.relaxations]
