@@ -12,13 +12,14 @@ from ...extensions import limiter
 from ...models import User
 from ...services import accounts
 from ..access import public, require_actor, roles
+from .matching import matches_bp, therapists_bp
 from .schemas import MeSchema, MeUpdateSchema, TokenRequestSchema, TokenSchema, VocabulariesSchema
 
 tokens_bp = Blueprint("api_tokens", __name__, description="Bearer tokens")
 me_bp = Blueprint("api_me", __name__, description="The caller's own account")
 vocab_bp = Blueprint("api_vocabularies", __name__, description="Codes and labels")
 
-BLUEPRINTS = [tokens_bp, me_bp, vocab_bp]
+BLUEPRINTS = [tokens_bp, me_bp, vocab_bp, matches_bp, therapists_bp]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
