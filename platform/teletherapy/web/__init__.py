@@ -10,6 +10,9 @@ def register_all(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .find.profile_views import admin_bp as matching_admin_bp
+    from .find.profile_views import practice_bp as practice_profile_bp
+    from .find.views import bp as find_bp
     from .main.views import bp as main_bp
 
     access.init_app(app)
@@ -17,4 +20,7 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(find_bp)
+    app.register_blueprint(practice_profile_bp)
+    app.register_blueprint(matching_admin_bp)
     register_api(app)
