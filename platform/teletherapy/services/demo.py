@@ -269,3 +269,7 @@ def seed_demo(
         if progress:
             progress(len(batch))
     return {"therapists": therapists, "clients": clients}
+
+
+# Matching profiles (tags, settings, fees) register their step by being imported.
+from . import demo_matching  # noqa: E402, F401
