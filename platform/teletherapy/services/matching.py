@@ -4,25 +4,27 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
 
 1. Resolve the fee band (a code, household income and size, the client's saved band, or
    the standard band) and the ZIP code's coordinates.
-2. One *narrow* query over the indexes picks the therapists worth looking at: verified,
-   accepting new clients, with a price in the band, and in place for the setting (online:
-   the `online_state` tag of the client's state; in office: office inside the bounding box
-   of the travel distance; home: home base inside the box of the largest allowed radius).
-   The place is deliberately looser than the request so that the domain can count its
+2. ONE query picks the therapists worth looking at, starting from an index: verified,
+   accepting new clients, with a price in the band (join on the fees primary key), and in
+   place for the setting (online: the `online_state` tag index for the client's state; in
+   office: the office lat/lon index inside a bounding box; home: the home-base index
+   inside the box of the largest allowed radius, HOME_RADIUS_MAX_KM). Each row carries,
+   from correlated subqueries on primary keys and the bookings index, the tags the request
+   looks at (one aggregated string), EXISTS flags for the client's state, and this week's
+   sessions booked and reduced-fee sessions used.
+   The place is deliberately looser than the request so that the domain counts its
    relaxations exactly: in office, the box is that of twice the distance ("travel up to
-   2x km") and therapists online in the state are included ("allow online sessions").
-   Required languages and the age group are not filtered here but loaded as EXISTS flags
-   on the same rows, for the same reason ("make Spanish preferred instead of required").
-3. One grouped query over this week's bookings: sessions booked and reduced-fee sessions
-   used (the weekly cap).
-4. `domain.matching.rank` on these light candidates gives the filter that removed most,
-   and the relaxations; `hard_filter` gives the therapists who pass.
-5. Only for those: one query of the tags that the score needs, rank again, and compute the
-   next opening for the best `limit + OPENINGS_EXTRA` only (a slot search is the costly
-   step); rank those with their openings. Among therapists tied on score and sessions
-   booked beyond that window, the id decides rather than the opening: documented, and the
+   2x km"), and therapists online in the state are included ("allow online sessions").
+   Required languages and the age group are not filtered in SQL for the same reason
+   ("make Spanish preferred instead of required"); the domain filters them.
+   `removed_by` therefore counts among the therapists in place (verified, accepting, in
+   the band); relaxations never loosen the band, verification, acceptance or capacity.
+3. `domain.matching.rank` with limit + OPENINGS_EXTRA gives the counts, the relaxations
+   and the best few; the next opening is computed for those few only (the slot search is
+   the costly step), and they are ranked again with it. Among therapists tied on score
+   and sessions booked beyond that window, the id decides rather than the opening: the
    price of a bounded cost.
-6. The public shape of the shown therapists (three queries).
+4. The public shape of the shown therapists (three queries).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy import String, and_, exists, false, func, literal, select, union
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..domain.errors import ConflictError, NotFoundError, ValidationError
@@ -73,9 +76,8 @@ from .schedules import load_schedules
 
 logger = logging.getLogger(__name__)
 
-OPENINGS_EXTRA = 20
+OPENINGS_EXTRA = 5
 DEFAULT_TIME_ZONE = "America/New_York"
-IN_CHUNK = 5000  # bind parameters per IN list
 # Light candidates carry only the client's state; this stands for "online in other states".
 OTHER_STATES = "other"
 
@@ -231,6 +233,12 @@ def build_request(payload: Mapping[str, Any], *, band: FeeBand, time_zone: str) 
 # --- loading candidates -------------------------------------------------------------------
 
 
+def _read(statement: Any) -> list[Any]:
+    """Rows through Core on the session's connection: the ORM's per-row work is the
+    largest cost for a few thousand narrow rows, and these are plain columns anyway."""
+    return list(db.session.connection().execute(statement))
+
+
 def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
     return exists().where(
         TherapistTag.therapist_id == TherapistProfile.id,
@@ -253,29 +261,108 @@ def _in_box(lat: Any, lon: Any, center: tuple[float, float], radius_km: float) -
 
 
 def _place_filter(request: MatchRequest) -> ColumnElement[bool]:
-    """Where a therapist must be to matter for this request or one of its relaxations."""
-    online_here = _tagged("online_state", request.state)
+    """Where a therapist must be to matter for this request or one of its relaxations.
+
+    Each part is its own indexed SELECT of ids (the tag index, or the lat/lon index for
+    a bounding box) joined by UNION, so the planner starts from the index rather than
+    scanning every profile to test an OR.
+    """
+    P = TherapistProfile
+    online_here = select(TherapistTag.therapist_id).where(
+        TherapistTag.kind == "online_state", TherapistTag.code == request.state
+    )
     if request.setting == "online" or request.location is None:
-        return online_here
+        return P.id.in_(online_here)
     if request.setting == "in_office":
         reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
-        box = _in_box(
-            TherapistProfile.office_lat, TherapistProfile.office_lon, request.location, reach
-        )
-        return or_(box, online_here)
-    box = _in_box(
-        TherapistProfile.home_lat, TherapistProfile.home_lon, request.location, HOME_RADIUS_MAX_KM
+        box = _in_box(P.office_lat, P.office_lon, request.location, reach)
+    else:
+        box = _in_box(P.home_lat, P.home_lon, request.location, HOME_RADIUS_MAX_KM)
+    return P.id.in_(union(select(P.id).where(box), online_here))
+
+
+# Tag kind -> the TherapistCandidate field it fills.
+_TAG_FIELDS = {
+    "language": "languages",
+    "modality": "modalities",
+    "concern": "concerns",
+    "culture": "cultural_backgrounds",
+    "age_group": "age_groups",
+}
+
+
+def _wanted_kinds(request: MatchRequest) -> list[str]:
+    """The tag kinds this request's filters, score and reasons look at."""
+    wanted = (
+        ("language", request.languages),
+        ("modality", request.modalities),
+        ("concern", request.concerns),
+        ("culture", request.cultural_backgrounds),
+        ("age_group", request.age_group),
     )
-    return or_(box, online_here)
+    return [kind for kind, asked in wanted if asked]
 
 
-def _candidate_query(request: MatchRequest, *, band_required: bool) -> Any:
+def _tags_column(kinds: Sequence[str]) -> Any:
+    """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
+    if not kinds:
+        return literal(None, String)
+    T = aliased(TherapistTag)
+    item = T.kind + ":" + T.code
+    joined = (
+        func.string_agg(item, ",")
+        if db.session.get_bind().dialect.name == "postgresql"
+        else func.group_concat(item, ",")
+    )
+    return (
+        select(joined)
+        .where(T.therapist_id == TherapistProfile.id, T.kind.in_(list(kinds)))
+        .scalar_subquery()
+    )
+
+
+def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
+    """Sessions booked this week, and those in a reduced band (the weekly cap)."""
+    start, end = week_bounds(now)
+    reduced = [b.code for b in bands if b.is_reduced]
+    this_week = (
+        Booking.therapist_id == TherapistProfile.id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at >= start,
+        Booking.start_at < end,
+    )
+    booked = select(func.count()).where(*this_week).scalar_subquery()
+    used = select(func.count()).where(*this_week, Booking.fee_band.in_(reduced)).scalar_subquery()
+    return booked, used
+
+
+def _candidate_query(
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, *, band_required: bool
+) -> Any:
+    """One row per therapist with everything matching needs (correlated subqueries use
+    the tag primary key and the bookings (therapist_id, start_at) index).
+
+    For a search (`band_required`) the flags that cannot change the answer are left out:
+    online elsewhere only matters for an online request (and those rows are all online
+    here), a licence in the state only for home visits.
+    """
     P = TherapistProfile
-    required = [w.code for w in request.languages if w.required]
+    single = not band_required
+    online_anywhere: Any = (
+        exists().where(TherapistTag.therapist_id == P.id, TherapistTag.kind == "online_state")
+        if single
+        else false()
+    )
+    licensed_here: Any = (
+        _tag_flag("licence_state", request.state)
+        if single or request.setting == "home"
+        else false()
+    )
+    booked, used = _week_columns(bands, now)
     columns: list[Any] = [
         P.id,
         P.display_name,
-        P.verified_at,
+        P.verified_at.is_not(None).label("is_verified"),
         P.accepting_new_clients,
         P.gender,
         P.faith_integrated,
@@ -291,46 +378,52 @@ def _candidate_query(request: MatchRequest, *, band_required: bool) -> Any:
         P.reduced_fee_weekly_cap,
         TherapistFee.fee_cents,
         _tag_flag("online_state", request.state).label("online_here"),
-        exists()
-        .where(TherapistTag.therapist_id == P.id, TherapistTag.kind == "online_state")
-        .label("online_anywhere"),
-        _tag_flag("licence_state", request.state).label("licensed_here"),
-        (_tag_flag("age_group", request.age_group) if request.age_group else false()).label(
-            "sees_age"
-        ),
+        online_anywhere.label("online_anywhere"),
+        licensed_here.label("licensed_here"),
+        _tags_column(_wanted_kinds(request)).label("tags"),
+        booked.label("booked"),
+        used.label("used"),
     ]
-    columns += [_tag_flag("language", code).label(f"lang_{i}") for i, code in enumerate(required)]
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
     stmt = select(*columns)
     return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
 
 
-def _light_candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCandidate]:
-    """Candidates with just what the hard filters need (flags stand in for tag lists)."""
-    required = [w.code for w in request.languages if w.required]
+def _candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCandidate]:
+    """Domain candidates from the rows; states are reduced to the client's state."""
     band = request.fee_band.code
+    in_person = request.setting != "online"  # places matter only to in-person requests
     candidates = []
     for row in rows:
         office = (
             Office(row.office_lat, row.office_lon, row.office_zip)
-            if row.office_lat is not None and row.office_zip is not None
+            if in_person and row.office_lat is not None and row.office_zip is not None
             else None
         )
         home = (
             HomeVisits(row.home_lat, row.home_lon, row.home_zip, row.home_radius_km)
-            if row.home_lat is not None and row.home_zip is not None and row.home_radius_km
+            if in_person
+            and row.home_lat is not None
+            and row.home_zip is not None
+            and row.home_radius_km
             else None
         )
+        tags: dict[str, list[str]] = {name: [] for name in _TAG_FIELDS.values()}
+        for item in (row.tags or "").split(","):
+            kind, _, code = item.partition(":")
+            if kind in _TAG_FIELDS:
+                tags[_TAG_FIELDS[kind]].append(code)
         candidates.append(
             TherapistCandidate(
                 id=row.id,
                 display_name=row.display_name,
-                is_verified=row.verified_at is not None,
+                is_verified=bool(row.is_verified),
                 accepting_new_clients=bool(row.accepting_new_clients),
-                languages=tuple(
-                    code for i, code in enumerate(required) if getattr(row, f"lang_{i}")
-                ),
-                age_groups=(request.age_group,) if request.age_group and row.sees_age else (),
+                languages=tuple(tags["languages"]),
+                modalities=tuple(tags["modalities"]),
+                concerns=tuple(tags["concerns"]),
+                cultural_backgrounds=tuple(tags["cultural_backgrounds"]),
+                age_groups=tuple(tags["age_groups"]),
                 gender=row.gender,
                 faith_integrated=bool(row.faith_integrated),
                 lgbtq_affirming=bool(row.lgbtq_affirming),
@@ -347,102 +440,11 @@ def _light_candidates(rows: Iterable[Any], request: MatchRequest) -> list[Therap
                 home=home,
                 fees_by_band={band: row.fee_cents} if row.fee_cents is not None else {},
                 reduced_fee_weekly_cap=row.reduced_fee_weekly_cap,
+                reduced_fee_used_this_week=int(row.used or 0),
+                booked_this_week=int(row.booked or 0),
             )
         )
     return candidates
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), IN_CHUNK):
-        yield ids[start : start + IN_CHUNK]
-
-
-def _week_load(
-    candidates: Sequence[TherapistCandidate], bands: Sequence[FeeBand], now: datetime
-) -> list[TherapistCandidate]:
-    """Attach sessions booked this week and reduced-fee sessions used (one grouped query)."""
-    ids = [c.id for c in candidates]
-    reduced = [b.code for b in bands if b.is_reduced]
-    start, end = week_bounds(now)
-    counts: dict[int, tuple[int, int]] = {}
-    for chunk in _chunks(ids):
-        for row in db.session.execute(
-            select(
-                Booking.therapist_id,
-                func.count(),
-                func.sum(case((Booking.fee_band.in_(reduced), 1), else_=0)),
-            )
-            .where(
-                Booking.therapist_id.in_(chunk),
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.start_at >= start,
-                Booking.start_at < end,
-            )
-            .group_by(Booking.therapist_id)
-        ):
-            counts[int(row[0])] = (int(row[1]), int(row[2] or 0))
-    return [
-        dataclasses.replace(
-            c,
-            booked_this_week=counts.get(c.id, (0, 0))[0],
-            reduced_fee_used_this_week=counts.get(c.id, (0, 0))[1],
-        )
-        if c.id in counts
-        else c
-        for c in candidates
-    ]
-
-
-_SCORE_KINDS = {
-    "language": "languages",
-    "modality": "modalities",
-    "concern": "concerns",
-    "culture": "cultural_backgrounds",
-    "age_group": "age_groups",
-}
-
-
-def _with_tags(
-    candidates: Sequence[TherapistCandidate], request: MatchRequest
-) -> list[TherapistCandidate]:
-    """Fill in the tag lists the score and reasons of this request look at (one query)."""
-    kinds = [
-        kind
-        for kind, wanted in (
-            ("language", request.languages),
-            ("modality", request.modalities),
-            ("concern", request.concerns),
-            ("culture", request.cultural_backgrounds),
-            ("age_group", request.age_group),
-        )
-        if wanted
-    ]
-    if not kinds or not candidates:
-        return list(candidates)
-    found: dict[int, dict[str, list[str]]] = {}
-    ids = [c.id for c in candidates]
-    for chunk in _chunks(ids):
-        for therapist_id, kind, code in db.session.execute(
-            select(TherapistTag.therapist_id, TherapistTag.kind, TherapistTag.code).where(
-                TherapistTag.therapist_id.in_(chunk), TherapistTag.kind.in_(kinds)
-            )
-        ):
-            found.setdefault(therapist_id, {}).setdefault(kind, []).append(code)
-    result = []
-    for c in candidates:
-        tags = found.get(c.id, {})
-        lists = {name: tuple(sorted(tags.get(kind, ()))) for kind, name in _SCORE_KINDS.items()}
-        result.append(
-            dataclasses.replace(
-                c,
-                languages=lists["languages"] if "language" in kinds else c.languages,
-                modalities=lists["modalities"],
-                concerns=lists["concerns"],
-                cultural_backgrounds=lists["cultural_backgrounds"],
-                age_groups=lists["age_groups"] if "age_group" in kinds else c.age_groups,
-            )
-        )
-    return result
 
 
 def _next_openings(
@@ -484,24 +486,22 @@ def find_matches(
     request = build_request(
         request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
     )
-    rows = db.session.execute(
-        _candidate_query(request, band_required=True).where(
+    rows = _read(
+        _candidate_query(request, bands, now, band_required=True).where(
             TherapistProfile.verified_at.is_not(None),
             TherapistProfile.accepting_new_clients.is_(True),
             _place_filter(request),
         )
-    ).all()
-    light = _week_load(_light_candidates(rows, request), bands, now)
-    overview = rank(light, request, now)
-    passing = [c for c in light if hard_filter(c, request) is None]
-    full = _with_tags(passing, request)
+    )
+    candidates = _candidates(rows, request)
+    # First pass: the filters, their counts and relaxations, and the best few without
+    # openings; second pass: those few with their next openings.
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
-    best = rank(full, dataclasses.replace(request, limit=window), now).matches
-    openings = _next_openings([m.candidate.id for m in best], setting=request.setting, now=now)
+    overview = rank(candidates, dataclasses.replace(request, limit=window), now)
+    best = [m.candidate for m in overview.matches]
+    openings = _next_openings([c.id for c in best], setting=request.setting, now=now)
     final = rank(
-        [dataclasses.replace(m.candidate, next_opening=openings.get(m.candidate.id)) for m in best],
-        request,
-        now,
+        [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
     )
     shapes = therapist_shapes([m.candidate.id for m in final.matches])
     matches = [
@@ -520,13 +520,13 @@ def find_matches(
         profile.fee_band = band.code
         db.session.commit()
     logger.info(
-        "matches setting=%s considered=%s passing=%s shown=%s",
+        "matches setting=%s considered=%s removed=%s shown=%s",
         request.setting,
-        len(light),
-        len(passing),
+        len(candidates),
+        sum(overview.removed_by.values()),
         len(matches),
     )
-    return _search(overview, matches, band, request, len(light))
+    return _search(overview, matches, band, request, len(candidates))
 
 
 def _search(
@@ -624,12 +624,14 @@ def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: date
             FILTER_MESSAGES["client_location_unknown"],
             extra={"reason": "client_location_unknown", "fields": sorted(exc.errors)},
         ) from None
-    row = db.session.execute(
-        _candidate_query(request, band_required=False).where(TherapistProfile.id == therapist_id)
-    ).one_or_none()
-    if row is None:
+    found = _read(
+        _candidate_query(request, bands, now, band_required=False).where(
+            TherapistProfile.id == therapist_id
+        )
+    )
+    if not found:
         raise NotFoundError("No such therapist.")
-    candidate = _week_load(_light_candidates([row], request), bands, now)[0]
+    candidate = _candidates(found, request)[0]
     failed = hard_filter(candidate, request)
     if failed == "not_accepting" and _is_existing_client(therapist_id, client_id):
         failed = hard_filter(dataclasses.replace(candidate, accepting_new_clients=True), request)

@@ -127,7 +127,7 @@ def load_tags(
     )
     if kinds is not None:
         stmt = stmt.where(TherapistTag.kind.in_(list(kinds)))
-    for therapist_id, kind, code in db.session.execute(
+    for therapist_id, kind, code in db.session.connection().execute(
         stmt.order_by(TherapistTag.therapist_id, TherapistTag.kind, TherapistTag.code)
     ):
         found[therapist_id][kind].append(code)
@@ -140,7 +140,7 @@ def load_fees(therapist_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     if not ids:
         return {}
     found: dict[int, dict[str, int]] = defaultdict(dict)
-    for therapist_id, band_code, cents in db.session.execute(
+    for therapist_id, band_code, cents in db.session.connection().execute(
         select(TherapistFee.therapist_id, TherapistFee.band_code, TherapistFee.fee_cents).where(
             TherapistFee.therapist_id.in_(ids)
         )
@@ -340,9 +340,8 @@ def initials(display_name: str) -> str:
     return "".join(w[0].upper() for w in words[:1] + words[1:][-1:]) or "?"
 
 
-def _shape(
-    profile: TherapistProfile, tags: Mapping[str, list[str]], fees: Mapping[str, int]
-) -> dict[str, Any]:
+def _shape(profile: Any, tags: Mapping[str, list[str]], fees: Mapping[str, int]) -> dict[str, Any]:
+    """`profile`: a TherapistProfile or a row of its table (same attribute names)."""
     settings: dict[str, Any] = {}
     if tags.get("online_state"):
         settings["online"] = {"states": list(tags["online_state"])}
@@ -382,7 +381,8 @@ def therapist_shapes(therapist_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     ids = list(dict.fromkeys(therapist_ids))
     if not ids:
         return {}
-    profiles = db.session.scalars(select(TherapistProfile).where(TherapistProfile.id.in_(ids)))
+    table = TherapistProfile.__table__
+    profiles = db.session.connection().execute(select(table).where(table.c.id.in_(ids)))
     tags = load_tags(ids)
     fees = load_fees(ids)
     return {p.id: _shape(p, tags.get(p.id, {}), fees.get(p.id, {})) for p in profiles}
