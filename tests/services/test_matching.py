@@ -217,11 +217,30 @@ def test_office_just_inside_the_distance_is_shown_just_outside_is_not(
     assert ids(search) == [offices["chelsea"]]
     assert "8 km from you" in search.matches[0].reasons
     # Riverdale (8.2 km) and Jersey City (12.8 km) are too far; one therapist is online only.
-    assert search.removed_by == {"setting_not_offered": 1, "too_far": 2}
+    assert search.removed_by == {"too_far": 2}
     assert [(r.change, r.more) for r in search.relaxations] == [
         ("travel up to 16 km", 2),
         ("allow online sessions", 1),
     ]
+
+
+def test_allow_online_counts_only_therapists_who_pass_everything_else(
+    offices: dict[str, int], now: datetime
+):
+    search = find_matches(
+        request_payload={
+            "setting": "in_office",
+            "state": "NY",
+            "zip": HARLEM,
+            "max_distance_km": 8,
+            "languages": [{"code": "es", "required": True}],
+        },
+        client_id=None,
+        now=now,
+    )
+    # Nobody speaks Spanish: the online-only therapist would not help either.
+    assert search.matches == []
+    assert [r.change for r in search.relaxations] == ["make Spanish preferred instead of required"]
 
 
 def test_a_wider_distance_reaches_across_the_river(offices: dict[str, int], now: datetime):

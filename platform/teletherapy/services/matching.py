@@ -14,7 +14,9 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
    sessions booked and reduced-fee sessions used.
    The place is deliberately looser than the request so that the domain counts its
    relaxations exactly: in office, the box is that of twice the distance ("travel up to
-   2x km"), and therapists online in the state are included ("allow online sessions").
+   2x km"). "allow online sessions" (in person only) is the exception: one more query
+   of ids counts it in SQL (_online_alternative), as loading every therapist online in
+   the state would cost more than the in-person search itself.
    Required languages and the age group are not filtered in SQL for the same reason
    ("make Spanish preferred instead of required"); the domain filters them.
    `removed_by` therefore counts among the therapists in place (verified, accepting, in
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, exists, false, func, literal, select, union
+from sqlalchemy import String, and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -261,24 +263,53 @@ def _in_box(lat: Any, lon: Any, center: tuple[float, float], radius_km: float) -
 
 
 def _place_filter(request: MatchRequest) -> ColumnElement[bool]:
-    """Where a therapist must be to matter for this request or one of its relaxations.
+    """Where a therapist must be to matter for this request or its distance relaxation.
 
-    Each part is its own indexed SELECT of ids (the tag index, or the lat/lon index for
-    a bounding box) joined by UNION, so the planner starts from the index rather than
-    scanning every profile to test an OR.
+    Online: the tag index (online in the client's state). In person: the lat/lon index
+    inside a bounding box, as its own SELECT of ids so the planner starts from the index.
     """
     P = TherapistProfile
-    online_here = select(TherapistTag.therapist_id).where(
-        TherapistTag.kind == "online_state", TherapistTag.code == request.state
-    )
     if request.setting == "online" or request.location is None:
-        return P.id.in_(online_here)
+        return P.id.in_(
+            select(TherapistTag.therapist_id).where(
+                TherapistTag.kind == "online_state", TherapistTag.code == request.state
+            )
+        )
     if request.setting == "in_office":
         reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
         box = _in_box(P.office_lat, P.office_lon, request.location, reach)
     else:
         box = _in_box(P.home_lat, P.home_lon, request.location, HOME_RADIUS_MAX_KM)
-    return P.id.in_(union(select(P.id).where(box), online_here))
+    return P.id.in_(select(P.id).where(box))
+
+
+def _online_alternative(
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, shown: set[int]
+) -> Relaxation | None:
+    """ "allow online sessions" for an in-person request, from one query of ids.
+
+    Loading every therapist online in the state as a candidate would cost far more than
+    the in-person search itself, so this relaxation is counted in SQL: the therapists
+    who pass every hard filter of the same request made online (online in the state,
+    verified, accepting, the band, required languages, age group, reduced-fee capacity),
+    less those the in-person search already shows.
+    """
+    P = TherapistProfile
+    conditions: list[Any] = [
+        P.verified_at.is_not(None),
+        P.accepting_new_clients.is_(True),
+        _tag_flag("online_state", request.state),
+        *(_tag_flag("language", w.code) for w in request.languages if w.required),
+    ]
+    if request.age_group:
+        conditions.append(_tag_flag("age_group", request.age_group))
+    if request.fee_band.is_reduced:
+        _, used = _week_columns(bands, now)
+        conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
+    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
+    ids = {row[0] for row in _read(select(P.id).join(TherapistFee, on).where(*conditions))}
+    more = len(ids - shown)
+    return Relaxation(change="allow online sessions", more=more) if more else None
 
 
 # Tag kind -> the TherapistCandidate field it fills.
@@ -428,8 +459,12 @@ def _candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCan
                 faith_integrated=bool(row.faith_integrated),
                 lgbtq_affirming=bool(row.lgbtq_affirming),
                 offers_group=bool(row.offers_group),
+                # In person, the licence decides (online states are licence states too);
+                # the online relaxation is counted apart (_online_alternative).
                 online_states=(
-                    (request.state,)
+                    ()
+                    if in_person
+                    else (request.state,)
                     if row.online_here
                     else (OTHER_STATES,)
                     if row.online_anywhere
@@ -503,6 +538,13 @@ def find_matches(
     final = rank(
         [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
     )
+    relaxations = list(overview.relaxations)
+    if request.setting != "online":
+        shown = {c.id for c in candidates if hard_filter(c, request) is None}
+        online = _online_alternative(request, bands, now, shown)
+        if online is not None:
+            # The domain's order: most helpful first, "allow online sessions" first on ties.
+            relaxations = sorted([online, *relaxations], key=lambda r: -r.more)
     shapes = therapist_shapes([m.candidate.id for m in final.matches])
     matches = [
         MatchView(
@@ -526,11 +568,12 @@ def find_matches(
         sum(overview.removed_by.values()),
         len(matches),
     )
-    return _search(overview, matches, band, request, len(candidates))
+    return _search(overview, tuple(relaxations), matches, band, request, len(candidates))
 
 
 def _search(
     overview: MatchResult,
+    relaxations: tuple[Relaxation, ...],
     matches: list[MatchView],
     band: FeeBand,
     request: MatchRequest,
@@ -538,7 +581,7 @@ def _search(
 ) -> MatchSearch:
     return MatchSearch(
         matches=matches,
-        relaxations=overview.relaxations,
+        relaxations=relaxations,
         removed_by=dict(overview.removed_by),
         most_removed_by=overview.most_removed_by,
         fee_band=band,
