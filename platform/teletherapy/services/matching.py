@@ -98,16 +98,17 @@ FILTER_MESSAGES: dict[str, str] = {
     ),
     "client_location_unknown": "Tell us your state (and ZIP code for in-person sessions) first.",
 }
+# Short phrases for "the filter that left out the most therapists: ...".
 FILTER_SUMMARIES: dict[str, str] = {
     "not_verified": "licence not yet verified",
     "not_accepting": "not taking new clients",
-    "setting_not_offered": "do not offer this setting",
+    "setting_not_offered": "they do not offer this way of meeting",
     "not_licensed_in_state": "not licensed in your state",
-    "too_far": "office too far away",
-    "outside_home_radius": "you are outside their home-visit area",
-    "language_required": "do not practise in a language you need",
-    "age_group": "do not see your age group",
-    "fee_band_not_accepted": "do not accept your fee band",
+    "too_far": "their office is farther than you want to travel",
+    "outside_home_radius": "you live outside their home-visit area",
+    "language_required": "they do not practise in a language you need",
+    "age_group": "they do not see your age group",
+    "fee_band_not_accepted": "they do not accept your fee band",
     "reduced_fee_capacity_full": "no reduced-fee sessions left this week",
 }
 
@@ -246,14 +247,6 @@ def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
         TherapistTag.therapist_id == TherapistProfile.id,
         TherapistTag.kind == kind,
         TherapistTag.code == code,
-    )
-
-
-def _tagged(kind: str, code: str) -> ColumnElement[bool]:
-    return TherapistProfile.id.in_(
-        select(TherapistTag.therapist_id).where(
-            TherapistTag.kind == kind, TherapistTag.code == code
-        )
     )
 
 
