@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, exists, false, func, literal, or_, select
+from sqlalchemy import String, and_, exists, false, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -291,7 +291,12 @@ def _online_alternative(
     conditions: list[Any] = [
         P.verified_at.is_not(None),
         P.accepting_new_clients.is_(True),
-        _tag_flag("online_state", request.state),
+        # Driven by the tag index (an EXISTS here would scan every profile).
+        P.id.in_(
+            select(TherapistTag.therapist_id).where(
+                TherapistTag.kind == "online_state", TherapistTag.code == request.state
+            )
+        ),
         *(_tag_flag("language", w.code) for w in request.languages if w.required),
     ]
     if request.age_group:
@@ -382,6 +387,7 @@ def _candidate_query(
         if single or request.setting == "home"
         else false()
     )
+    online_here_flag = _tag_flag("online_state", request.state)
     booked, used = _week_columns(bands, now)
     columns: list[Any] = [
         P.id,
@@ -401,7 +407,10 @@ def _candidate_query(
         P.home_radius_km,
         P.reduced_fee_weekly_cap,
         TherapistFee.fee_cents,
-        _tag_flag("online_state", request.state).label("online_here"),
+        # A search for online sessions only loads therapists online in the state.
+        (true() if band_required and request.setting == "online" else online_here_flag).label(
+            "online_here"
+        ),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
         _tags_column(_wanted_kinds(request)).label("tags"),
