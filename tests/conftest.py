@@ -68,11 +68,40 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+def _reference_rows() -> dict[str, list[dict[str, Any]]]:
+    """Rows the migrations seed (reference data), put back after each truncation."""
+    from teletherapy.domain.fees import DEFAULT_FEE_BANDS, DEFAULT_POVERTY_GUIDELINE
+
+    guideline = DEFAULT_POVERTY_GUIDELINE
+    return {
+        "fee_bands": [
+            {
+                "code": b.code,
+                "label": b.label,
+                "min_cents": b.min_cents,
+                "max_cents": b.max_cents,
+                "max_fpl_percent": b.max_fpl_percent,
+                "sort_order": i,
+            }
+            for i, b in enumerate(DEFAULT_FEE_BANDS, start=1)
+        ],
+        "poverty_guidelines": [
+            {
+                "year": guideline.year,
+                "first_person_cents": guideline.first_person_cents,
+                "each_additional_cents": guideline.each_additional_cents,
+            }
+        ],
+    }
+
+
 def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     tables = [t.name for t in _db.metadata.sorted_tables]
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for name, rows in _reference_rows().items():
+            conn.execute(_db.metadata.tables[name].insert(), rows)
     engine.dispose()
 
 

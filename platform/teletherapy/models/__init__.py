@@ -27,6 +27,7 @@ from .groups import (
     TherapyGroup,
     WaitlistStatus,
 )
+from .matching import TAG_KINDS, FeeBandRow, PovertyGuidelineRow, TherapistFee, TherapistTag
 from .outbox import OutboxMessage, OutboxStatus
 from .payments import (
     ClientPaymentProfile,
@@ -48,6 +49,7 @@ from .scheduling import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "TAG_KINDS",
     "AccountStatus",
     "ApiToken",
     "AvailabilityOverride",
@@ -61,6 +63,7 @@ __all__ = [
     "CalendarFeedToken",
     "ClientPaymentProfile",
     "ClientProfile",
+    "FeeBandRow",
     "GroupSeat",
     "GroupStatus",
     "GroupWaitlistEntry",
@@ -72,11 +75,14 @@ __all__ = [
     "OutboxStatus",
     "PasswordResetToken",
     "Payment",
+    "PovertyGuidelineRow",
     "Role",
     "SeatStatus",
     "StripeEvent",
+    "TherapistFee",
     "TherapistPaymentSettings",
     "TherapistProfile",
+    "TherapistTag",
     "TherapyGroup",
     "UTCDateTime",
     "User",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
@@ -94,9 +95,19 @@ class PasswordResetToken(Base):
 
 
 class TherapistProfile(Base):
-    """The practice side of a therapist account. Matching fields are added by migrations."""
+    """The practice side of a therapist account. Matching fields are added by migrations.
+
+    Tags (modalities, languages, states ...) live in `therapist_tags`, prices in
+    `therapist_fees` (models/matching.py). Offering online sessions means having
+    online_state tags; in-office means an office location; home visits a home base.
+    """
 
     __tablename__ = "therapist_profiles"
+    __table_args__ = (
+        # Prefilters for matching: bounding boxes on the office and home-visit base.
+        Index("ix_therapist_profiles_office_lat_lon", "office_lat", "office_lon"),
+        Index("ix_therapist_profiles_home_lat_lon", "home_lat", "home_lon"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
@@ -106,9 +117,24 @@ class TherapistProfile(Base):
     license_number: Mapped[str] = mapped_column(String(40), default="")
     license_state: Mapped[str | None] = mapped_column(String(2))
     npi: Mapped[str | None] = mapped_column(String(10))
-    verified_at: Mapped[datetime | None]
-    accepting_new_clients: Mapped[bool] = mapped_column(default=True)
+    verified_at: Mapped[datetime | None] = mapped_column(index=True)
+    accepting_new_clients: Mapped[bool] = mapped_column(default=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Matching (0007_matching).
+    gender: Mapped[str | None] = mapped_column(String(16))
+    faith_integrated: Mapped[bool] = mapped_column(default=False, server_default="0")
+    lgbtq_affirming: Mapped[bool] = mapped_column(default=False, server_default="0")
+    offers_individual: Mapped[bool] = mapped_column(default=True, server_default="1")
+    offers_group: Mapped[bool] = mapped_column(default=False, server_default="0")
+    office_zip: Mapped[str | None] = mapped_column(String(5))
+    office_lat: Mapped[float | None] = mapped_column(Float)
+    office_lon: Mapped[float | None] = mapped_column(Float)
+    home_zip: Mapped[str | None] = mapped_column(String(5))
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    home_radius_km: Mapped[float | None] = mapped_column(Float)
+    reduced_fee_weekly_cap: Mapped[int | None]
+    photo_url: Mapped[str | None] = mapped_column(String(500))
 
     user: Mapped[User] = relationship(back_populates="therapist")
 
@@ -125,6 +151,10 @@ class ClientProfile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last matching request (services/matching.py) and the band it resolved to;
+    # the band is never shown to anyone else.
+    intake: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fee_band: Mapped[str | None] = mapped_column(String(8))
 
 
 def user_by_email(email: str) -> Select[User]:

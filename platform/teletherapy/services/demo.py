@@ -362,3 +362,5 @@ def _demo_groups(batch: list[tuple[DemoTherapist, int]]) -> None:
 
 
 THERAPIST_STEPS.append(_demo_groups)
+# Matching profiles (tags, settings, fees) register their step by being imported.
+from . import demo_matching  # noqa: E402, F401

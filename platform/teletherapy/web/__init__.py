@@ -11,6 +11,9 @@ def register_all(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api import register_api
     from .feeds import bp as calendar_bp
+    from .find.profile_views import admin_bp as matching_admin_bp
+    from .find.profile_views import practice_bp as practice_profile_bp
+    from .find.views import bp as find_bp
     from .groups.views import bp as groups_bp
     from .main.views import bp as main_bp
     from .payments.views import bp as payments_bp
@@ -27,4 +30,7 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(groups_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(find_bp)
+    app.register_blueprint(practice_profile_bp)
+    app.register_blueprint(matching_admin_bp)
     register_api(app)

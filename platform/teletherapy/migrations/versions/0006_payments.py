@@ -13,7 +13,7 @@ import teletherapy.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0006_payments'
-down_revision = "0003c_groups"
+down_revision = "0005_groups"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ from .availability import bp as availability_bp
 from .bookings import BLUEPRINTS as BOOKING_BLUEPRINTS
 from .calendars import calendar_bp
 from .groups import bp as groups_bp
+from .matching import matches_bp, therapists_bp
 from .schemas import MeSchema, MeUpdateSchema, TokenRequestSchema, TokenSchema, VocabulariesSchema
 
 tokens_bp = Blueprint("api_tokens", __name__, description="Bearer tokens")
@@ -23,6 +24,7 @@ me_bp = Blueprint("api_me", __name__, description="The caller's own account")
 vocab_bp = Blueprint("api_vocabularies", __name__, description="Codes and labels")
 
 BLUEPRINTS = [tokens_bp, me_bp, vocab_bp, availability_bp, calendar_bp, groups_bp]
+BLUEPRINTS += [matches_bp, therapists_bp]
 BLUEPRINTS += BOOKING_BLUEPRINTS
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 

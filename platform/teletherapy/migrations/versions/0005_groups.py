@@ -1,6 +1,6 @@
 """group sessions: therapy groups, seats, waitlist
 
-Revision ID: 0003c_groups
+Revision ID: 0005_groups
 Revises: 0002_scheduling
 Create Date: 2026-11-29 16:01:12.873405
 
@@ -12,8 +12,8 @@ import teletherapy.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0003c_groups'
-down_revision = "0005_calendar"
+revision = "0005_groups"
+down_revision = "0004_calendar"
 branch_labels = None
 depends_on = None
 

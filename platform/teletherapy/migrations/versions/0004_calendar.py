@@ -1,6 +1,6 @@
 """calendar: feed tokens, notification preferences, booking calendar entries
 
-Revision ID: 0005_calendar
+Revision ID: 0004_calendar
 Revises: 0002_scheduling
 Create Date: 2026-11-29 16:00:09.206548
 
@@ -12,7 +12,7 @@ import teletherapy.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_calendar'
+revision = "0004_calendar"
 down_revision = "0003_availability"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,268 @@
+"""Matching benchmark over HTTP (a script, not a test): `python benchmarks/bench_matching.py`.
+
+For each database (SQLite always; PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL
+is set - its public schema is DROPPED and rebuilt) and each size (default 1,000 and
+10,000 therapists; `--sizes 1000,10000,100000` for the big one):
+
+  * migrate an empty database and seed demo data (`seed_demo`: every therapist gets
+    tags, settings and fees), plus weekday availability rules so that "next opening"
+    runs the real slot engine;
+  * serve the app with werkzeug's `make_server` in a thread (one connection per request);
+  * time POST /api/v1/matches for a rotation of realistic requests, and GET /healthz in
+    the same run, and print p50 / p95 of each and their ratio;
+  * also print the server thread's CPU time per request (time.thread_time in a WSGI
+    wrapper): on a shared, loaded machine wall-clock percentiles mostly measure the
+    neighbours, CPU time much less so.
+
+The target (issue 4): p95 of POST /api/v1/matches under 50 ms at 10,000 therapists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time as clock
+from collections.abc import Callable, Iterator
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, select, text
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+
+from teletherapy import create_app  # noqa: E402
+from teletherapy.extensions import db  # noqa: E402
+from teletherapy.models import AvailabilityRule, TherapistProfile  # noqa: E402
+
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "online NY, Spanish required, CBT (DESIGN.md)",
+        {
+            "setting": "online",
+            "state": "NY",
+            "zip": "10027",
+            "languages": [{"code": "es", "required": True}],
+            "modalities": ["cbt"],
+            "concerns": ["anxiety"],
+            "cultural_backgrounds": [{"code": "latin_american", "weight": 2}],
+            "fee_band": "b",
+            "max_distance_km": 25,
+            "limit": 20,
+        },
+    ),
+    (
+        "online CA, income-based band, preferred times",
+        {
+            "setting": "online",
+            "state": "CA",
+            "zip": "90011",
+            "languages": [{"code": "es", "weight": 2}],
+            "concerns": ["depression", "trauma"],
+            "household_income_cents": 3_500_000,
+            "household_size": 3,
+            "preferred_times": [{"weekday": 2, "start": "17:00", "end": "21:00"}],
+        },
+    ),
+    (
+        "in office near Harlem, 25 km",
+        {
+            "setting": "in_office",
+            "state": "NY",
+            "zip": "10027",
+            "modalities": ["dbt", "cbt"],
+            "fee_band": "c",
+            "max_distance_km": 25,
+        },
+    ),
+    (
+        "home visit in Houston",
+        {"setting": "home", "state": "TX", "zip": "77004", "fee_band": "d"},
+    ),
+]
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def databases(tmp: Path) -> Iterator[tuple[str, Callable[[int], str]]]:
+    def sqlite_url(size: int) -> str:
+        path = tmp / f"bench-{size}.sqlite3"
+        path.unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+
+    yield "sqlite", sqlite_url
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from teletherapy.settings import normalise_database_url
+
+        url = normalise_database_url(url)
+
+        def pg_url(size: int) -> str:
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            engine.dispose()
+            return url
+
+        yield "postgresql", pg_url
+
+
+def add_availability(therapist_ids: list[int]) -> None:
+    """Weekday hours in every setting, so that next openings are real searches."""
+    rows = []
+    for tid in therapist_ids:
+        for weekday in range(5):
+            rows.append(
+                {
+                    "therapist_id": tid,
+                    "weekday": weekday,
+                    "start_time": time(9),
+                    "end_time": time(13),
+                    "setting": "online",
+                }
+            )
+            rows.append(
+                {
+                    "therapist_id": tid,
+                    "weekday": weekday,
+                    "start_time": time(14),
+                    "end_time": time(18),
+                    "setting": ("in_office", "home", "online")[(tid + weekday) % 3],
+                }
+            )
+    for start in range(0, len(rows), 20_000):
+        db.session.execute(insert(AvailabilityRule), rows[start : start + 20_000])
+    db.session.commit()
+
+
+def prepare(url: str, size: int, instance: Path) -> Any:
+    from flask_migrate import upgrade
+
+    from teletherapy.services.demo import seed_demo
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False},
+        instance_path=instance,
+    )
+    with app.app_context():
+        upgrade()
+        started = clock.perf_counter()
+        seed_demo(therapists=size, clients=5, seed=1)
+        add_availability(list(db.session.scalars(select(TherapistProfile.id))))
+        # Planner statistics, as a running database has them (autovacuum, or a nightly
+        # ANALYZE on SQLite); fresh bulk loads have none.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        print(f"  seeded {size:,} therapists in {clock.perf_counter() - started:.1f} s")
+        db.session.remove()
+    return app
+
+
+def timed(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> float:
+    payload = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if payload else {}
+    started = clock.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=payload, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = clock.perf_counter() - started
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{method} {path} -> {response.status}: {data[:300]!r}")
+    return elapsed
+
+
+class CpuMeter:
+    """WSGI wrapper: CPU seconds the serving thread spent on each request, by path."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.samples: dict[str, list[float]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        started = clock.thread_time()
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            spent = clock.thread_time() - started
+            self.samples.setdefault(environ["PATH_INFO"], []).append(spent)
+
+
+def run(app: Any, rounds: int) -> None:
+    meter = CpuMeter(app)
+    server = make_server("127.0.0.1", 0, meter, threaded=False)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for _, body in REQUESTS:  # warm caches (ZIP lookups, query plans)
+            timed(port, "POST", "/api/v1/matches", body)
+        health: list[float] = []
+        matches: list[float] = []
+        by_kind: dict[str, list[float]] = {name: [] for name, _ in REQUESTS}
+        meter.samples.clear()
+        for i in range(rounds):
+            name, body = REQUESTS[i % len(REQUESTS)]
+            elapsed = timed(port, "POST", "/api/v1/matches", body)
+            matches.append(elapsed)
+            by_kind[name].append(elapsed)
+            health.append(timed(port, "GET", "/healthz"))
+        hp50, hp95 = percentile(health, 0.5), percentile(health, 0.95)
+        mp50, mp95 = percentile(matches, 0.5), percentile(matches, 0.95)
+        print(f"  GET /healthz           p50 {hp50 * 1e3:7.2f} ms  p95 {hp95 * 1e3:7.2f} ms")
+        print(
+            f"  POST /api/v1/matches   p50 {mp50 * 1e3:7.2f} ms  p95 {mp95 * 1e3:7.2f} ms"
+            f"   ({mp50 / hp50:.1f}x / {mp95 / hp95:.1f}x healthz)"
+        )
+        hc, mc = meter.samples["/healthz"], meter.samples["/api/v1/matches"]
+        print(
+            f"  server CPU: healthz p50 {percentile(hc, 0.5) * 1e3:.2f} ms"
+            f" p95 {percentile(hc, 0.95) * 1e3:.2f} ms; matches p50"
+            f" {percentile(mc, 0.5) * 1e3:.2f} ms p95 {percentile(mc, 0.95) * 1e3:.2f} ms"
+        )
+        for name, samples in by_kind.items():
+            print(
+                f"    {name:<48} p50 {statistics.median(samples) * 1e3:7.2f} ms"
+                f"  p95 {percentile(samples, 0.95) * 1e3:7.2f} ms"
+            )
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="therapist counts, comma-separated")
+    parser.add_argument("--rounds", type=int, default=200, help="requests per run")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        for name, make_url in databases(tmp):
+            if args.only and name != args.only:
+                continue
+            for size in sizes:
+                print(f"{name}, {size:,} therapists")
+                app = prepare(make_url(size), size, tmp / f"instance-{name}-{size}")
+                run(app, args.rounds)
+                with app.app_context():
+                    db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Finding a therapist: intake and results, public profiles, the profile editor, admin."""
