@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from teletherapy.extensions import db
@@ -16,6 +16,7 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.services.accounts import hash_password
+from teletherapy.services.profiles import ProfileChanges, update_therapist_profile, verify_licence
 
 WEEKDAYS = range(5)
 _FAST_HASH: dict[str, str] = {}
@@ -34,6 +35,7 @@ def set_availability(
     """
     profile = therapist.therapist
     assert profile is not None
+    make_bookable(profile.id)
     db.session.add(AvailabilitySettings(therapist_id=profile.id, time_zone=time_zone, **settings))
     for weekday, start, end, setting in rules or [
         (d, "09:00", "17:00", "online") for d in WEEKDAYS
@@ -49,6 +51,35 @@ def set_availability(
         )
     db.session.commit()
     return profile.id
+
+
+def make_bookable(therapist_id: int) -> None:
+    """A verified profile that matching shows to a New York City client in every setting.
+
+    Booking applies matching's hard filters, so a therapist under test needs a
+    licence where the client lives, a fee for every band and a verified licence.
+    """
+    profile = db.session.get(TherapistProfile, therapist_id)
+    assert profile is not None
+    update_therapist_profile(
+        therapist_id=therapist_id,
+        changes=ProfileChanges(
+            display_name=profile.display_name,
+            license_type="LCSW",
+            license_number=f"NY-{therapist_id}",
+            license_state="NY",
+            accepting_new_clients=profile.accepting_new_clients,
+            languages=("en",),
+            age_groups=("adults",),
+            licence_states=("NJ",),
+            online_states=("NY", "NJ"),
+            office_zip="10027",
+            home_zip="10027",
+            home_radius_km=25,
+            fees={"a": 3000, "b": 5000, "c": 8000, "d": 15000},
+        ),
+    )
+    verify_licence(therapist_id=therapist_id, now=datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def add_override(
@@ -84,6 +115,8 @@ def quick_clients(count: int, *, prefix: str = "c") -> list[int]:
             password_hash=_FAST_HASH["hash"],
             role=Role.CLIENT.value,
             display_name=f"Client {i}",
+            state="NY",
+            zip="10027",
         )
         for i in range(count)
     ]

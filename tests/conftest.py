@@ -165,6 +165,9 @@ def make_user(app: Flask) -> Callable[..., User]:
     def make(role: str = "client", *, email: str | None = None, **kwargs: Any) -> User:
         counter["n"] += 1
         email = email or f"{role}{counter['n']}@example.org"
+        if role == "client":  # clients live somewhere: New York City unless told
+            kwargs.setdefault("state", "NY")
+            kwargs.setdefault("zip", "10027")
         return create_user(email=email, password=PASSWORD, role=role, **kwargs)
 
     return make

@@ -64,7 +64,7 @@ def test_booking_a_free_slot_confirms_it_with_buffers_and_a_video_room(
     assert (booking.start_at, booking.end_at) == (THU_10, THU_10 + timedelta(minutes=50))
     assert booking.blocked_end_at == THU_10 + timedelta(minutes=60)
     assert booking.time_zone == "America/New_York"
-    assert booking.fee_cents == 0
+    assert (booking.fee_cents, booking.fee_band) == (15000, "d")  # the standard band's price
     assert booking.video_room and len(booking.video_room) >= 20
     kinds = _db.session.scalars(select(OutboxMessage.kind)).all()
     assert kinds.count("booking_confirmed") == 2  # client and therapist
@@ -609,3 +609,44 @@ def test_list_slots_leaves_out_booked_time_and_checks_the_range(
             now=now,
             is_new_client=True,
         )
+
+
+# --- matching's hard filters and the price -------------------------------------------
+
+
+def test_client_in_a_state_where_the_therapist_is_not_licensed_cannot_book_online(
+    tid: int, make_user: Any, now: datetime
+) -> None:
+    far_away = make_user("client", state="CA", zip="94110")
+    with pytest.raises(ConflictError) as caught:
+        book(far_away.id, tid, THU_10, now)
+    assert reason_of(caught) == "not_licensed_in_state"
+    assert count(Booking) == 0
+
+
+def test_client_without_a_location_is_asked_for_one(
+    tid: int, make_user: Any, now: datetime
+) -> None:
+    nowhere = make_user("client", state=None, zip=None)
+    with pytest.raises(ConflictError) as caught:
+        book(nowhere.id, tid, THU_10, now)
+    assert reason_of(caught) == "client_location_unknown"
+
+
+def test_booked_price_is_the_therapists_price_for_the_clients_band_and_stays(
+    tid: int, client_user: Any, now: datetime
+) -> None:
+    from teletherapy.models import ClientProfile, TherapistFee
+
+    profile = _db.session.scalar(
+        select(ClientProfile).where(ClientProfile.user_id == client_user.id)
+    )
+    profile.fee_band = "a"
+    _db.session.commit()
+    booking = book(client_user.id, tid, THU_10, now)
+    assert (booking.fee_cents, booking.fee_band) == (3000, "a")
+    fee = _db.session.get(TherapistFee, (tid, "a"))
+    fee.fee_cents = 3500  # a later price change does not touch booked sessions
+    _db.session.commit()
+    _db.session.expire_all()
+    assert _db.session.get(Booking, booking.id).fee_cents == 3000

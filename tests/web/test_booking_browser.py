@@ -64,6 +64,8 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any
             role="client",
             display_name="Lin",
             time_zone="America/Chicago",
+            state="NY",
+            zip="10027",
         )
         _db.session.remove()
     port = free_port()

@@ -92,7 +92,7 @@ def test_booking_returns_201_in_the_design_shape(
     }
     assert (body["setting"], body["fee_cents"], body["series_id"], body["late"]) == (
         "online",
-        0,
+        15000,  # the therapist's price for the standard band (no band chosen)
         None,
         False,
     )

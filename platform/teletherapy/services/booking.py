@@ -75,7 +75,7 @@ from ..models import (
     User,
 )
 from ..models import AvailabilitySettings as SettingsRow
-from . import notifications, payments
+from . import matching, notifications, payments
 from .schedules import load_schedule
 
 logger = logging.getLogger(__name__)
@@ -276,13 +276,20 @@ def is_changeable(booking: Booking, now: datetime) -> bool:
 # --- booking ----------------------------------------------------------------------
 
 
-def _price_for(*, therapist_id: int, client_id: int) -> tuple[int, str | None]:
+def _price_for(
+    *, therapist_id: int, client_id: int, setting: str, now: datetime
+) -> tuple[int, str | None]:
     """THE one place that prices a session: (fee_cents, fee_band) for this client.
 
-    No price data exists yet (therapists' fees per sliding-scale band arrive with
-    matching), so sessions are booked at 0 with no band; replace this body then.
+    A client can book only a therapist matching would show them (licensed in their
+    state, within reach, their band accepted with reduced-fee capacity left, ...):
+    a 409 names the filter otherwise. The price is the therapist's price for the
+    client's band, stored on the booking so later price changes do not touch it.
     """
-    return 0, None
+    matching.check_can_book(
+        therapist_id=therapist_id, client_id=client_id, setting=setting, now=now
+    )
+    return matching.price_for_client(therapist_id=therapist_id, client_id=client_id)
 
 
 def book_session(
@@ -375,7 +382,9 @@ def _book(
         starts = weekly_series_starts(start, zone, repeat_weekly)
         _check_series(schedule, starts, setting, now=now, is_new_client=new_client)
 
-    fee_cents, fee_band = _price_for(therapist_id=therapist_id, client_id=client_id)
+    fee_cents, fee_band = _price_for(
+        therapist_id=therapist_id, client_id=client_id, setting=setting, now=now
+    )
     series: BookingSeries | None = None
     if repeat_weekly is not None:
         series = BookingSeries(

@@ -60,7 +60,6 @@ from ..domain.matching import (
     hard_filter,
     rank,
 )
-from ..domain.slots import next_openings_bulk
 from ..extensions import db
 from ..gateways.zipcodes import find_zip
 from ..models import (
@@ -72,9 +71,9 @@ from ..models import (
     TherapistTag,
     User,
 )
+from .availability import next_openings
 from .fee_bands import current_guideline, list_fee_bands, standard_band
 from .profiles import HOME_RADIUS_MAX_KM, therapist_shapes
-from .schedules import load_schedules
 
 logger = logging.getLogger(__name__)
 
@@ -494,15 +493,8 @@ def _candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCan
 def _next_openings(
     therapist_ids: Sequence[int], *, setting: str, now: datetime
 ) -> dict[int, datetime | None]:
-    """The next free slot of each therapist in `setting`, for a new client.
-
-    Interim, on this branch only: the availability service's
-    `services.availability.next_openings(therapist_ids=..., setting=..., now=...,
-    is_new_client=True)` replaces this body when it lands on main.
-    """
-    schedules = load_schedules(therapist_ids, now=now)
-    slots = next_openings_bulk(schedules, now, setting, is_new_client=True)
-    return {tid: (slot.start if slot is not None else None) for tid, slot in slots.items()}
+    """The next free slot of each therapist in `setting`, for a new client."""
+    return next_openings(therapist_ids=therapist_ids, setting=setting, now=now, is_new_client=True)
 
 
 # --- the use cases ------------------------------------------------------------------------
