@@ -650,3 +650,21 @@ def test_booked_price_is_the_therapists_price_for_the_clients_band_and_stays(
     _db.session.commit()
     _db.session.expire_all()
     assert _db.session.get(Booking, booking.id).fee_cents == 3000
+
+
+def test_a_no_show_records_the_therapists_late_cancel_fee(
+    tid: int, therapist: Any, client_user: Any, now: datetime
+) -> None:
+    from teletherapy.models import Payment
+    from tests.payment_fakes import accept
+
+    accept(therapist, "pay_at_session", late_fee_cents=2000, waive_first=False)
+    booking = book(client_user.id, tid, THU_10, now)
+    svc.mark_attendance(
+        booking_id=booking.id,
+        therapist_user_id=therapist.id,
+        status="no_show",
+        now=THU_10 + timedelta(minutes=20),
+    )
+    fees = _db.session.scalars(select(Payment).where(Payment.kind == "late_fee")).all()
+    assert [(f.booking_id, f.amount_cents) for f in fees] == [(booking.id, 2000)]

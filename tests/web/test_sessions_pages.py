@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from teletherapy.extensions import db as _db
 from teletherapy.models import Booking
@@ -293,3 +294,45 @@ def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
     assert "Thu Dec 10, 9:00 am CST — taken" in page
     assert "Thu Dec 17, 9:00 am CST — taken" in page
     assert "nothing was booked" in page
+
+
+def test_when_the_therapist_takes_cards_the_booking_is_held_and_the_client_pays(
+    app: Flask, login: Any, client_user: Any, tid: int, therapist: Any
+) -> None:
+    from teletherapy.web.payments.views import GATEWAY_KEY
+    from tests.payment_fakes import FakeGateway, accept
+
+    app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x")
+    app.extensions[GATEWAY_KEY] = FakeGateway(card_behaviour={"pm_ok": "ok"})
+    accept(therapist, "pay_now", "pay_at_session")
+    client = login(client_user)
+    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    key = re.search(
+        r'name="request_key" type="hidden" value="([^"]+)"', text(client.get(confirm_url))
+    )
+    assert key is not None
+    form = {"start": THU_10_Z, "setting": "online", "repeat": "1", "request_key": key.group(1)}
+    response = client.post(confirm_url, data=form)
+    assert response.status_code == 302
+    assert "/payments/bookings/" in response.headers["Location"]
+    [booking] = _db.session.scalars(select(Booking)).all()
+    assert booking.status == "held" and booking.hold_expires_at is not None
+    assert "pay" in text(client.get(response.headers["Location"])).lower()
+
+
+def test_without_stripe_the_booking_is_confirmed_at_once(
+    login: Any, client_user: Any, tid: int, therapist: Any
+) -> None:
+    from tests.payment_fakes import accept
+
+    accept(therapist, "pay_now", "pay_at_session")  # cards are not configured here
+    client = login(client_user)
+    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    key = re.search(
+        r'name="request_key" type="hidden" value="([^"]+)"', text(client.get(confirm_url))
+    )
+    assert key is not None
+    form = {"start": THU_10_Z, "setting": "online", "repeat": "1", "request_key": key.group(1)}
+    response = client.post(confirm_url, data=form)
+    assert "/sessions/" in response.headers["Location"]
+    assert _db.session.scalar(select(Booking.status)) == "confirmed"

@@ -28,6 +28,7 @@ class BookingStatus(StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # a hold that lapsed before payment; it never held a session
 
 
 # Only these hold the therapist's time. Completed and no-show sessions are in the
@@ -35,14 +36,18 @@ class BookingStatus(StrEnum):
 ACTIVE_STATUSES: frozenset[BookingStatus] = frozenset({BookingStatus.HELD, BookingStatus.CONFIRMED})
 
 _TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
-    # A lapsed hold is cancelled by the sweep; confirming needs an unexpired hold.
-    BookingStatus.HELD: frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED}),
+    # A lapsed hold is marked expired (under the therapist's lock, or by the sweep);
+    # confirming needs an unexpired hold.
+    BookingStatus.HELD: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}
+    ),
     BookingStatus.CONFIRMED: frozenset(
         {BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED}
     ),
     BookingStatus.COMPLETED: frozenset(),
     BookingStatus.NO_SHOW: frozenset(),
     BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.EXPIRED: frozenset(),
 }
 
 

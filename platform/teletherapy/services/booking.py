@@ -694,6 +694,8 @@ def mark_attendance(
             )
         booking.status = status
         booking.updated_at = now
+        if status == "no_show":  # a missed session costs the late-cancel fee
+            payments.on_booking_no_show(booking=booking, now=now)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -179,6 +179,19 @@ def offered_methods(*, therapist_id: int, stripe_enabled: bool) -> list[PaymentM
 
 # --- paying for a booking -----------------------------------------------------------------
 
+# How long a new booking is held while the client pays by card.
+PAYMENT_HOLD_MINUTES = 15
+
+
+def payment_hold_minutes(*, therapist_id: int, stripe_enabled: bool) -> int | None:
+    """Hold a new booking for payment when the therapist takes cards; None: confirm at once.
+
+    The pay page then offers every method the therapist accepts (paying at the
+    session included), so a hold never forces a card on anyone.
+    """
+    methods = offered_methods(therapist_id=therapist_id, stripe_enabled=stripe_enabled)
+    return None if methods == [PaymentMethod.PAY_AT_SESSION] else PAYMENT_HOLD_MINUTES
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentOutcome:

@@ -34,7 +34,8 @@ bp = Blueprint("payments", __name__)
 GATEWAY_KEY = "teletherapy.payment_gateway"
 
 
-def _gateway() -> PaymentGateway | None:
+def current_gateway() -> PaymentGateway | None:
+    """The configured Stripe gateway (or a test's stand-in); None: pay at the session only."""
     override: PaymentGateway | None = current_app.extensions.get(GATEWAY_KEY)
     return override or payments.gateway_from_config(current_app.config)
 
@@ -150,7 +151,7 @@ def settings() -> Any:
 def pay(booking_id: int) -> Any:
     config = payments.stripe_config(current_app.config)
     page = payments.get_pay_page(
-        client=require_actor(), booking_id=booking_id, gateway=_gateway(), now=utcnow()
+        client=require_actor(), booking_id=booking_id, gateway=current_gateway(), now=utcnow()
     )
     return render_template(
         "payments/pay.html",
@@ -169,7 +170,7 @@ def pay_at_session(booking_id: int) -> Any:
     payments.choose_pay_at_session(
         client=require_actor(),
         booking_id=booking_id,
-        stripe_enabled=_gateway() is not None,
+        stripe_enabled=current_gateway() is not None,
         now=utcnow(),
     )
     flash("Your session is booked. You will pay at the session.", "success")
@@ -177,7 +178,7 @@ def pay_at_session(booking_id: int) -> Any:
 
 
 def _card_step(booking_id: int, step: str) -> Any:
-    gateway = _gateway()
+    gateway = current_gateway()
     if gateway is None:
         return jsonify({"status": "error", "message": "Card payments are not available."}), 404
     data = request.get_json(silent=True) or {}
@@ -267,7 +268,7 @@ def waive(booking_id: int) -> Any:
 @public
 def stripe_webhook() -> Any:
     """Signed by Stripe over the raw body; 400 for anything that does not verify."""
-    gateway = _gateway()
+    gateway = current_gateway()
     if gateway is None:
         return jsonify({"error": "payments are not configured"}), 404
     try:

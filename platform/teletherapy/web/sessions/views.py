@@ -16,8 +16,10 @@ from ...domain.errors import ConflictError, ValidationError
 from ...domain.slots import Slot
 from ...models import Booking, Role, User
 from ...services import booking as booking_service
+from ...services import payments as payment_service
 from ..access import require_actor, roles
 from ..accounts.views import _attach_errors
+from ..payments.views import current_gateway
 from .forms import ActionForm, BookForm, CancelForm
 
 bp = Blueprint("sessions", __name__)
@@ -178,6 +180,15 @@ def confirm(therapist_id: int) -> Any:
     conflict: ConflictError | None = None
     if form.validate_on_submit():
         repeat = int(form.repeat.data or "1")
+        # A single session is held while the client pays when the therapist takes cards;
+        # weekly series are confirmed at once and paid per session (card on file or at it).
+        hold = (
+            payment_service.payment_hold_minutes(
+                therapist_id=therapist_id, stripe_enabled=current_gateway() is not None
+            )
+            if repeat == 1
+            else None
+        )
         try:
             result = booking_service.book_session(
                 client_id=actor.id,
@@ -187,6 +198,7 @@ def confirm(therapist_id: int) -> Any:
                 now=utcnow(),
                 repeat_weekly=repeat if repeat > 1 else None,
                 idempotency_key=form.request_key.data or None,
+                hold_minutes=hold,
             )
         except ConflictError as exc:
             conflict = exc
@@ -195,6 +207,9 @@ def confirm(therapist_id: int) -> Any:
         else:
             first = result[0] if isinstance(result, list) else result
             count = len(result) if isinstance(result, list) else 1
+            if first.status == "held":
+                flash("We are holding this time for you while you pay.", "success")
+                return redirect(url_for("payments.pay", booking_id=first.id))
             flash(
                 "Your session is booked." if count == 1 else f"Your {count} sessions are booked.",
                 "success",
