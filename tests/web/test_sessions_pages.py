@@ -336,3 +336,13 @@ def test_without_stripe_the_booking_is_confirmed_at_once(
     response = client.post(confirm_url, data=form)
     assert "/sessions/" in response.headers["Location"]
     assert _db.session.scalar(select(Booking.status)) == "confirmed"
+
+
+def test_session_page_offers_ics_google_and_outlook_links(
+    login: Any, client_user: Any, tid: int, now: datetime
+) -> None:
+    booking = book_now(client_user.id, tid, now)
+    page = text(login(client_user).get(f"/sessions/{booking.id}"))
+    assert "Download .ics" in page and "calendar.google.com" in page and "outlook" in page
+    ics = login(client_user).get(f"/calendar/bookings/{booking.id}/invite.ics")
+    assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.data

@@ -16,6 +16,7 @@ from ...domain.errors import ConflictError, ValidationError
 from ...domain.slots import Slot
 from ...models import Booking, Role, User
 from ...services import booking as booking_service
+from ...services import invites
 from ...services import payments as payment_service
 from ..access import require_actor, roles
 from ..accounts.views import _attach_errors
@@ -268,6 +269,11 @@ def detail(booking_id: int) -> Any:
         join_opens_at=booking.start_at - timedelta(minutes=15),
         attendance_form=ActionForm(),
         can_mark=booking.status == "confirmed" and booking.start_at <= now,
+        calendar_links=(
+            invites.calendar_links(booking_id=booking.id, user_id=actor.id, now=now)
+            if booking.status == "confirmed" and booking.client_id is not None
+            else None
+        ),
     )
 
 
