@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, has_request_context, render_template, url_for
+from flask import Blueprint, render_template
 
 from ...clock import utcnow
 from ...domain.errors import ValidationError
@@ -26,14 +26,6 @@ _FIELD_FOR = {
     "preferred_times": "times",
     "time_zone": "state",
 }
-
-
-@bp.app_context_processor
-def find_links() -> dict[str, Any]:
-    # Mail templates render outside a request, where no URL can be built (or is wanted).
-    if not has_request_context():
-        return {}
-    return {"find_therapist_url": url_for("find.intake")}
 
 
 def _client_id() -> int | None:
