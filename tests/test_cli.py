@@ -37,6 +37,12 @@ def test_seed_demo_creates_the_design_accounts(app: Flask, db: Any) -> None:
     from teletherapy.services.accounts import authenticate
 
     assert authenticate(email="client1@demo.test", password="demo-pass-123", now=utcnow())
+    from teletherapy.models import Booking
+
+    statuses = db.session.scalars(
+        select(Booking.status).where(Booking.client_id == client.id)  # client10
+    ).all()
+    assert sorted(set(statuses)) == ["completed", "confirmed"]
 
 
 def test_seed_demo_is_deterministic(tmp_path: Path, sqlite_template: Path) -> None:

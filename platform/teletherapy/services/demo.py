@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -293,7 +294,73 @@ def seed_demo(
         db.session.commit()
         if progress:
             progress(len(batch))
+    seed_demo_sessions(now=now, therapists=min(therapists, 5), clients=min(clients, 10))
     return {"therapists": therapists, "clients": clients}
+
+
+def seed_demo_sessions(*, now: datetime, therapists: int, clients: int) -> int:
+    """Sessions between demo clients 1-10 and therapists 1-5: a few past, a few upcoming.
+
+    Upcoming ones go through the booking service (so invites and reminders exist as
+    for any booking); past ones are written as completed, which no booking could be.
+    """
+    from datetime import timedelta
+
+    from ..models import Booking, TherapistProfile
+    from . import booking
+
+    made = 0
+    for i in range(1, clients + 1):
+        client = db.session.scalar(select(User).where(User.email == f"client{i}@demo.test"))
+        user = (
+            db.session.scalar(
+                select(User).where(User.email == f"therapist{(i - 1) % therapists + 1}@demo.test")
+            )
+            if therapists
+            else None
+        )
+        if client is None or user is None:
+            continue
+        profile = db.session.scalar(
+            select(TherapistProfile).where(TherapistProfile.user_id == user.id)
+        )
+        if profile is None:
+            continue
+        for weeks_ago in (1, 2):
+            start = (now - timedelta(weeks=weeks_ago)).replace(minute=0, second=0, microsecond=0)
+            db.session.add(
+                Booking(
+                    therapist_id=profile.id,
+                    client_id=client.id,
+                    status="completed",
+                    setting="online",
+                    start_at=start,
+                    end_at=start + timedelta(minutes=50),
+                    blocked_start_at=start,
+                    blocked_end_at=start + timedelta(minutes=60),
+                    time_zone=user.time_zone,
+                    fee_cents=0,
+                )
+            )
+        db.session.commit()
+        slots = booking.list_slots(
+            therapist_id=profile.id,
+            from_date=(now + timedelta(days=1)).date(),
+            to_date=(now + timedelta(days=14)).date(),
+            setting="online",
+            now=now,
+            is_new_client=False,
+        )
+        if len(slots) > i:
+            booking.book_session(
+                client_id=client.id,
+                therapist_id=profile.id,
+                start=slots[i].start,
+                setting="online",
+                now=now,
+            )
+            made += 1
+    return made
 
 
 DEMO_GROUPS = [
