@@ -47,7 +47,7 @@ format: dev-venv
 	$(BIN)/ruff format .
 
 test: lint
-	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term --cov-fail-under=90 --durations=15 $(PYTEST_ARGS)
 
 bench: dev-venv
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -25,7 +25,26 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _pg_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL")
+    """TEST_DATABASE_URL; under pytest-xdist each worker gets its own database beside it."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{own}"'))
+    except Exception as exc:  # pragma: no cover - environment problem
+        peer_missing(f"cannot create the worker database {own}: {exc}")
+    finally:
+        admin.dispose()
+    return f"{base}/{own}"
 
 
 def _upgrade(url: str, instance: Path) -> None:

@@ -490,7 +490,7 @@ def test_an_existing_client_may_book_a_therapist_not_taking_new_clients(
 def test_a_client_without_a_state_is_asked_for_it(
     therapists: dict[str, int], make_user: Any, now: datetime
 ):
-    nowhere = make_user("client")
+    nowhere = make_user("client", state=None, zip=None)
     with pytest.raises(ConflictError) as caught:
         check_can_book(
             therapist_id=therapists["ana"], client_id=nowhere.id, setting="online", now=now

@@ -112,7 +112,11 @@ def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any],
     page.get_by_label("Email").fill("lin@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="My sessions", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="My sessions", exact=True
+        )
+    ).to_be_visible()
 
     page.goto(f"{base}/therapists/{live_server['therapist_id']}/book")
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Dr Ana Ruiz")
@@ -130,7 +134,9 @@ def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any],
     expect(page.locator(".flash-success")).to_have_text("Your session is booked.")
     expect(page.locator("#status")).to_have_text("confirmed")
 
-    page.get_by_role("link", name="My sessions", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="My sessions", exact=True
+    ).click()
     upcoming = page.locator("section", has=page.get_by_role("heading", name="Upcoming"))
     row = upcoming.locator("tbody tr")
     expect(row).to_have_count(1)
@@ -144,5 +150,7 @@ def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any],
     page.get_by_role("button", name="Cancel the session").click()
     expect(page.locator("#status")).to_contain_text("cancelled by client")
 
-    page.get_by_role("link", name="My sessions", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="My sessions", exact=True
+    ).click()
     expect(page.get_by_text("No upcoming sessions.")).to_be_visible()
