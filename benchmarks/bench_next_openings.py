@@ -125,6 +125,25 @@ def run(label: str, url: str, therapists: int, repeats: int) -> None:
             client = app.test_client()
             assert client.get("/healthz").status_code == 200
             health = median_seconds(lambda: client.get("/healthz"), max(repeats, 21))
+            from datetime import timedelta
+
+            from teletherapy.services.booking import list_slots
+
+            busiest = ids[0]
+            slot_count: dict[str, int] = {}
+
+            def sixty_days() -> None:
+                slots = list_slots(
+                    therapist_id=busiest,
+                    from_date=NOW.date(),
+                    to_date=NOW.date() + timedelta(days=59),
+                    setting=None,
+                    now=NOW,
+                    is_new_client=True,
+                )
+                slot_count["n"] = len(slots)
+
+            sixty = median_seconds(sixty_days, repeats)
             online = median_seconds(openings("online"), repeats)
             anywhere = median_seconds(openings(None), repeats)
             db.session.remove()
@@ -133,6 +152,10 @@ def run(label: str, url: str, therapists: int, repeats: int) -> None:
     print(f"{label}: {therapists:,} therapists seeded, {booked:,} sessions booked ({seeded:.1f} s)")
     print(f"  median of {repeats} runs (time.perf_counter)")
     print(f"  GET /healthz (test client)             {health * 1e3:8.2f} ms     1.0x")
+    print(
+        f"  slots of one therapist over 60 days    {sixty * 1e3:8.2f} ms  "
+        f"{sixty / health:6.1f}x   ({slot_count['n']} slots)"
+    )
     for name, value, setting in (("online", online, "online"), ("any setting", anywhere, "None")):
         print(
             f"  next_openings x {len(ids):,}, {name:<11}    {value * 1e3:8.2f} ms  "

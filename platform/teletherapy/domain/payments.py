@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
+from .money import format_cents
+
 CancelledBy = Literal["client", "therapist"]
 CptCode = Literal["90832", "90834", "90837", "90853"]
 
@@ -117,8 +119,7 @@ def _no_fee(what: str, paid_cents: int) -> str:
 
 def format_usd(cents: int) -> str:
     """$40 for whole dollars, $40.50 otherwise; amounts shown to people in reasons."""
-    dollars, rest = divmod(cents, 100)
-    return f"${dollars:,}" if rest == 0 else f"${dollars:,}.{rest:02d}"
+    return format_cents(cents, "usd")
 
 
 # The payment state lattice, for webhooks that arrive late, twice or out of order.
