@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from datetime import time as wall
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,11 @@ def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], l
         User,
     )
     from teletherapy.services.accounts import hash_password, token_digest
+    from teletherapy.services.profiles import (
+        ProfileChanges,
+        update_therapist_profile,
+        verify_licence,
+    )
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "bench"},
@@ -108,12 +114,32 @@ def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], l
                     )
                 )
             therapist_ids.append(profile.id)
+        db.session.commit()
+        for therapist_id in therapist_ids:
+            # Booking applies matching's hard filters: a verified licence in the
+            # clients' state and a price for their fee band.
+            update_therapist_profile(
+                therapist_id=therapist_id,
+                changes=ProfileChanges(
+                    display_name=f"Therapist {therapist_id}",
+                    license_type="LCSW",
+                    license_number=f"NY-{therapist_id}",
+                    license_state="NY",
+                    languages=("en",),
+                    age_groups=("adults",),
+                    online_states=("NY",),
+                    fees={"a": 3000, "b": 5000, "c": 8000, "d": 15000},
+                ),
+            )
+            verify_licence(therapist_id=therapist_id, now=datetime.now(UTC))
         for i in range(clients):
             user = User(
                 email=f"bench.c{i}@example.org",
                 password_hash=password_hash,
                 role="client",
                 display_name=f"Client {i}",
+                state="NY",
+                zip="10027",
             )
             db.session.add(user)
             db.session.flush()
