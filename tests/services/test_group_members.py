@@ -86,6 +86,14 @@ def test_taking_a_seat_books_the_member_into_every_future_meeting_with_invites(
         assert (row.blocked_start_at, row.blocked_end_at) == (row.start_at, row.end_at)
         assert row.end_at - row.start_at == timedelta(minutes=60)
         assert (row.fee_cents, row.fee_band, row.time_zone) == (2500, None, group.time_zone)
+    # Everyone in a meeting joins the same video room, the meeting's own.
+    meetings = groups.list_meetings([group.id])[group.id]
+    assert all(m.video_room for m in meetings)
+    assert [r.video_room for r in rows] == [m.video_room for m in meetings[1:]]
+    during = rows[0].start_at + timedelta(minutes=1)
+    link = booking_service.join_link(booking=rows[0], now=during)
+    assert link is not None
+    assert link == booking_service.join_link(booking=meetings[1], now=during)
     invites = outbox_of(member, "booking_confirmed")
     assert sorted(m.booking_id for m in invites) == [r.id for r in rows]
     assert all(m.ics and m.ics_method == "REQUEST" for m in invites)
@@ -338,3 +346,21 @@ def test_the_session_page_shows_a_member_the_group_and_calendar_links(
     page = login(therapist).get(f"/sessions/{row.id}")
     assert page.status_code == 200
     assert "Add to your calendar" not in page.get_data(as_text=True)
+
+
+def test_matching_counts_the_meeting_once_toward_the_weekly_load(
+    therapist: User, make_user: Any, now: datetime
+) -> None:
+    from teletherapy.models import TherapistProfile
+    from teletherapy.services.matching import _week_columns
+
+    group = make_group(therapist, now)
+    for _ in range(3):
+        groups.take_seat(group_id=group.id, client_id=make_user("client").id, now=now)
+    booked, used = _week_columns([], now)
+    assert therapist.therapist is not None
+    row = db.session.execute(
+        select(booked, used).where(TherapistProfile.id == therapist.therapist.id)
+    ).one()
+    # This week holds the first meeting only: one session, none at a reduced fee.
+    assert tuple(row) == (1, 0)

@@ -49,6 +49,7 @@ from ..domain.errors import ConflictError, NotFoundError, PermissionDenied, Vali
 from ..domain.intervals import Interval
 from ..domain.vocabularies import MODALITIES
 from ..extensions import db
+from ..gateways.video import video_rooms_from_config
 from ..models import (
     ACTIVE_STATUSES,
     AvailabilitySettings,
@@ -325,6 +326,8 @@ def create_group(
     )
     db.session.add(group)
     db.session.flush()
+    # Online meetings get a video room each; members' sessions share their meeting's room.
+    rooms = video_rooms_from_config(current_app.config.get("VIDEO_BASE_URL"))
     for meeting in meetings:
         db.session.add(
             Booking(
@@ -338,6 +341,7 @@ def create_group(
                 blocked_start_at=meeting.blocked.start,
                 blocked_end_at=meeting.blocked.end,
                 time_zone=zone,
+                video_room=rooms.new_room() if setting == "online" else None,
                 created_at=now,
             )
         )
