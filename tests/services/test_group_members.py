@@ -364,3 +364,25 @@ def test_matching_counts_the_meeting_once_toward_the_weekly_load(
     ).one()
     # This week holds the first meeting only: one session, none at a reduced fee.
     assert tuple(row) == (1, 0)
+
+
+def test_the_therapist_cancelling_one_meeting_cancels_the_members_sessions_of_it(
+    therapist: User, make_user: Any, now: datetime
+) -> None:
+    group = make_group(therapist, now)
+    members = [make_user("client") for _ in range(2)]
+    for member in members:
+        groups.take_seat(group_id=group.id, client_id=member.id, now=now)
+    second = groups.list_meetings([group.id])[group.id][1]
+
+    booking_service.cancel_booking(
+        booking_id=second.id, actor_id=therapist.id, now=now, reason="Holiday"
+    )
+
+    for member in members:
+        rows = member_rows(group.id, member.id)
+        assert [r.status for r in rows] == ["confirmed", "cancelled", "confirmed"]
+        assert (rows[1].cancelled_by, rows[1].cancel_reason) == ("therapist", "Holiday")
+        assert not rows[1].is_late_cancellation
+        notices = outbox_of(member, "booking_cancelled")
+        assert [m.booking_id for m in notices] == [rows[1].id]

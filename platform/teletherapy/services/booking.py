@@ -649,6 +649,18 @@ def cancel_booking(
                 )
                 .order_by(Booking.start_at)
             ).all()
+        if target.group_id is not None and target.client_id is None:
+            # A group meeting called off: every member's session of it goes too.
+            targets += db.session.scalars(
+                select(Booking)
+                .where(
+                    Booking.group_id == target.group_id,
+                    Booking.client_id.is_not(None),
+                    Booking.start_at == target.start_at,
+                    Booking.status.in_(ACTIVE_STATUSES),
+                )
+                .order_by(Booking.id)
+            ).all()
         window = _cancellation_window(target.therapist_id)
         for item in targets:
             item.status = BookingStatus.CANCELLED.value
