@@ -124,7 +124,11 @@ class Booking(Base):
             (func.tstzrange(text("blocked_start_at"), text("blocked_end_at"), "[)"), "&&"),
             name="no_overlapping_sessions",
             using="gist",
-            where=text("status IN ('held', 'confirmed')"),
+            # A group member's own row is exempt: the meeting row blocks the time.
+            where=text(
+                "status IN ('held', 'confirmed') "
+                "AND NOT (group_id IS NOT NULL AND client_id IS NOT NULL)"
+            ),
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -132,7 +136,9 @@ class Booking(Base):
     therapist_id: Mapped[int] = mapped_column(
         ForeignKey("therapist_profiles.id", ondelete="CASCADE")
     )
-    # Null for the therapist's time block of a group meeting (seats hold the clients).
+    # Null for the therapist's time block of a group meeting. A seated member has a
+    # row of their own per meeting (group_id and client_id both set) that never
+    # counts as the therapist's time (see `is_therapist_time`).
     client_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     group_id: Mapped[int | None] = mapped_column(index=True)
     series_id: Mapped[int | None] = mapped_column(

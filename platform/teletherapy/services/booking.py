@@ -76,7 +76,7 @@ from ..models import (
 )
 from ..models import AvailabilitySettings as SettingsRow
 from . import matching, notifications, payments
-from .schedules import load_schedule
+from .schedules import is_therapist_time, load_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,8 @@ def is_new_client(*, client_id: int, therapist_id: int) -> bool:
             Booking.client_id == client_id,
             Booking.therapist_id == therapist_id,
             Booking.status.not_in(_INACTIVE_FOR_NEW_CLIENT),
+            # A seat in a group does not make someone an individual client.
+            is_therapist_time(),
         )
         .limit(1)
     )
@@ -199,7 +201,8 @@ def list_bookings_for(
         or_(Booking.cancelled_by.is_(None), Booking.cancelled_by != RESCHEDULE),
     )
     if user.role == Role.THERAPIST.value and user.therapist_id is not None:
-        query = query.where(Booking.therapist_id == user.therapist_id)
+        # A group meeting is listed once (its own row), not once per member.
+        query = query.where(Booking.therapist_id == user.therapist_id, is_therapist_time())
     elif user.role == Role.CLIENT.value:
         query = query.where(Booking.client_id == user_id)
     else:
@@ -541,6 +544,10 @@ def reschedule_booking(
         _lock_therapist(therapist_id)
         old = _reload(booking_id)
         _require_changeable(old, now)
+        if old.group_id is not None:
+            raise ConflictError(
+                "A group meeting cannot be moved on its own.", extra={"reason": "group"}
+            )
         _expire_holds(therapist_id, now)
         schedule = _schedule(therapist_id, now=now, exclude_booking_ids=[old.id])
         check_bookable(
@@ -641,6 +648,18 @@ def cancel_booking(
                     Booking.status.in_(ACTIVE_STATUSES),
                 )
                 .order_by(Booking.start_at)
+            ).all()
+        if target.group_id is not None and target.client_id is None:
+            # A group meeting called off: every member's session of it goes too.
+            targets += db.session.scalars(
+                select(Booking)
+                .where(
+                    Booking.group_id == target.group_id,
+                    Booking.client_id.is_not(None),
+                    Booking.start_at == target.start_at,
+                    Booking.status.in_(ACTIVE_STATUSES),
+                )
+                .order_by(Booking.id)
             ).all()
         window = _cancellation_window(target.therapist_id)
         for item in targets:

@@ -30,6 +30,7 @@ from ..models import (
 from .accounts import get_user, token_digest
 from .invites import UID_DOMAIN, location_for, organizer, public_url
 from .preferences import get_preferences
+from .schedules import is_therapist_time
 
 PAST_DAYS = 30
 CANCELLED_SHOWN_DAYS = 30
@@ -136,7 +137,8 @@ def _owner(token: str) -> tuple[CalendarFeedToken, User]:
 
 def _whose(user: User) -> ColumnElement[bool]:
     if user.therapist is not None:
-        return Booking.therapist_id == user.therapist.id
+        # A group meeting appears once (its own row), not once per member.
+        return (Booking.therapist_id == user.therapist.id) & is_therapist_time()
     return Booking.client_id == user.id
 
 

@@ -17,6 +17,15 @@ entry becomes "accepted", the seat is theirs) and they are told by email through
 the outbox in the same transaction. No offer has to be accepted and none can
 lapse, so a seat is never left empty while someone waits; a client who no longer
 wants it leaves the group like any other member.
+
+Members' sessions: a seated client gets a booking row of their own for every meeting
+that has not started (group_id and client_id set, no buffer, the group's fee), so
+invites, reminders, the calendar feed, "My sessions" and payments work as for an
+individual session. Those rows never count as the therapist's time (the meeting
+row does; see `schedules.is_therapist_time` and migration 0008). Leaving the group
+cancels the member's future rows as a client cancellation (late inside the
+therapist's cancellation window); cancelling the group cancels them as the
+therapist's.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -35,11 +44,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.availability import time_zone_error
-from ..domain.booking import blocked_interval, weekly_series_starts
+from ..domain.booking import blocked_interval, is_late_cancellation, weekly_series_starts
 from ..domain.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from ..domain.intervals import Interval
 from ..domain.vocabularies import MODALITIES
 from ..extensions import db
+from ..gateways.video import video_rooms_from_config
 from ..models import (
     ACTIVE_STATUSES,
     AvailabilitySettings,
@@ -54,8 +64,8 @@ from ..models import (
     User,
     WaitlistStatus,
 )
-from . import outbox
-from .schedules import settings_from_row
+from . import notifications, outbox, payments
+from .schedules import is_therapist_time, settings_from_row
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +223,7 @@ def _conflicting_starts(therapist_id: int, meetings: list[Meeting]) -> list[date
                 Booking.status.in_(ACTIVE_STATUSES),
                 Booking.blocked_start_at < high,
                 Booking.blocked_end_at > low,
+                is_therapist_time(),
             )
         )
     ]
@@ -315,6 +326,8 @@ def create_group(
     )
     db.session.add(group)
     db.session.flush()
+    # Online meetings get a video room each; members' sessions share their meeting's room.
+    rooms = video_rooms_from_config(current_app.config.get("VIDEO_BASE_URL"))
     for meeting in meetings:
         db.session.add(
             Booking(
@@ -328,6 +341,7 @@ def create_group(
                 blocked_start_at=meeting.blocked.start,
                 blocked_end_at=meeting.blocked.end,
                 time_zone=zone,
+                video_room=rooms.new_room() if setting == "online" else None,
                 created_at=now,
             )
         )
@@ -380,13 +394,15 @@ def list_my_groups(*, client_id: int) -> list[TherapyGroup]:
 
 
 def list_meetings(group_ids: Iterable[int]) -> dict[int, list[Booking]]:
-    """The meeting bookings of each group, in time order (one query)."""
+    """The meeting bookings of each group (not the members' own rows), in time order."""
     ids = sorted(set(group_ids))
     meetings: dict[int, list[Booking]] = defaultdict(list)
     if not ids:
         return meetings
     for booking in db.session.scalars(
-        select(Booking).where(Booking.group_id.in_(ids)).order_by(Booking.start_at)
+        select(Booking)
+        .where(Booking.group_id.in_(ids), Booking.client_id.is_(None))
+        .order_by(Booking.start_at)
     ):
         assert booking.group_id is not None
         meetings[booking.group_id].append(booking)
@@ -586,6 +602,8 @@ def take_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat:
         entry.offered_at = now
     db.session.add(seat)
     try:
+        db.session.flush()
+        _add_member_sessions(group, client_id, now)
         db.session.commit()
     except IntegrityError:
         # The same client won a concurrent request (one active seat per client per group).
@@ -652,6 +670,7 @@ def leave_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat | N
         raise NotFoundError("You have no seat in this group.")
     seat.status = SeatStatus.RELEASED.value
     seat.released_at = now
+    _cancel_member_sessions(group, client_id, now, by="client", reason="Left the group")
     db.session.flush()
     if not _free_seat(group_id):  # pragma: no cover - the CHECK constraint forbids it
         raise ConflictError("The seat count is inconsistent.", extra={"reason": "inconsistent"})
@@ -666,6 +685,98 @@ def leave_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat | N
         handed.client_id if handed else None,
     )
     return handed
+
+
+def _future_meetings(group_id: int, now: datetime) -> list[Booking]:
+    """The group's meeting rows (the therapist's) that have not started and still take place."""
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.group_id == group_id,
+                Booking.client_id.is_(None),
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_at > now,
+            )
+            .order_by(Booking.start_at)
+        )
+    )
+
+
+def _add_member_sessions(group: TherapyGroup, client_id: int, now: datetime) -> list[Booking]:
+    """The member's own confirmed session for every meeting yet to start, invites included.
+
+    No buffer: the rows do not block the therapist's time (the meeting rows do).
+    """
+    rows = [
+        Booking(
+            therapist_id=group.therapist_id,
+            client_id=client_id,
+            group_id=group.id,
+            status="confirmed",
+            setting=meeting.setting,
+            start_at=meeting.start_at,
+            end_at=meeting.end_at,
+            blocked_start_at=meeting.start_at,
+            blocked_end_at=meeting.end_at,
+            fee_cents=group.fee_cents,
+            currency=group.currency,
+            fee_band=None,
+            time_zone=group.time_zone,
+            video_room=meeting.video_room,
+            created_at=now,
+            updated_at=now,
+        )
+        for meeting in _future_meetings(group.id, now)
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        notifications.on_booking_confirmed(booking=row, now=now)
+    return rows
+
+
+def _cancel_member_sessions(
+    group: TherapyGroup,
+    client_id: int,
+    now: datetime,
+    *,
+    by: Literal["client", "therapist"],
+    reason: str | None,
+) -> list[Booking]:
+    """Cancel the member's sessions that have not started; notices and fees as for any session.
+
+    A member leaving is a client cancellation: late inside the therapist's window.
+    """
+    rows = list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.group_id == group.id,
+                Booking.client_id == client_id,
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_at > now,
+            )
+            .order_by(Booking.start_at)
+        )
+    )
+    if not rows:
+        return rows
+    window = settings_from_row(
+        db.session.get(AvailabilitySettings, group.therapist_id), accepting_new_clients=True
+    ).cancellation_window_hours
+    for row in rows:
+        row.status = "cancelled"
+        row.cancelled_at = now
+        row.cancelled_by = by
+        row.cancel_reason = reason
+        row.is_late_cancellation = is_late_cancellation(row.start_at, now, window, by)
+        row.updated_at = now
+    db.session.flush()
+    for row in rows:
+        notifications.on_booking_cancelled(booking=row, now=now)
+        payments.on_booking_cancelled(booking=row, now=now)
+    return rows
 
 
 def _seat_first_waiting(group: TherapyGroup, now: datetime) -> GroupSeat | None:
@@ -691,6 +802,7 @@ def _seat_first_waiting(group: TherapyGroup, now: datetime) -> GroupSeat | None:
         entry.status = WaitlistStatus.ACCEPTED.value
         entry.offered_at = now
         db.session.flush()
+        _add_member_sessions(group, entry.client_id, now)
         _tell_seat_given(client=client, group=group, entry=entry, now=now)
         return seat
     return None
@@ -702,7 +814,7 @@ def _tell_seat_given(
     """Plain-text email: the seat is theirs. No title or description (they may be clinical)."""
     upcoming = db.session.scalar(
         select(Booking.start_at)
-        .where(Booking.group_id == group.id, Booking.start_at > now)
+        .where(Booking.group_id == group.id, Booking.client_id.is_(None), Booking.start_at > now)
         .order_by(Booking.start_at)
         .limit(1)
     )
@@ -748,9 +860,17 @@ def cancel_group(
         raise ConflictError("This group is already cancelled.", extra={"reason": "cancelled"})
     group.status = GroupStatus.CANCELLED.value
     group.cancelled_at = now
+    cancel_reason = reason.strip()[:500] or None
+    for member_id in db.session.scalars(
+        select(GroupSeat.client_id).where(
+            GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN.value
+        )
+    ).all():
+        _cancel_member_sessions(group, member_id, now, by="therapist", reason=cancel_reason)
     for meeting in db.session.scalars(
         select(Booking).where(
             Booking.group_id == group.id,
+            Booking.client_id.is_(None),
             Booking.start_at > now,
             Booking.status.in_(ACTIVE_STATUSES),
         )
@@ -758,7 +878,7 @@ def cancel_group(
         meeting.status = "cancelled"
         meeting.cancelled_at = now
         meeting.cancelled_by = "therapist"
-        meeting.cancel_reason = reason.strip()[:500] or None
+        meeting.cancel_reason = cancel_reason
     for entry in db.session.scalars(_waiting_in_order(group.id)).all():
         entry.status = WaitlistStatus.EXPIRED.value
     members = db.session.scalars(

@@ -112,12 +112,17 @@ def ensure_entry(booking: Booking, *, like: Booking | None = None) -> BookingCal
 
 
 def parties(booking: Booking) -> list[tuple[User, User | None]]:
-    """(person, the other person) for the therapist and, if any, the client."""
+    """(person, the other person) for the therapist and, if any, the client.
+
+    A group member's own row of a meeting concerns the member only: the therapist's
+    calendar has the meeting row.
+    """
     therapist_profile = db.session.get(TherapistProfile, booking.therapist_id)
     therapist = therapist_profile.user if therapist_profile is not None else None
     client = db.session.get(User, booking.client_id) if booking.client_id is not None else None
     pairs: list[tuple[User, User | None]] = []
-    if therapist is not None:
+    is_member_row = booking.group_id is not None and client is not None
+    if therapist is not None and not is_member_row:
         pairs.append((therapist, client))
     if client is not None:
         pairs.append((client, therapist))

@@ -74,6 +74,7 @@ from ..models import (
 from .availability import next_openings
 from .fee_bands import current_guideline, list_fee_bands, standard_band
 from .profiles import HOME_RADIUS_MAX_KM, therapist_shapes
+from .schedules import is_therapist_time
 
 logger = logging.getLogger(__name__)
 
@@ -365,6 +366,7 @@ def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start_at >= start,
         Booking.start_at < end,
+        is_therapist_time(),  # group members' own rows are not the therapist's sessions
     )
     booked = select(func.count()).where(*this_week).scalar_subquery()
     used = select(func.count()).where(*this_week, Booking.fee_band.in_(reduced)).scalar_subquery()
@@ -691,6 +693,7 @@ def _is_existing_client(therapist_id: int, client_id: int) -> bool:
                     Booking.therapist_id == therapist_id,
                     Booking.client_id == client_id,
                     Booking.status.in_((*ACTIVE_STATUSES, "completed")),
+                    is_therapist_time(),
                 )
             )
         )

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from ..domain.availability import AvailabilitySettings, DateOverride, WeeklyRule
 from ..domain.booking import blocks_time
@@ -24,6 +24,22 @@ from ..models import (
     TherapistProfile,
 )
 from ..models import AvailabilitySettings as SettingsRow
+
+
+def is_therapist_time() -> ColumnElement[bool]:
+    """SQL filter for the rows that are the therapist's own sessions.
+
+    A seated group member has a booking of their own per meeting (group_id and
+    client_id both set): it is the client's calendar entry, while the meeting row
+    (client_id NULL) is what blocks the therapist's time. Member rows never count
+    as busy time, toward caps, or in the therapist's lists.
+    """
+    return or_(Booking.group_id.is_(None), Booking.client_id.is_(None))
+
+
+def is_individual_session() -> ColumnElement[bool]:
+    """SQL filter for one-to-one sessions (neither a meeting row nor a member's row)."""
+    return Booking.group_id.is_(None)
 
 
 def settings_from_row(
@@ -125,6 +141,7 @@ def load_schedules(
             Booking.therapist_id.in_(ids),
             Booking.status.in_(ACTIVE_STATUSES),
             Booking.end_at > now - timedelta(days=8),
+            is_therapist_time(),
         )
     ):
         if b.id in excluded or not blocks_time(b.status, now, b.hold_expires_at):

@@ -16,6 +16,7 @@ from ...domain.errors import ConflictError, ValidationError
 from ...domain.slots import Slot
 from ...models import Booking, Role, User
 from ...services import booking as booking_service
+from ...services import groups as group_service
 from ...services import invites
 from ...services import payments as payment_service
 from ..access import require_actor, roles
@@ -259,11 +260,16 @@ def detail(booking_id: int) -> Any:
     actor = require_actor()
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
     now = utcnow()
+    is_therapist = actor.role == Role.THERAPIST.value
+    # A group member's own row is on the member's calendar only (the therapist has
+    # the meeting row), so only the member gets calendar links for it.
+    is_member_row = booking.group_id is not None and booking.client_id is not None
     return render_template(
         "sessions/detail.html",
         booking=booking,
+        group=group_service.get_group(booking.group_id) if booking.group_id is not None else None,
         names=booking_service.names_for([booking]),
-        is_therapist=actor.role == Role.THERAPIST.value,
+        is_therapist=is_therapist,
         changeable=booking_service.is_changeable(booking, now),
         join_open=booking_service.join_link(booking=booking, now=now) is not None,
         join_opens_at=booking.start_at - timedelta(minutes=15),
@@ -271,7 +277,9 @@ def detail(booking_id: int) -> Any:
         can_mark=booking.status == "confirmed" and booking.start_at <= now,
         calendar_links=(
             invites.calendar_links(booking_id=booking.id, user_id=actor.id, now=now)
-            if booking.status == "confirmed" and booking.client_id is not None
+            if booking.status == "confirmed"
+            and booking.client_id is not None
+            and not (is_therapist and is_member_row)
             else None
         ),
     )
