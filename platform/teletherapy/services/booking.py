@@ -515,15 +515,24 @@ def confirm_hold(*, booking_id: int, now: datetime) -> Booking:
             raise ConflictError(
                 "This hold has lapsed; please choose a time again.", extra={"reason": "expired"}
             )
-        booking.status = BookingStatus.CONFIRMED.value
-        booking.hold_expires_at = None
-        booking.updated_at = now
-        notifications.on_booking_confirmed(booking=booking, now=now)
+        mark_confirmed(booking, now=now)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     return booking
+
+
+def mark_confirmed(booking: Booking, *, now: datetime) -> None:
+    """Turn a held booking into a confirmed one inside the caller's transaction.
+
+    The caller holds the lock that makes this safe (the therapist's here, the
+    booking row's in the payment flows) and commits.
+    """
+    booking.status = BookingStatus.CONFIRMED.value
+    booking.hold_expires_at = None
+    booking.updated_at = now
+    notifications.on_booking_confirmed(booking=booking, now=now)
 
 
 # --- changing a booking -------------------------------------------------------------

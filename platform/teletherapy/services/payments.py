@@ -57,7 +57,8 @@ from ..models import (
     TherapistProfile,
     User,
 )
-from . import invites, notifications, outbox
+from . import booking as booking_service
+from . import invites, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -1569,10 +1570,9 @@ def _advance(line: Payment, target: PaymentStatus, booking: Booking, now: dateti
 
 
 def _confirm(booking: Booking, now: datetime) -> None:
-    booking.status = "confirmed"
-    booking.hold_expires_at = None
-    booking.updated_at = now
-    notifications.on_booking_confirmed(booking=booking, now=now)
+    # Paid while still held (the booking row is locked): confirmed even if the hold
+    # lapsed a moment ago, since nobody else could have taken the time meanwhile.
+    booking_service.mark_confirmed(booking, now=now)
 
 
 def _with_names(pairs: list[tuple[Payment, Booking]]) -> list[LedgerLine]:
