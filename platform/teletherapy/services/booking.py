@@ -48,7 +48,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.availability import SETTINGS
@@ -76,7 +76,7 @@ from ..models import (
 )
 from ..models import AvailabilitySettings as SettingsRow
 from . import matching, notifications, payments
-from .schedules import is_therapist_time, load_schedule
+from .schedules import is_therapist_time, load_schedule, lock_therapist_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def _book(
     request_hash: str,
     hold_minutes: int | None,
 ) -> Booking | list[Booking]:
-    _lock_therapist(therapist_id)
+    lock_therapist_calendar(therapist_id)
     if idempotency_key:
         record = _find_record(client_id, idempotency_key)
         if record is not None:
@@ -507,7 +507,7 @@ def confirm_hold(*, booking_id: int, now: datetime) -> Booking:
     if booking is None:
         raise NotFoundError("No such session.")
     try:
-        _lock_therapist(booking.therapist_id)
+        lock_therapist_calendar(booking.therapist_id)
         booking = _reload(booking_id)
         if booking.status != "held" or (
             booking.hold_expires_at is not None and booking.hold_expires_at <= now
@@ -550,7 +550,7 @@ def reschedule_booking(
     booking = get_booking_for(booking_id=booking_id, user_id=actor_id)
     therapist_id = booking.therapist_id
     try:
-        _lock_therapist(therapist_id)
+        lock_therapist_calendar(therapist_id)
         old = _reload(booking_id)
         _require_changeable(old, now)
         if old.group_id is not None:
@@ -644,7 +644,7 @@ def cancel_booking(
     by = _party(booking, actor_id)
     assert by is not None
     try:
-        _lock_therapist(booking.therapist_id)
+        lock_therapist_calendar(booking.therapist_id)
         target = _reload(booking_id)
         _require_changeable(target, now)
         targets = [target]
@@ -707,7 +707,7 @@ def mark_attendance(
     if _party(booking, therapist_user_id) != "therapist":
         raise NotFoundError("No such session.")
     try:
-        _lock_therapist(booking.therapist_id)
+        lock_therapist_calendar(booking.therapist_id)
         booking = _reload(booking_id)
         if now < booking.start_at:
             raise ConflictError(
@@ -732,15 +732,6 @@ def mark_attendance(
 
 
 # --- internals ----------------------------------------------------------------------
-
-
-def _lock_therapist(therapist_id: int) -> None:
-    """Serialise writers of one therapist's calendar until the transaction ends."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(therapist_id)))
-    else:
-        # SQLite: the transaction (BEGIN IMMEDIATE) holds the write lock from its start.
-        db.session.execute(select(1))
 
 
 def _reload(booking_id: int) -> Booking:

@@ -40,7 +40,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.availability import time_zone_error
@@ -65,7 +65,7 @@ from ..models import (
     WaitlistStatus,
 )
 from . import notifications, outbox, payments
-from .schedules import is_therapist_time, settings_from_row
+from .schedules import is_therapist_time, lock_therapist_calendar, settings_from_row
 
 logger = logging.getLogger(__name__)
 
@@ -122,16 +122,6 @@ def iso_utc(value: datetime) -> str:
 def _rowcount(result: Any) -> int:
     """Rows matched by an UPDATE (CursorResult.rowcount; typed loosely by SQLAlchemy)."""
     return int(result.rowcount)
-
-
-def _is_postgresql() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
-def _lock_therapist(therapist_id: int) -> None:
-    """Serialise writers of one therapist's calendar until the transaction ends."""
-    if _is_postgresql():
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": therapist_id})
 
 
 # --- creating a group -------------------------------------------------------------
@@ -304,7 +294,7 @@ def create_group(
         buffer_minutes=settings.buffer_minutes,
         travel_buffer_minutes=settings.travel_buffer_minutes,
     )
-    _lock_therapist(therapist_id)
+    lock_therapist_calendar(therapist_id)
     clashes = _conflicting_starts(therapist_id, meetings)
     if clashes:
         raise _conflict(clashes)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from ..domain.availability import AvailabilitySettings, DateOverride, WeeklyRule
 from ..domain.booking import blocks_time
@@ -167,3 +167,16 @@ def load_schedule(
     return load_schedules([therapist_id], now=now, exclude_booking_ids=exclude_booking_ids).get(
         therapist_id
     )
+
+
+def lock_therapist_calendar(therapist_id: int) -> None:
+    """Serialise every writer of one therapist's calendar until the transaction ends.
+
+    PostgreSQL: `pg_advisory_xact_lock(therapist_id)`, taken before any insert so that
+    concurrent losers see the winner's row and get a clean conflict, never a deadlock.
+    SQLite: every transaction begins IMMEDIATE (app.py); a statement starts it.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(therapist_id)))
+    else:
+        db.session.execute(select(1))
