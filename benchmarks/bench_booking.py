@@ -77,8 +77,8 @@ def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], l
         TherapistProfile,
         User,
     )
-    from teletherapy.services.accounts import hash_password, token_digest
-    from teletherapy.services.profiles import (
+    from teletherapy.services.accounts.users import hash_password, token_digest
+    from teletherapy.services.matching.profiles import (
         ProfileChanges,
         update_therapist_profile,
         verify_licence,

@@ -26,8 +26,8 @@ from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.models import Booking
-from teletherapy.services.accounts import create_user
-from teletherapy.services.calendar_feeds import clear_feed_cache, get_or_create_feed
+from teletherapy.services.accounts.users import create_user
+from teletherapy.services.calendars.feeds import clear_feed_cache, get_or_create_feed
 
 SESSIONS = 2000
 CLIENTS = 50

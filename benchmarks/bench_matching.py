@@ -151,7 +151,7 @@ def add_availability(therapist_ids: list[int]) -> None:
 def prepare(url: str, size: int, instance: Path) -> Any:
     from flask_migrate import upgrade
 
-    from teletherapy.services.demo import seed_demo
+    from teletherapy.demo.seed import seed_demo
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False},

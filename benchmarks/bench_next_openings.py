@@ -29,12 +29,12 @@ from flask import Flask
 from sqlalchemy import create_engine, insert, select, text
 
 from teletherapy import create_app
+from teletherapy.demo.seed import seed_demo
 from teletherapy.domain.slots import generate_slots
 from teletherapy.extensions import db
 from teletherapy.models import Booking, TherapistProfile, User
-from teletherapy.services.availability import next_openings
-from teletherapy.services.demo import seed_demo
-from teletherapy.services.schedules import load_schedules
+from teletherapy.services.availability.rules import next_openings
+from teletherapy.services.availability.schedules import load_schedules
 
 NOW = datetime(2026, 10, 26, 15, 7, tzinfo=UTC)  # the week the US falls back
 CANDIDATES = 1000
@@ -127,7 +127,7 @@ def run(label: str, url: str, therapists: int, repeats: int) -> None:
             health = median_seconds(lambda: client.get("/healthz"), max(repeats, 21))
             from datetime import timedelta
 
-            from teletherapy.services.booking import list_slots
+            from teletherapy.services.bookings.booking import list_slots
 
             busiest = ids[0]
             slot_count: dict[str, int] = {}

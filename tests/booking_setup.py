@@ -15,8 +15,12 @@ from teletherapy.models import (
     TherapistProfile,
     User,
 )
-from teletherapy.services.accounts import hash_password
-from teletherapy.services.profiles import ProfileChanges, update_therapist_profile, verify_licence
+from teletherapy.services.accounts.users import hash_password
+from teletherapy.services.matching.profiles import (
+    ProfileChanges,
+    update_therapist_profile,
+    verify_licence,
+)
 
 WEEKDAYS = range(5)
 _FAST_HASH: dict[str, str] = {}

@@ -17,8 +17,7 @@ from sqlalchemy import create_engine, text
 from teletherapy import create_app
 from teletherapy.extensions import db as _db
 from teletherapy.models import User
-
-from .peers import peer_missing
+from tests.peers import peer_missing
 
 PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite", "postgresql"]
@@ -177,7 +176,7 @@ def now() -> datetime:
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
-    from teletherapy.services.accounts import create_user
+    from teletherapy.services.accounts.users import create_user
 
     counter = {"n": 0}
 

@@ -11,7 +11,11 @@ from sqlalchemy import func, select
 from teletherapy.domain.fees import DEFAULT_FEE_BANDS, DEFAULT_POVERTY_GUIDELINE
 from teletherapy.extensions import db
 from teletherapy.models import Booking, FeeBandRow, PovertyGuidelineRow, User
-from teletherapy.services.profiles import ProfileChanges, update_therapist_profile, verify_licence
+from teletherapy.services.matching.profiles import (
+    ProfileChanges,
+    update_therapist_profile,
+    verify_licence,
+)
 
 ALL_FEES = {"a": 3000, "b": 5000, "c": 8000, "d": 15000}
 

@@ -34,7 +34,7 @@ def test_seed_demo_creates_the_design_accounts(app: Flask, db: Any) -> None:
         assert client.state == "NY" and client.zip.startswith(("10", "11"))
     assert db.session.scalar(select(func.count()).select_from(TherapistProfile)) == 12
     from teletherapy.clock import utcnow
-    from teletherapy.services.accounts import authenticate
+    from teletherapy.services.accounts.users import authenticate
 
     assert authenticate(email="client1@demo.test", password="demo-pass-123", now=utcnow())
     from teletherapy.models import Booking

@@ -1,5 +1,5 @@
 """Teletherapy: affordable, culturally matched therapy, scheduled correctly."""
 
-from .app import create_app
+from teletherapy.app import create_app
 
 __all__ = ["create_app"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from .settings import load_settings
+from teletherapy.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (every table registered before migrations run)
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from teletherapy import models  # noqa: F401  (every table registered before migrations run)
+    from teletherapy.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -51,7 +51,7 @@ def _configure_sqlite(app: Flask) -> None:
         return
     from sqlalchemy import event
 
-    from .extensions import db
+    from teletherapy.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -72,19 +72,19 @@ def _configure_sqlite(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import register_all
+    from teletherapy.web import register_all
 
     register_all(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from .web.errors import register_error_handlers as register
+    from teletherapy.web.errors import register_error_handlers as register
 
     register(app)
 
 
 def register_cli(app: Flask) -> None:
-    from .cli import register_commands
+    from teletherapy.cli import register_commands
 
     register_commands(app)
 
@@ -92,6 +92,6 @@ def register_cli(app: Flask) -> None:
 def register_dispatcher(app: Flask) -> None:
     """`make run` runs the dispatcher inside the development server (never in web workers)."""
     if app.config.get("RUN_DISPATCHER"):
-        from .jobs.scheduler import start_in_process
+        from teletherapy.jobs.scheduler import start_in_process
 
         start_in_process(app)

@@ -8,8 +8,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .domain.errors import DomainError
-from .models import Role
+from teletherapy.domain.errors import DomainError
+from teletherapy.models import Role
 
 
 def register_commands(app: Flask) -> None:
@@ -26,7 +26,7 @@ def register_commands(app: Flask) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
 def seed_demo_command(therapists: int, clients: int, seed: int, if_empty: bool) -> None:
     """Deterministic demo data (refused when ENV=production)."""
-    from .services.demo import database_is_empty, seed_demo
+    from teletherapy.demo.seed import database_is_empty, seed_demo
 
     if current_app.config["ENV"] == "production":
         raise click.ClickException("seed-demo is refused when ENV=production.")
@@ -49,7 +49,7 @@ def create_user_command(
     role: str, email: str, password: str, display_name: str, time_zone: str
 ) -> None:
     """Create an active account of any role."""
-    from .services.accounts import create_user
+    from teletherapy.services.accounts.users import create_user
 
     try:
         user = create_user(
@@ -69,7 +69,7 @@ def create_user_command(
 @with_appcontext
 def scheduler_command() -> None:
     """Run the dispatcher in this process (one per deployment is enough; more are safe)."""
-    from .jobs.scheduler import build_scheduler
+    from teletherapy.jobs.scheduler import build_scheduler
 
     scheduler = build_scheduler(current_app._get_current_object(), blocking=True)  # type: ignore[attr-defined]
     click.echo("Dispatcher running; Ctrl-C to stop.")

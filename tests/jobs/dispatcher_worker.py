@@ -23,7 +23,7 @@ from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.gateways.mail import FileMailer, OutgoingMessage
 from teletherapy.models import OutboxMessage
-from teletherapy.services.outbox import dispatch_due
+from teletherapy.services.messaging.outbox import dispatch_due
 
 
 class StallingMailer(FileMailer):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from teletherapy.clock import utcnow
 from teletherapy.jobs import tasks
 from teletherapy.models import OutboxMessage
-from teletherapy.services import notifications
+from teletherapy.services.messaging import notifications
 from tests.booking_rows import add_booking
 from tests.peers import free_port, peer_missing
 

@@ -22,8 +22,8 @@ from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.models import OutboxMessage
-from teletherapy.services import outbox
-from teletherapy.services.accounts import create_user
+from teletherapy.services.accounts.users import create_user
+from teletherapy.services.messaging import outbox
 from tests.booking_rows import add_booking
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

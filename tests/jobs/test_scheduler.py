@@ -35,7 +35,7 @@ def test_flask_scheduler_process_delivers_due_mail(
     app: Flask, database_url: str, tmp_path: Path
 ) -> None:
     from teletherapy.extensions import db
-    from teletherapy.services import outbox
+    from teletherapy.services.messaging import outbox
 
     outbox.enqueue(
         kind="test",

@@ -46,7 +46,7 @@ def test_every_non_public_view_declares_its_roles(app: Flask) -> None:
 
 
 def test_admin_approves_a_pending_therapist(login: Any, make_user: Any, client: Any) -> None:
-    from teletherapy.services.accounts import sign_up
+    from teletherapy.services.accounts.users import sign_up
 
     pending = sign_up(
         email="new.t@example.org",

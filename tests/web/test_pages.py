@@ -10,8 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from teletherapy.jobs.tasks import sweep_outbox
-
-from ..conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 
 def test_home_leads_clients_and_therapists_and_shows_crisis_lines(client: FlaskClient) -> None:

@@ -44,8 +44,7 @@ def test_limits_are_shared_between_workers_through_redis(tmp_path: Any, database
     import redis
 
     from teletherapy import create_app
-
-    from ..peers import peer_missing
+    from tests.peers import peer_missing
 
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     try:

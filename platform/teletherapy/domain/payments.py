@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
-from .money import format_cents
+from teletherapy.domain.money import format_cents
 
 CancelledBy = Literal["client", "therapist"]
 CptCode = Literal["90832", "90834", "90837", "90853"]

@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from . import tasks
+from teletherapy.jobs import tasks
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from ..clock import utcnow
-from ..gateways.mail import Mailer, mailer_from_config
+from teletherapy.clock import utcnow
+from teletherapy.gateways.mail import Mailer, mailer_from_config
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def app_mailer(app: Flask) -> Mailer:
 
 
 def sweep_outbox(app: Flask, owner: str) -> None:
-    from ..services.outbox import LEASE_SECONDS, dispatch_due
+    from teletherapy.services.messaging.outbox import LEASE_SECONDS, dispatch_due
 
     lease_seconds = int(app.config.get("DISPATCHER_LEASE_SECONDS") or LEASE_SECONDS)
     with app.app_context():
@@ -38,7 +38,7 @@ def sweep_outbox(app: Flask, owner: str) -> None:
 
 
 def expire_holds(app: Flask) -> None:
-    from ..services.payments import expire_stale_holds
+    from teletherapy.services.payments.payments import expire_stale_holds
 
     with app.app_context():
         expire_stale_holds(now=utcnow())
@@ -46,7 +46,7 @@ def expire_holds(app: Flask) -> None:
 
 def sweep_payments(app: Flask) -> None:
     """Refunds and card-on-file late fees recorded as pending by cancellations."""
-    from ..services.payments import execute_pending, gateway_from_config
+    from teletherapy.services.payments.payments import execute_pending, gateway_from_config
 
     with app.app_context():
         gateway = gateway_from_config(app.config)
@@ -59,7 +59,7 @@ def sweep_payments(app: Flask) -> None:
 
 def charge_completed_sessions(app: Flask) -> None:
     """Off-session charges of cards on file for sessions that have taken place."""
-    from ..services import payments
+    from teletherapy.services.payments import payments
 
     with app.app_context():
         gateway = payments.gateway_from_config(app.config)

@@ -3,7 +3,7 @@
 Every model module is imported here so that Alembic and `db.create_all` see them all.
 """
 
-from .accounts import (
+from teletherapy.models.accounts import (
     AccountStatus,
     ApiToken,
     ClientProfile,
@@ -12,14 +12,14 @@ from .accounts import (
     TherapistProfile,
     User,
 )
-from .base import Base, UTCDateTime
-from .calendars import (
+from teletherapy.models.base import Base, UTCDateTime
+from teletherapy.models.calendars import (
     BookingCalendarEntry,
     CalendarDetail,
     CalendarFeedToken,
     NotificationPreference,
 )
-from .groups import (
+from teletherapy.models.groups import (
     GroupSeat,
     GroupStatus,
     GroupWaitlistEntry,
@@ -27,9 +27,15 @@ from .groups import (
     TherapyGroup,
     WaitlistStatus,
 )
-from .matching import TAG_KINDS, FeeBandRow, PovertyGuidelineRow, TherapistFee, TherapistTag
-from .outbox import OutboxMessage, OutboxStatus
-from .payments import (
+from teletherapy.models.matching import (
+    TAG_KINDS,
+    FeeBandRow,
+    PovertyGuidelineRow,
+    TherapistFee,
+    TherapistTag,
+)
+from teletherapy.models.outbox import OutboxMessage, OutboxStatus
+from teletherapy.models.payments import (
     ClientPaymentProfile,
     LedgerKind,
     LedgerStatus,
@@ -37,7 +43,7 @@ from .payments import (
     StripeEvent,
     TherapistPaymentSettings,
 )
-from .scheduling import (
+from teletherapy.models.scheduling import (
     ACTIVE_STATUSES,
     AvailabilityOverride,
     AvailabilityRule,

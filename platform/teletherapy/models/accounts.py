@@ -10,8 +10,8 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
-from ..clock import utcnow
-from .base import Base
+from teletherapy.clock import utcnow
+from teletherapy.models.base import Base
 
 
 class Role(enum.StrEnum):

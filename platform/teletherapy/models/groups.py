@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
-from .base import Base
+from teletherapy.clock import utcnow
+from teletherapy.models.base import Base
 
 
 class GroupStatus(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from teletherapy.models.base import Base
 
 # Kinds of therapist tags; each code comes from domain/vocabularies.py.
 TAG_KINDS = (

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
-from .base import Base
+from teletherapy.clock import utcnow
+from teletherapy.models.base import Base
 
 
 class LedgerKind(enum.StrEnum):

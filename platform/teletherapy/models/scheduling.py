@@ -19,8 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
-from .base import Base
+from teletherapy.clock import utcnow
+from teletherapy.models.base import Base
 
 # Statuses that hold the therapist's time. A held booking whose hold expired is
 # moved to "expired" (under the therapist's lock) before anything new is inserted.

@@ -6,19 +6,20 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
-    from . import access, template_helpers
-    from .accounts.views import bp as accounts_bp
-    from .admin.views import bp as admin_bp
-    from .api import register_api
-    from .feeds import bp as calendar_bp
-    from .find.profile_views import admin_bp as matching_admin_bp
-    from .find.profile_views import practice_bp as practice_profile_bp
-    from .find.views import bp as find_bp
-    from .groups.views import bp as groups_bp
-    from .main.views import bp as main_bp
-    from .payments.views import bp as payments_bp
-    from .practice.views import bp as practice_bp
-    from .sessions.views import bp as sessions_bp
+    from teletherapy.web import access
+    from teletherapy.web import formatting as template_helpers
+    from teletherapy.web.accounts.pages import bp as accounts_bp
+    from teletherapy.web.admin.pages import bp as admin_bp
+    from teletherapy.web.availability.pages import bp as practice_bp
+    from teletherapy.web.bookings.pages import bp as sessions_bp
+    from teletherapy.web.calendars.pages import bp as calendar_bp
+    from teletherapy.web.groups.pages import bp as groups_bp
+    from teletherapy.web.main.pages import bp as main_bp
+    from teletherapy.web.matching.pages import bp as find_bp
+    from teletherapy.web.matching.profile_pages import admin_bp as matching_admin_bp
+    from teletherapy.web.matching.profile_pages import practice_bp as practice_profile_bp
+    from teletherapy.web.openapi import register_api
+    from teletherapy.web.payments.pages import bp as payments_bp
 
     access.init_app(app)
     template_helpers.init_app(app)

@@ -15,10 +15,10 @@ from flask import Flask, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..clock import utcnow
-from ..domain.errors import AuthenticationError, PermissionDenied
-from ..extensions import login_manager
-from ..models import Role, User
+from teletherapy.clock import utcnow
+from teletherapy.domain.errors import AuthenticationError, PermissionDenied
+from teletherapy.extensions import login_manager
+from teletherapy.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +47,7 @@ def is_api_request() -> bool:
 
 
 def _bearer_user() -> User | None:
-    from ..services.accounts import find_user_for_token
+    from teletherapy.services.accounts.users import find_user_for_token
 
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -98,7 +98,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        from ..services.accounts import find_user
+        from teletherapy.services.accounts.users import find_user
 
         if not user_id.isdigit():
             return None

@@ -9,8 +9,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import DomainError
-from .access import is_api_request
+from teletherapy.domain.errors import DomainError
+from teletherapy.web.access import is_api_request
 
 logger = logging.getLogger(__name__)
 

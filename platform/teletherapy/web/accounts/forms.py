@@ -7,7 +7,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from ...domain.vocabularies import LANGUAGES, US_STATES
+from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
 
 COMMON_ZONES = [
     "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",

@@ -15,9 +15,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ...domain.vocabularies import MODALITIES, SETTINGS
-from ...services.groups import GROUP_SETTINGS, MAX_CAPACITY, MAX_MEETINGS, MIN_CAPACITY
-from ..accounts.forms import options
+from teletherapy.domain.vocabularies import MODALITIES, SETTINGS
+from teletherapy.services.groups.groups import (
+    GROUP_SETTINGS,
+    MAX_CAPACITY,
+    MAX_MEETINGS,
+    MIN_CAPACITY,
+)
+from teletherapy.web.accounts.forms import options
 
 
 class GroupForm(FlaskForm):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from ...domain.money import format_cents
-from ...services.payments import Superbill
+from teletherapy.domain.money import format_cents
+from teletherapy.services.payments.payments import Superbill
 
 
 def _text(value: str) -> str:

@@ -1,0 +1,1 @@
+"""Administration: health and the practice operators' use cases."""

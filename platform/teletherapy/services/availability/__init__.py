@@ -1,0 +1,1 @@
+"""Availability: therapists' hours, and the schedule the slot engine reads."""

@@ -1,0 +1,1 @@
+"""Bookings: the lifecycle of a session, and reading sessions."""

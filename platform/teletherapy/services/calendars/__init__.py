@@ -1,0 +1,1 @@
+"""Calendars: invites and private session feeds."""

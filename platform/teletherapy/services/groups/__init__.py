@@ -1,0 +1,1 @@
+"""Groups: group therapy, seats and waitlists."""

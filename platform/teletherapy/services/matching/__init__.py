@@ -1,0 +1,1 @@
+"""Matching: profiles, fee bands and the search for a therapist."""

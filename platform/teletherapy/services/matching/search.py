@@ -1,0 +1,709 @@
+"""Find therapists for a client: indexed SQL prefilter, bulk loads, then domain.matching.rank.
+
+How a search runs (a fixed number of queries, whatever the number of therapists):
+
+1. Resolve the fee band (a code, household income and size, the client's saved band, or
+   the standard band) and the ZIP code's coordinates.
+2. ONE query picks the therapists worth looking at, starting from an index: verified,
+   accepting new clients, with a price in the band (join on the fees primary key), and in
+   place for the setting (online: the `online_state` tag index for the client's state; in
+   office: the office lat/lon index inside a bounding box; home: the home-base index
+   inside the box of the largest allowed radius, HOME_RADIUS_MAX_KM). Each row carries,
+   from correlated subqueries on primary keys and the bookings index, the tags the request
+   looks at (one aggregated string), EXISTS flags for the client's state, and this week's
+   sessions booked and reduced-fee sessions used.
+   The place is deliberately looser than the request so that the domain counts its
+   relaxations exactly: in office, the box is that of twice the distance ("travel up to
+   2x km"). "allow online sessions" (in person only) is the exception: one more query
+   of ids counts it in SQL (_online_alternative), as loading every therapist online in
+   the state would cost more than the in-person search itself.
+   Required languages and the age group are not filtered in SQL for the same reason
+   ("make Spanish preferred instead of required"); the domain filters them.
+   `removed_by` therefore counts among the therapists in place (verified, accepting, in
+   the band); relaxations never loosen the band, verification, acceptance or capacity.
+3. `domain.matching.rank` with limit + OPENINGS_EXTRA gives the counts, the relaxations
+   and the best few; the next opening is computed for those few only (the slot search is
+   the costly step), and they are ranked again with it. Among therapists tied on score
+   and sessions booked beyond that window, the id decides rather than the opening: the
+   price of a bounded cost.
+4. The public shape of the shown therapists (three queries).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, case, exists, false, func, literal, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
+from teletherapy.domain.fees import FeeBand, band_for_income, find_band
+from teletherapy.domain.geo import bounding_box
+from teletherapy.domain.matching import (
+    MAX_DISTANCE_KM,
+    MAX_LIMIT,
+    HomeVisits,
+    LanguageWish,
+    MatchRequest,
+    MatchResult,
+    Office,
+    Preference,
+    Relaxation,
+    TherapistCandidate,
+    TimeWindow,
+    hard_filter,
+    rank,
+)
+from teletherapy.extensions import db
+from teletherapy.gateways.zipcodes import find_zip
+from teletherapy.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    ClientProfile,
+    TherapistFee,
+    TherapistProfile,
+    TherapistTag,
+    User,
+)
+from teletherapy.services.availability.rules import next_openings
+from teletherapy.services.availability.schedules import is_therapist_time
+from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
+from teletherapy.services.matching.profiles import HOME_RADIUS_MAX_KM, therapist_shapes
+
+logger = logging.getLogger(__name__)
+
+OPENINGS_EXTRA = 5
+DEFAULT_TIME_ZONE = "America/New_York"
+# Light candidates carry only the client's state; this stands for "online in other states".
+OTHER_STATES = "other"
+
+FILTER_MESSAGES: dict[str, str] = {
+    "not_verified": "This therapist's licence has not been verified yet.",
+    "not_accepting": "This therapist is not taking new clients.",
+    "setting_not_offered": "This therapist does not offer sessions in this setting.",
+    "not_licensed_in_state": "This therapist is not licensed in your state.",
+    "too_far": "This therapist's office is farther than you want to travel.",
+    "outside_home_radius": "You live outside this therapist's home-visit area.",
+    "language_required": "This therapist does not practise in a language you need.",
+    "age_group": "This therapist does not see your age group.",
+    "fee_band_not_accepted": "This therapist does not accept your fee band.",
+    "reduced_fee_capacity_full": (
+        "This therapist has no reduced-fee sessions left this week; try again next week."
+    ),
+    "client_location_unknown": "Tell us your state (and ZIP code for in-person sessions) first.",
+}
+# Short phrases for "the filter that left out the most therapists: ...".
+FILTER_SUMMARIES: dict[str, str] = {
+    "not_verified": "licence not yet verified",
+    "not_accepting": "not taking new clients",
+    "setting_not_offered": "they do not offer this way of meeting",
+    "not_licensed_in_state": "not licensed in your state",
+    "too_far": "their office is farther than you want to travel",
+    "outside_home_radius": "you live outside their home-visit area",
+    "language_required": "they do not practise in a language you need",
+    "age_group": "they do not see your age group",
+    "fee_band_not_accepted": "they do not accept your fee band",
+    "reduced_fee_capacity_full": "no reduced-fee sessions left this week",
+}
+
+
+@dataclass(frozen=True)
+class MatchView:
+    therapist: dict[str, Any]
+    score: float
+    reasons: tuple[str, ...]
+    fee_cents: int
+    next_opening: datetime | None
+
+
+@dataclass(frozen=True)
+class MatchSearch:
+    """What a search found, ready for the API and the pages."""
+
+    matches: list[MatchView]
+    relaxations: tuple[Relaxation, ...]
+    removed_by: dict[str, int]
+    most_removed_by: str | None
+    fee_band: FeeBand
+    time_zone: str
+    considered: int  # therapists in place for the setting, before the hard filters
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def week_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """This week, Monday 00:00 UTC to the next Monday: the period of the reduced-fee cap."""
+    today = now.astimezone(UTC).date()
+    monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=UTC)
+    return monday, monday + timedelta(days=7)
+
+
+def _parse_time(value: Any, name: str, errors: dict[str, list[str]]) -> time | None:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        errors.setdefault(name, []).append(f"{value!r} is not a time like 18:00.")
+        return None
+
+
+def resolve_band(
+    payload: Mapping[str, Any], bands: Sequence[FeeBand], saved_code: str | None
+) -> FeeBand:
+    """An explicit band code, else income and size, else the saved band, else standard."""
+    code = payload.get("fee_band")
+    income, size = payload.get("household_income_cents"), payload.get("household_size")
+    if code:
+        band = find_band(bands, str(code))
+        if band is None:
+            raise ValidationError(
+                "Unknown fee band.", errors={"fee_band": [f"Unknown fee band {code!r}."]}
+            )
+        return band
+    if income is not None or size is not None:
+        if income is None or size is None:
+            message = "Give both household income and household size, or choose a fee band."
+            raise ValidationError(
+                message, errors={"household_income_cents": [message], "household_size": [message]}
+            )
+        return band_for_income(int(income), int(size), bands, current_guideline())
+    if saved_code:
+        band = find_band(bands, saved_code)
+        if band is not None:
+            return band
+    return standard_band(bands)
+
+
+def build_request(payload: Mapping[str, Any], *, band: FeeBand, time_zone: str) -> MatchRequest:
+    """A validated domain request from the API/page payload (DESIGN.md's shape)."""
+    errors: dict[str, list[str]] = {}
+    zip_code = payload.get("zip") or None
+    location = None
+    if zip_code:
+        found = find_zip(str(zip_code))
+        if found is None:
+            errors["zip"] = [f"{zip_code!r} is not a known US ZIP code."]
+        else:
+            zip_code, location = found.zip, found.point
+    windows: list[TimeWindow] = []
+    for window in payload.get("preferred_times") or ():
+        start = _parse_time(window.get("start"), "preferred_times", errors)
+        end = _parse_time(window.get("end"), "preferred_times", errors)
+        if start is not None and end is not None:
+            windows.append(TimeWindow(int(window.get("weekday", -1)), start, end))
+    gender = payload.get("gender")
+    if errors:
+        raise ValidationError("The search request is not valid.", errors=errors)
+    return MatchRequest(
+        setting=str(payload.get("setting", "")),
+        state=str(payload.get("state", "")),
+        fee_band=band,
+        time_zone=str(payload.get("time_zone") or time_zone),
+        zip=zip_code,
+        location=location,
+        languages=tuple(
+            LanguageWish(str(w["code"]), bool(w.get("required", False)), int(w.get("weight", 1)))
+            for w in payload.get("languages") or ()
+        ),
+        modalities=tuple(m for m in payload.get("modalities") or () if m not in ("", "not_sure")),
+        concerns=tuple(payload.get("concerns") or ()),
+        cultural_backgrounds=tuple(
+            Preference(str(p["code"]), int(p.get("weight", 1)))
+            for p in payload.get("cultural_backgrounds") or ()
+        ),
+        gender=(
+            Preference(str(gender["code"]), int(gender.get("weight", 1)))
+            if isinstance(gender, Mapping) and gender.get("code")
+            else None
+        ),
+        faith_integrated=int(payload.get("faith_integrated") or 0),
+        lgbtq_affirming=int(payload.get("lgbtq_affirming") or 0),
+        age_group=payload.get("age_group") or None,
+        preferred_times=tuple(windows),
+        max_distance_km=float(payload.get("max_distance_km") or 25),
+        limit=int(payload.get("limit") or 20),
+    )
+
+
+# --- loading candidates -------------------------------------------------------------------
+
+
+def _read(statement: Any) -> list[Any]:
+    """Rows through Core on the session's connection: the ORM's per-row work is the
+    largest cost for a few thousand narrow rows, and these are plain columns anyway."""
+    return list(db.session.connection().execute(statement))
+
+
+def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
+    return exists().where(
+        TherapistTag.therapist_id == TherapistProfile.id,
+        TherapistTag.kind == kind,
+        TherapistTag.code == code,
+    )
+
+
+def _in_box(lat: Any, lon: Any, center: tuple[float, float], radius_km: float) -> Any:
+    box = bounding_box(center, radius_km)
+    return and_(lat.between(box.min_lat, box.max_lat), lon.between(box.min_lon, box.max_lon))
+
+
+def _place_filter(request: MatchRequest) -> ColumnElement[bool]:
+    """Where a therapist must be to matter for this request or its distance relaxation.
+
+    Online: the tag index (online in the client's state). In person: the lat/lon index
+    inside a bounding box, as its own SELECT of ids so the planner starts from the index.
+    """
+    P = TherapistProfile
+    if request.setting == "online" or request.location is None:
+        return P.id.in_(
+            select(TherapistTag.therapist_id).where(
+                TherapistTag.kind == "online_state", TherapistTag.code == request.state
+            )
+        )
+    if request.setting == "in_office":
+        reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
+        box = _in_box(P.office_lat, P.office_lon, request.location, reach)
+    else:
+        box = _in_box(P.home_lat, P.home_lon, request.location, HOME_RADIUS_MAX_KM)
+    return P.id.in_(select(P.id).where(box))
+
+
+def _online_alternative(
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, shown: set[int]
+) -> Relaxation | None:
+    """ "allow online sessions" for an in-person request, from one query of ids.
+
+    Loading every therapist online in the state as a candidate would cost far more than
+    the in-person search itself, so this relaxation is counted in SQL: the therapists
+    who pass every hard filter of the same request made online (online in the state,
+    verified, accepting, the band, required languages, age group, reduced-fee capacity),
+    less those the in-person search already shows.
+    """
+    P = TherapistProfile
+    conditions: list[Any] = [
+        P.verified_at.is_not(None),
+        P.accepting_new_clients.is_(True),
+        # Driven by the tag index (an EXISTS here would scan every profile).
+        P.id.in_(
+            select(TherapistTag.therapist_id).where(
+                TherapistTag.kind == "online_state", TherapistTag.code == request.state
+            )
+        ),
+        *(_tag_flag("language", w.code) for w in request.languages if w.required),
+    ]
+    if request.age_group:
+        conditions.append(_tag_flag("age_group", request.age_group))
+    if request.fee_band.is_reduced:
+        _, used = _week_columns(bands, now)
+        conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
+    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
+    # Counted in the database: thousands of ids need not travel to be subtracted.
+    already = case((P.id.in_(sorted(shown)), 1), else_=0) if shown else literal(0)
+    total, overlap = _read(
+        select(func.count(), func.coalesce(func.sum(already), 0))
+        .select_from(P)
+        .join(TherapistFee, on)
+        .where(*conditions)
+    )[0]
+    more = int(total) - int(overlap)
+    return Relaxation(change="allow online sessions", more=more) if more else None
+
+
+# Tag kind -> the TherapistCandidate field it fills.
+_TAG_FIELDS = {
+    "language": "languages",
+    "modality": "modalities",
+    "concern": "concerns",
+    "culture": "cultural_backgrounds",
+    "age_group": "age_groups",
+}
+
+
+def _wanted_kinds(request: MatchRequest) -> list[str]:
+    """The tag kinds this request's filters, score and reasons look at."""
+    wanted = (
+        ("language", request.languages),
+        ("modality", request.modalities),
+        ("concern", request.concerns),
+        ("culture", request.cultural_backgrounds),
+        ("age_group", request.age_group),
+    )
+    return [kind for kind, asked in wanted if asked]
+
+
+def _tags_column(kinds: Sequence[str]) -> Any:
+    """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
+    if not kinds:
+        return literal(None, String)
+    T = aliased(TherapistTag)
+    item = T.kind + ":" + T.code
+    joined = (
+        func.string_agg(item, ",")
+        if db.session.get_bind().dialect.name == "postgresql"
+        else func.group_concat(item, ",")
+    )
+    return (
+        select(joined)
+        .where(T.therapist_id == TherapistProfile.id, T.kind.in_(list(kinds)))
+        .scalar_subquery()
+    )
+
+
+def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
+    """Sessions booked this week, and those in a reduced band (the weekly cap)."""
+    start, end = week_bounds(now)
+    reduced = [b.code for b in bands if b.is_reduced]
+    this_week = (
+        Booking.therapist_id == TherapistProfile.id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at >= start,
+        Booking.start_at < end,
+        is_therapist_time(),  # group members' own rows are not the therapist's sessions
+    )
+    booked = select(func.count()).where(*this_week).scalar_subquery()
+    used = select(func.count()).where(*this_week, Booking.fee_band.in_(reduced)).scalar_subquery()
+    return booked, used
+
+
+def _candidate_query(
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, *, band_required: bool
+) -> Any:
+    """One row per therapist with everything matching needs (correlated subqueries use
+    the tag primary key and the bookings (therapist_id, start_at) index).
+
+    For a search (`band_required`) the flags that cannot change the answer are left out:
+    online elsewhere only matters for an online request (and those rows are all online
+    here), a licence in the state only for home visits.
+    """
+    P = TherapistProfile
+    single = not band_required
+    online_anywhere: Any = (
+        exists().where(TherapistTag.therapist_id == P.id, TherapistTag.kind == "online_state")
+        if single
+        else false()
+    )
+    licensed_here: Any = (
+        _tag_flag("licence_state", request.state)
+        if single or request.setting == "home"
+        else false()
+    )
+    online_here_flag = _tag_flag("online_state", request.state)
+    booked, used = _week_columns(bands, now)
+    columns: list[Any] = [
+        P.id,
+        P.display_name,
+        P.verified_at.is_not(None).label("is_verified"),
+        P.accepting_new_clients,
+        P.gender,
+        P.faith_integrated,
+        P.lgbtq_affirming,
+        P.offers_group,
+        P.office_zip,
+        P.office_lat,
+        P.office_lon,
+        P.home_zip,
+        P.home_lat,
+        P.home_lon,
+        P.home_radius_km,
+        P.reduced_fee_weekly_cap,
+        TherapistFee.fee_cents,
+        # A search for online sessions only loads therapists online in the state.
+        (true() if band_required and request.setting == "online" else online_here_flag).label(
+            "online_here"
+        ),
+        online_anywhere.label("online_anywhere"),
+        licensed_here.label("licensed_here"),
+        _tags_column(_wanted_kinds(request)).label("tags"),
+        booked.label("booked"),
+        used.label("used"),
+    ]
+    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
+    stmt = select(*columns)
+    return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
+
+
+def _candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCandidate]:
+    """Domain candidates from the rows; states are reduced to the client's state."""
+    band = request.fee_band.code
+    in_person = request.setting != "online"  # places matter only to in-person requests
+    candidates = []
+    for row in rows:
+        office = (
+            Office(row.office_lat, row.office_lon, row.office_zip)
+            if in_person and row.office_lat is not None and row.office_zip is not None
+            else None
+        )
+        home = (
+            HomeVisits(row.home_lat, row.home_lon, row.home_zip, row.home_radius_km)
+            if in_person
+            and row.home_lat is not None
+            and row.home_zip is not None
+            and row.home_radius_km
+            else None
+        )
+        tags: dict[str, list[str]] = {name: [] for name in _TAG_FIELDS.values()}
+        for item in (row.tags or "").split(","):
+            kind, _, code = item.partition(":")
+            if kind in _TAG_FIELDS:
+                tags[_TAG_FIELDS[kind]].append(code)
+        candidates.append(
+            TherapistCandidate(
+                id=row.id,
+                display_name=row.display_name,
+                is_verified=bool(row.is_verified),
+                accepting_new_clients=bool(row.accepting_new_clients),
+                languages=tuple(tags["languages"]),
+                modalities=tuple(tags["modalities"]),
+                concerns=tuple(tags["concerns"]),
+                cultural_backgrounds=tuple(tags["cultural_backgrounds"]),
+                age_groups=tuple(tags["age_groups"]),
+                gender=row.gender,
+                faith_integrated=bool(row.faith_integrated),
+                lgbtq_affirming=bool(row.lgbtq_affirming),
+                offers_group=bool(row.offers_group),
+                # In person, the licence decides (online states are licence states too);
+                # the online relaxation is counted apart (_online_alternative).
+                online_states=(
+                    ()
+                    if in_person
+                    else (request.state,)
+                    if row.online_here
+                    else (OTHER_STATES,)
+                    if row.online_anywhere
+                    else ()
+                ),
+                licence_states=(request.state,) if row.licensed_here else (),
+                office=office,
+                home=home,
+                fees_by_band={band: row.fee_cents} if row.fee_cents is not None else {},
+                reduced_fee_weekly_cap=row.reduced_fee_weekly_cap,
+                reduced_fee_used_this_week=int(row.used or 0),
+                booked_this_week=int(row.booked or 0),
+            )
+        )
+    return candidates
+
+
+def _next_openings(
+    therapist_ids: Sequence[int], *, setting: str, now: datetime
+) -> dict[int, datetime | None]:
+    """The next free slot of each therapist in `setting`, for a new client."""
+    return next_openings(therapist_ids=therapist_ids, setting=setting, now=now, is_new_client=True)
+
+
+# --- the use cases ------------------------------------------------------------------------
+
+
+def _client_profile(client_id: int) -> ClientProfile:
+    profile = db.session.scalar(select(ClientProfile).where(ClientProfile.user_id == client_id))
+    if profile is None:
+        raise NotFoundError("Only clients can save a search.")
+    return profile
+
+
+def find_matches(
+    *, request_payload: Mapping[str, Any], client_id: int | None, now: datetime
+) -> MatchSearch:
+    """Therapists for a request, best first, with reasons and relaxations.
+
+    With a client, what they entered and the band it resolved to are saved on their
+    profile (one commit); anonymous searches write nothing.
+    """
+    profile = _client_profile(client_id) if client_id is not None else None
+    user = db.session.get(User, client_id) if client_id is not None else None
+    bands = list_fee_bands()
+    band = resolve_band(request_payload, bands, profile.fee_band if profile else None)
+    request = build_request(
+        request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
+    )
+    rows = _read(
+        _candidate_query(request, bands, now, band_required=True).where(
+            TherapistProfile.verified_at.is_not(None),
+            TherapistProfile.accepting_new_clients.is_(True),
+            _place_filter(request),
+        )
+    )
+    candidates = _candidates(rows, request)
+    # First pass: the filters, their counts and relaxations, and the best few without
+    # openings; second pass: those few with their next openings.
+    window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
+    overview = rank(candidates, dataclasses.replace(request, limit=window), now)
+    best = [m.candidate for m in overview.matches]
+    openings = _next_openings([c.id for c in best], setting=request.setting, now=now)
+    final = rank(
+        [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
+    )
+    relaxations = list(overview.relaxations)
+    if request.setting != "online":
+        shown = {c.id for c in candidates if hard_filter(c, request) is None}
+        online = _online_alternative(request, bands, now, shown)
+        if online is not None:
+            # The domain's order: most helpful first, "allow online sessions" first on ties.
+            relaxations = sorted([online, *relaxations], key=lambda r: -r.more)
+    shapes = therapist_shapes([m.candidate.id for m in final.matches])
+    matches = [
+        MatchView(
+            therapist=shapes[m.candidate.id],
+            score=m.score,
+            reasons=m.reasons,
+            fee_cents=m.fee_cents,
+            next_opening=m.next_opening,
+        )
+        for m in final.matches
+        if m.candidate.id in shapes
+    ]
+    if profile is not None:
+        profile.intake = _stored_intake(request_payload)
+        profile.fee_band = band.code
+        db.session.commit()
+    logger.info(
+        "matches setting=%s considered=%s removed=%s shown=%s",
+        request.setting,
+        len(candidates),
+        sum(overview.removed_by.values()),
+        len(matches),
+    )
+    return _search(overview, tuple(relaxations), matches, band, request, len(candidates))
+
+
+def _search(
+    overview: MatchResult,
+    relaxations: tuple[Relaxation, ...],
+    matches: list[MatchView],
+    band: FeeBand,
+    request: MatchRequest,
+    considered: int,
+) -> MatchSearch:
+    return MatchSearch(
+        matches=matches,
+        relaxations=relaxations,
+        removed_by=dict(overview.removed_by),
+        most_removed_by=overview.most_removed_by,
+        fee_band=band,
+        time_zone=request.time_zone,
+        considered=considered,
+    )
+
+
+def _stored_intake(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as entered, JSON-safe (times as HH:MM), to prefill the next search."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, time):
+            return value.strftime("%H:%M")
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(v) for k, v in payload.items() if v is not None and k != "limit"}
+
+
+def get_saved_intake(*, client_id: int) -> dict[str, Any] | None:
+    profile = db.session.scalar(select(ClientProfile).where(ClientProfile.user_id == client_id))
+    return dict(profile.intake) if profile is not None and profile.intake else None
+
+
+def find_client_band(*, client_id: int) -> str | None:
+    """The client's own band code (shown only to that client)."""
+    return db.session.scalar(
+        select(ClientProfile.fee_band).where(ClientProfile.user_id == client_id)
+    )
+
+
+# --- booking's checks ---------------------------------------------------------------------
+
+
+def _client_band(client_id: int, bands: Sequence[FeeBand]) -> FeeBand:
+    saved = find_client_band(client_id=client_id)
+    band = find_band(bands, saved) if saved else None
+    return band or standard_band(bands)
+
+
+def price_for_client(*, therapist_id: int, client_id: int) -> tuple[int, str]:
+    """The therapist's price for the client's band, and the band's code.
+
+    A client who never chose a band pays the standard (top band) fee. 409 when the
+    therapist does not accept the band.
+    """
+    band = _client_band(client_id, list_fee_bands())
+    fee = db.session.scalar(
+        select(TherapistFee.fee_cents).where(
+            TherapistFee.therapist_id == therapist_id, TherapistFee.band_code == band.code
+        )
+    )
+    if fee is None:
+        raise ConflictError(
+            FILTER_MESSAGES["fee_band_not_accepted"], extra={"reason": "fee_band_not_accepted"}
+        )
+    return fee, band.code
+
+
+def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: datetime) -> None:
+    """Raise ConflictError(reason=<filter>) when matching would never show this therapist.
+
+    The request is the client's saved intake with the booking's setting (else the
+    state and ZIP of their account). A client who already has sessions with the
+    therapist is not a new client: "not taking new clients" does not stop them.
+    """
+    user = db.session.get(User, client_id)
+    if user is None:
+        raise NotFoundError("No such client.")
+    bands = list_fee_bands()
+    band = _client_band(client_id, bands)
+    intake = get_saved_intake(client_id=client_id) or {}
+    payload = {"state": user.state, "zip": user.zip, **intake, "setting": setting}
+    payload.pop("fee_band", None)
+    try:
+        request = build_request(payload, band=band, time_zone=user.time_zone)
+    except ValidationError as exc:
+        raise ConflictError(
+            FILTER_MESSAGES["client_location_unknown"],
+            extra={"reason": "client_location_unknown", "fields": sorted(exc.errors)},
+        ) from None
+    found = _read(
+        _candidate_query(request, bands, now, band_required=False).where(
+            TherapistProfile.id == therapist_id
+        )
+    )
+    if not found:
+        raise NotFoundError("No such therapist.")
+    candidate = _candidates(found, request)[0]
+    failed = hard_filter(candidate, request)
+    if failed == "not_accepting" and _is_existing_client(therapist_id, client_id):
+        failed = hard_filter(dataclasses.replace(candidate, accepting_new_clients=True), request)
+    if failed is not None:
+        raise ConflictError(FILTER_MESSAGES[failed], extra={"reason": failed})
+
+
+def _is_existing_client(therapist_id: int, client_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Booking.therapist_id == therapist_id,
+                    Booking.client_id == client_id,
+                    Booking.status.in_((*ACTIVE_STATUSES, "completed")),
+                    is_therapist_time(),
+                )
+            )
+        )
+    )
+
+
+def describe_filter(name: str | None) -> str:
+    return FILTER_SUMMARIES.get(name or "", name or "")
+
+
+def relaxation_summary(search: MatchSearch) -> list[str]:
+    """ "7 more if you allow online sessions", for pages."""
+    return [f"{r.more} more if you {r.change}" for r in search.relaxations]

@@ -1,0 +1,1 @@
+"""Messaging: the outbox, notifications and reminder preferences."""

@@ -1,0 +1,293 @@
+"""Compose messages (from templates, in the person's language and zone) into the outbox.
+
+The booking service calls the `on_booking_*` hooks inside its own transaction, so
+invites and reminders commit (or roll back) with the change that causes them. The
+hooks own the calendar bookkeeping: they record each booking's UID and raise its
+SEQUENCE (or its series') on every change.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, render_template
+from sqlalchemy import func, select, update
+
+from teletherapy.domain.reminders import reminder_times, usefulness_deadline
+from teletherapy.extensions import db
+from teletherapy.models import Booking, BookingSeries, OutboxMessage, OutboxStatus, User
+from teletherapy.services.calendars.invites import (
+    SHOWN_STATUSES,
+    calendar_identity,
+    ensure_entry,
+    format_local,
+    invite_for,
+    location_for,
+    parties,
+    public_url,
+)
+from teletherapy.services.messaging import outbox
+from teletherapy.services.messaging.preferences import get_preferences
+
+logger = logging.getLogger(__name__)
+
+REMINDER_KIND = "reminder"
+INVITE_KINDS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled")
+LANGUAGES = ("en", "es")
+
+_HEADLINES: dict[str, dict[str, str]] = {
+    "booking_confirmed": {"en": "Your session is booked", "es": "Su sesión está reservada"},
+    "series_confirmed": {
+        "en": "Your weekly sessions are booked",
+        "es": "Sus sesiones semanales están reservadas",
+    },
+    "booking_rescheduled": {"en": "Your session has moved", "es": "Su sesión ha cambiado"},
+    "booking_cancelled": {"en": "Your session is cancelled", "es": "Su sesión está cancelada"},
+    "reminder": {"en": "Reminder: your session", "es": "Recordatorio: su sesión"},
+}
+
+
+def _language(person: User) -> str:
+    return person.language if person.language in LANGUAGES else "en"
+
+
+def enqueue_password_reset(*, user: User, token: str, now: datetime) -> None:
+    link = public_url(f"/reset-password/{token}")
+    minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]) // 60
+    context = {"user": user, "link": link, "minutes": minutes}
+    outbox.enqueue(
+        kind="password_reset",
+        to_address=user.email,
+        subject="Reset your Teletherapy password",
+        body_text=render_template("email/password_reset.txt", **context),
+        body_html=render_template("email/password_reset.html", **context),
+        user_id=user.id,
+        due_at=now,
+        is_sensitive=True,
+    )
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def on_booking_confirmed(*, booking: Booking, now: datetime) -> None:
+    """Invite both parties (the whole series for a series) and schedule their reminders."""
+    covered = _reminded_bookings(booking)
+    # Every week's original start is recorded now, before any of them can move.
+    for session in {booking, *covered}:
+        ensure_entry(session)
+    kind = "series_confirmed" if booking.series_id is not None else "booking_confirmed"
+    for person, other in parties(booking):
+        _enqueue_notice(booking, person, other, kind=kind, now=now)
+        _enqueue_reminders(covered, person, now=now)
+
+
+def on_booking_rescheduled(*, old: Booking, new: Booking, now: datetime) -> None:
+    """Update both calendars (same UID, higher SEQUENCE) and replace pending reminders.
+
+    `new` may be `old` moved in place or a new row replacing it; either way it keeps
+    the calendar identity of `old`.
+    """
+    ensure_entry(old)
+    ensure_entry(new, like=old)
+    _bump_sequence(new, previous=old)
+    _cancel_pending_reminders({old.id, new.id}, now=now)
+    for person, other in parties(new):
+        _enqueue_notice(new, person, other, kind="booking_rescheduled", now=now)
+        _enqueue_reminders([new] if new.status == "confirmed" else [], person, now=now)
+
+
+def on_booking_cancelled(*, booking: Booking, now: datetime) -> None:
+    """CANCEL in both calendars (or remove the week from the series) and stop reminders."""
+    ensure_entry(booking)
+    _bump_sequence(booking, previous=booking)
+    _cancel_pending_reminders({booking.id}, now=now)
+    for person, other in parties(booking):
+        _enqueue_notice(booking, person, other, kind="booking_cancelled", now=now)
+
+
+# --------------------------------------------------------------------------- invites
+
+
+def _bump_sequence(booking: Booking, *, previous: Booking) -> None:
+    """SEQUENCE goes up on every change; a series has one counter for all its weeks."""
+    if booking.series_id is not None:
+        series = db.session.get(BookingSeries, booking.series_id)
+        if series is not None:
+            series.ics_sequence += 1
+            return
+    booking.ics_sequence = max(booking.ics_sequence or 0, (previous.ics_sequence or 0) + 1)
+
+
+def _sequence(booking: Booking) -> int:
+    if booking.series_id is not None:
+        series = db.session.get(BookingSeries, booking.series_id)
+        if series is not None:
+            return series.ics_sequence
+    return booking.ics_sequence
+
+
+def _enqueue_notice(
+    booking: Booking, person: User, other: User | None, *, kind: str, now: datetime
+) -> None:
+    """One email with the invite; a later version for the same person replaces a pending one.
+
+    Called once per occurrence when a series is booked, the pending row of that version
+    is rewritten rather than duplicated, so the last call (which sees every week) wins.
+    """
+    db.session.flush()
+    ics, method = invite_for(booking, person, other, now=now)
+    uid, _ = calendar_identity(booking)
+    prefix = f"ics-{uid}-{person.id}-"
+    key = f"{prefix}{_sequence(booking)}-{method}"
+    language = _language(person)
+    context: dict[str, Any] = {
+        "person": person,
+        "other": other,
+        "lang": language,
+        "headline": _HEADLINES[kind][language],
+        "when": format_local(_shown_start(booking, kind), person.time_zone, language),
+        "is_series": kind == "series_confirmed",
+        "setting": booking.setting,
+        "location": location_for(booking),
+        "manage_url": public_url(f"/sessions/{booking.id}"),
+        "sessions_url": public_url("/sessions"),
+        "is_cancelled": method == "CANCEL" or booking.status not in SHOWN_STATUSES,
+    }
+    subject = f"{context['headline']}: {context['when']}"
+    body_text = render_template("email/session_notice.txt", **context)
+    body_html = render_template("email/session_notice.html", **context)
+    existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    if existing is not None:
+        if existing.status == OutboxStatus.PENDING.value:
+            existing.subject, existing.body_text, existing.body_html = subject, body_text, body_html
+            existing.ics, existing.kind = ics, kind
+        return
+    # An older version nobody has received yet is superseded by this one.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == person.id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.dedupe_key.like(prefix + "%"),
+        )
+        .values(status=OutboxStatus.CANCELLED.value, dedupe_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    outbox.enqueue(
+        kind=kind,
+        to_address=person.email,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        user_id=person.id,
+        booking_id=booking.id,
+        ics=ics,
+        ics_method=method,
+        due_at=now,
+        dedupe_key=key,
+    )
+
+
+def _shown_start(booking: Booking, kind: str) -> datetime:
+    """The start a message names: a booked series names its first week, not the latest one."""
+    if kind != "series_confirmed" or booking.series_id is None:
+        return booking.start_at
+    first = db.session.scalar(
+        select(func.min(Booking.start_at)).where(
+            Booking.series_id == booking.series_id, Booking.status.in_(SHOWN_STATUSES)
+        )
+    )
+    if first is None:
+        return booking.start_at
+    return first if first.tzinfo is not None else first.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def _reminded_bookings(booking: Booking) -> list[Booking]:
+    """The sessions a confirmation covers: the booking, or every confirmed week of its series."""
+    if booking.series_id is None:
+        return [booking] if booking.status == "confirmed" else []
+    db.session.flush()
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.series_id == booking.series_id, Booking.status == "confirmed")
+            .order_by(Booking.start_at)
+        )
+    )
+
+
+def reminder_key(booking: Booking, user_id: int, offset: int) -> str:
+    """One reminder per booking, person, offset and start (a moved session is a new one)."""
+    stamp = booking.start_at.strftime("%Y%m%dT%H%MZ")
+    return f"reminder-{booking.id}-{user_id}-{offset}-{stamp}"
+
+
+def _enqueue_reminders(bookings: list[Booking], person: User, *, now: datetime) -> int:
+    """Reminders at the person's offsets; those already past their usefulness are skipped."""
+    offsets = get_preferences(person).active_offsets
+    if not bookings or not offsets:
+        return 0
+    existing = set(
+        db.session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.kind == REMINDER_KIND,
+                OutboxMessage.user_id == person.id,
+                OutboxMessage.booking_id.in_([b.id for b in bookings]),
+            )
+        )
+    )
+    added = 0
+    language = _language(person)
+    for booking in bookings:
+        for offset, due_at in reminder_times(booking.start_at, offsets):
+            deadline = usefulness_deadline(booking.start_at, offset)
+            key = reminder_key(booking, person.id, offset)
+            if now > deadline or key in existing:
+                continue
+            context: dict[str, Any] = {
+                "person": person,
+                "lang": language,
+                "headline": _HEADLINES["reminder"][language],
+                "when": format_local(booking.start_at, person.time_zone, language),
+                "setting": booking.setting,
+                "location": location_for(booking),
+                "manage_url": public_url(f"/sessions/{booking.id}"),
+            }
+            outbox.enqueue(
+                kind=REMINDER_KIND,
+                to_address=person.email,
+                subject=f"{context['headline']}: {context['when']}",
+                body_text=render_template("email/reminder.txt", **context),
+                body_html=render_template("email/reminder.html", **context),
+                user_id=person.id,
+                booking_id=booking.id,
+                due_at=due_at,
+                expires_at=deadline,
+                dedupe_key=key,
+            )
+            existing.add(key)
+            added += 1
+    return added
+
+
+def _cancel_pending_reminders(booking_ids: set[int], *, now: datetime) -> int:
+    """Pending reminders of these bookings will not be sent; their keys are freed."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.kind == REMINDER_KIND,
+            OutboxMessage.booking_id.in_(sorted(booking_ids)),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value, dedupe_key=None, last_error="booking changed")
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    logger.info("cancelled %s pending reminders of bookings %s", count, sorted(booking_ids))
+    return count

@@ -1,0 +1,245 @@
+"""The outbox sweep: claim due messages, send them once, retry with backoff, dead-letter."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
+from teletherapy.extensions import db
+from teletherapy.gateways.mail import Mailer, OutgoingMessage
+from teletherapy.models import Booking, OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    expired: int = 0
+    dead: int = 0
+    cancelled: int = 0
+
+
+def enqueue(
+    *,
+    kind: str,
+    to_address: str,
+    subject: str,
+    body_text: str,
+    due_at: datetime,
+    body_html: str | None = None,
+    user_id: int | None = None,
+    booking_id: int | None = None,
+    ics: bytes | None = None,
+    ics_method: str | None = None,
+    expires_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    is_sensitive: bool = False,
+) -> OutboxMessage:
+    """Add a message to the caller's transaction; the caller commits with its change."""
+    row = OutboxMessage(
+        kind=kind,
+        to_address=to_address,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        user_id=user_id,
+        booking_id=booking_id,
+        ics=ics,
+        ics_method=ics_method,
+        due_at=due_at,
+        expires_at=expires_at,
+        dedupe_key=dedupe_key,
+        is_sensitive=is_sensitive,
+        status=OutboxStatus.PENDING.value,
+        headers={},
+    )
+    db.session.add(row)
+    return row
+
+
+def _rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE (CursorResult.rowcount; typed loosely by SQLAlchemy)."""
+    return int(result.rowcount)
+
+
+def claim_due(
+    *, now: datetime, limit: int, owner: str, lease_seconds: int = LEASE_SECONDS
+) -> list[int]:
+    """Claim due rows under a lease; rows of a dead dispatcher come back when it expires."""
+    due = or_(
+        (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.due_at <= now),
+        (OutboxMessage.status == OutboxStatus.SENDING.value) & (OutboxMessage.lease_until < now),
+    )
+    query = select(OutboxMessage.id).where(due).order_by(OutboxMessage.due_at).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if not ids:
+        db.session.rollback()
+        return []
+    # The conditional update is the claim on every database: a row another
+    # dispatcher took in between no longer matches `due` and is not ours.
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), due)
+        .values(
+            status=OutboxStatus.SENDING.value,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            lease_owner=owner,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if _rowcount(result) != len(ids):
+        return list(
+            db.session.scalars(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.lease_owner == owner,
+                    OutboxMessage.status == OutboxStatus.SENDING.value,
+                )
+            )
+        )
+    return ids
+
+
+def _finish(message_id: int, owner: str, **values: object) -> bool:
+    """Record an outcome only if we still hold the lease."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+            OutboxMessage.lease_owner == owner,
+        )
+        .values(lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(_rowcount(result))
+
+
+def _cause_is_gone(row: OutboxMessage) -> bool:
+    """A reminder whose booking is no longer confirmed must not go out (checked at send time)."""
+    if row.kind != "reminder" or row.booking_id is None:
+        return False
+    status = db.session.scalar(select(Booking.status).where(Booking.id == row.booking_id))
+    return status != "confirmed"
+
+
+def dispatch_due(
+    *,
+    mailer: Mailer,
+    now: datetime,
+    limit: int = 100,
+    owner: str | None = None,
+    lease_seconds: int = LEASE_SECONDS,
+) -> SweepResult:
+    """One sweep: claim, then send each claimed message and record the outcome."""
+    owner = owner or uuid.uuid4().hex
+    ids = claim_due(now=now, limit=limit, owner=owner, lease_seconds=lease_seconds)
+    sent = failed = expired = dead = cancelled = 0
+    for message_id in ids:
+        row = db.session.get(OutboxMessage, message_id)
+        if row is None:
+            continue
+        if row.expires_at is not None and row.expires_at <= now:
+            _finish(message_id, owner, status=OutboxStatus.EXPIRED.value)
+            expired += 1
+            continue
+        if _cause_is_gone(row):
+            _finish(message_id, owner, status=OutboxStatus.CANCELLED.value, dedupe_key=None)
+            cancelled += 1
+            continue
+        message = OutgoingMessage(
+            to=row.to_address,
+            subject=row.subject,
+            text=row.body_text,
+            html=row.body_html,
+            ics=row.ics,
+            ics_method=row.ics_method,
+            headers=dict(row.headers or {}),
+        )
+        attempts = row.attempts
+        is_sensitive = row.is_sensitive
+        db.session.rollback()  # no transaction held across the SMTP hand-off
+        try:
+            provider_id = mailer.send(message)
+        except Exception as exc:  # any failure of the peer is retried, never lost
+            logger.warning(
+                "outbox message id=%s failed attempt=%s: %s",
+                message_id,
+                attempts,
+                type(exc).__name__,
+            )
+            # A permanent refusal (unknown recipient) will not improve with retries.
+            if attempts >= MAX_ATTEMPTS or getattr(exc, "permanent", False):
+                _finish(
+                    message_id,
+                    owner,
+                    status=OutboxStatus.DEAD.value,
+                    last_error=f"{type(exc).__name__}: {exc}"[:500],
+                )
+                dead += 1
+            else:
+                _finish(
+                    message_id,
+                    owner,
+                    status=OutboxStatus.PENDING.value,
+                    due_at=now + backoff(attempts),
+                    last_error=f"{type(exc).__name__}: {exc}"[:500],
+                )
+                failed += 1
+            continue
+        values: dict[str, object] = {
+            "status": OutboxStatus.SENT.value,
+            "sent_at": now,
+            "provider_id": provider_id[:200],
+        }
+        if is_sensitive:
+            values.update(body_text="[sent; contents removed]", body_html=None)
+        _finish(message_id, owner, **values)
+        sent += 1
+    return SweepResult(
+        claimed=len(ids),
+        sent=sent,
+        failed=failed,
+        expired=expired,
+        dead=dead,
+        cancelled=cancelled,
+    )
+
+
+def list_dead_letters(*, limit: int = 200) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.DEAD.value)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_dead_letter(*, message_id: int, now: datetime) -> None:
+    from teletherapy.domain.errors import NotFoundError
+
+    row = db.session.get(OutboxMessage, message_id)
+    if row is None or row.status != OutboxStatus.DEAD.value:
+        raise NotFoundError("No such dead letter.")
+    row.status = OutboxStatus.PENDING.value
+    row.attempts = 0
+    row.due_at = now
+    db.session.commit()

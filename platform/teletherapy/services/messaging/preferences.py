@@ -1,0 +1,97 @@
+"""Each person's reminder offsets and how their sessions appear in calendars."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from teletherapy.domain.errors import NotFoundError, ValidationError
+from teletherapy.domain.reminders import DEFAULT_OFFSETS_MINUTES, validate_offsets
+from teletherapy.extensions import db
+from teletherapy.models import CalendarDetail, NotificationPreference, Role, User
+
+FIELD = "reminder_offsets_minutes"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    reminder_offsets_minutes: tuple[int, ...]
+    reminders_enabled: bool
+    calendar_detail: str
+
+    @property
+    def active_offsets(self) -> tuple[int, ...]:
+        """The offsets that produce reminders (none when reminders are off)."""
+        return self.reminder_offsets_minutes if self.reminders_enabled else ()
+
+
+def default_detail(role: str) -> str:
+    """Clients see "Appointment" unless they choose otherwise; therapists see names."""
+    if role == Role.CLIENT.value:
+        return CalendarDetail.DISCREET.value
+    return CalendarDetail.NAMED.value
+
+
+def get_preferences(user: User) -> Preferences:
+    row = db.session.get(NotificationPreference, user.id)
+    if row is None:
+        return Preferences(DEFAULT_OFFSETS_MINUTES, True, default_detail(user.role))
+    return Preferences(
+        tuple(int(o) for o in row.reminder_offsets_minutes),
+        row.reminders_enabled,
+        row.calendar_detail,
+    )
+
+
+def parse_offsets(text: str) -> list[int]:
+    """'1440, 60' -> [1440, 60]; anything else is a ValidationError on the offsets field."""
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    bad = [p for p in parts if not p.isdigit()]
+    if bad:
+        raise ValidationError(
+            "Invalid reminder times.",
+            errors={FIELD: [f"{p!r} is not a whole number of minutes" for p in bad]},
+        )
+    return [int(p) for p in parts]
+
+
+def update_preferences(
+    *,
+    user_id: int,
+    reminder_offsets_minutes: list[int] | None = None,
+    reminders_enabled: bool | None = None,
+    calendar_detail: str | None = None,
+) -> Preferences:
+    """Change a person's preferences; all or nothing. Pending reminders keep their times."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("No such user.")
+    errors: dict[str, list[str]] = {}
+    offsets: tuple[int, ...] | None = None
+    if reminder_offsets_minutes is not None:
+        try:
+            offsets = validate_offsets(reminder_offsets_minutes)
+        except ValidationError as exc:
+            errors.update({k: list(v) for k, v in exc.errors.items()})
+    if calendar_detail is not None and calendar_detail not in {d.value for d in CalendarDetail}:
+        errors["calendar_detail"] = ["Choose 'discreet' or 'named'."]
+    if errors:
+        raise ValidationError("Some fields need attention.", errors=errors)
+    current = get_preferences(user)
+    row = db.session.get(NotificationPreference, user.id)
+    if row is None:
+        row = NotificationPreference(
+            user_id=user.id,
+            reminder_offsets_minutes=list(current.reminder_offsets_minutes),
+            reminders_enabled=current.reminders_enabled,
+            calendar_detail=current.calendar_detail,
+        )
+        db.session.add(row)
+    if offsets is not None:
+        row.reminder_offsets_minutes = list(offsets)
+    if reminders_enabled is not None:
+        row.reminders_enabled = reminders_enabled
+    if calendar_detail is not None:
+        row.calendar_detail = calendar_detail
+    db.session.commit()
+    return get_preferences(user)

@@ -1,0 +1,1 @@
+"""Payments: methods, ledger, settlement, checkout, sweeps, webhooks and reports."""

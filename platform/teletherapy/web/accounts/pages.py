@@ -1,0 +1,186 @@
+"""Account pages: sign up, sign in/out, password reset, settings and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+
+from teletherapy.clock import utcnow
+from teletherapy.domain.errors import AuthenticationError, ValidationError
+from teletherapy.extensions import limiter
+from teletherapy.services.accounts import users as accounts
+from teletherapy.web.access import public, require_actor, roles
+from teletherapy.web.accounts.forms import (
+    ResetPasswordForm,
+    ResetRequestForm,
+    RevokeTokenForm,
+    SettingsForm,
+    SignInForm,
+    SignUpForm,
+)
+
+bp = Blueprint("accounts", __name__)
+
+
+def _attach_errors(form: FlaskForm, exc: ValidationError) -> None:
+    """Show service validation messages next to their fields."""
+    for name, messages in exc.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+        else:
+            flash(" ".join(messages), "error")
+    if not exc.errors:
+        flash(exc.detail, "error")
+
+
+def _safe_next(target: str | None) -> str:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("main.home")
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@public
+def sign_up() -> Any:
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up(
+                email=form.email.data or "",
+                password=form.password.data or "",
+                display_name=form.display_name.data or "",
+                role=form.role.data or "client",
+                time_zone=form.time_zone.data or "America/New_York",
+                language=form.language.data or "en",
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            if user.is_active:
+                login_user(user)
+                flash("Welcome! Your account is ready.", "success")
+                return redirect(url_for("main.home"))
+            flash(
+                "Thank you. An administrator will verify your therapist account; "
+                "we will email you when it is approved.",
+                "success",
+            )
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/sign_up.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@public
+def sign_in() -> Any:
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                email=form.email.data or "", password=form.password.data or "", now=utcnow()
+            )
+        except AuthenticationError as exc:
+            form.password.errors = [exc.detail]
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/sign_in.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/sign-out")
+@public
+def sign_out() -> Any:
+    logout_user()
+    g.pop("actor", None)
+    flash("You are signed out.", "success")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 20 per hour", methods=["POST"])
+@public
+def reset_request() -> Any:
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(
+            email=form.email.data or "",
+            now=utcnow(),
+            max_age_seconds=int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]),
+        )
+        flash(
+            "If an account uses that address, we have emailed it a link to reset the "
+            "password. The link works once, for one hour.",
+            "success",
+        )
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@public
+def reset_password(token: str) -> Any:
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(
+                token=token, new_password=form.password.data or "", now=utcnow()
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+            if "token" in exc.errors:
+                flash(exc.detail, "error")
+        else:
+            flash("Your password is changed. Please sign in.", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@roles()
+def settings() -> Any:
+    actor = require_actor()
+    form = SettingsForm(obj=actor)
+    if form.validate_on_submit():
+        try:
+            accounts.update_account(
+                user_id=actor.id,
+                changes=accounts.AccountChanges(
+                    display_name=form.display_name.data,
+                    time_zone=form.time_zone.data,
+                    language=form.language.data,
+                    state=form.state.data or "",
+                    zip=form.zip.data or "",
+                ),
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("accounts.settings"))
+    tokens = accounts.list_api_tokens(user_id=actor.id)
+    return render_template(
+        "accounts/settings.html", form=form, tokens=tokens, revoke_form=RevokeTokenForm()
+    ), 422 if form.errors else 200
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@roles()
+def revoke_token(token_id: int) -> Any:
+    actor = require_actor()
+    form = RevokeTokenForm()
+    if form.validate_on_submit():
+        accounts.revoke_api_token(user_id=actor.id, token_id=token_id, now=utcnow())
+        flash("Token revoked.", "success")
+    return redirect(url_for("accounts.settings"))

@@ -1,0 +1,86 @@
+"""Administration pages: approve therapists, create accounts, see users and dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from teletherapy.clock import utcnow
+from teletherapy.domain.errors import ValidationError
+from teletherapy.models import Role
+from teletherapy.services.accounts import users as accounts
+from teletherapy.services.messaging import outbox
+from teletherapy.web.access import roles
+from teletherapy.web.accounts.forms import options
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class ActionForm(FlaskForm):
+    submit = SubmitField("Go")
+
+
+class CreateUserForm(FlaskForm):
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10)])
+    role = SelectField("Role", choices=options([(r.value, r.value.title()) for r in Role]))
+    submit = SubmitField("Create account")
+
+
+@bp.get("/")
+@roles(Role.ADMIN)
+def dashboard() -> Any:
+    return render_template(
+        "admin/dashboard.html",
+        pending=accounts.list_pending_therapists(),
+        users=accounts.list_users(limit=50),
+        dead=outbox.list_dead_letters(limit=50),
+        action_form=ActionForm(),
+        create_form=CreateUserForm(),
+    )
+
+
+@bp.post("/therapists/<int:user_id>/approve")
+@roles(Role.ADMIN)
+def approve(user_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        user = accounts.approve_therapist(user_id=user_id)
+        flash(f"Approved {user.display_name}.", "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/users")
+@roles(Role.ADMIN)
+def create_user() -> Any:
+    form = CreateUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                email=form.email.data or "",
+                password=form.password.data or "",
+                role=form.role.data or "client",
+                display_name=form.display_name.data or "",
+            )
+        except ValidationError as exc:
+            for messages in exc.errors.values():
+                flash(" ".join(messages), "error")
+        else:
+            flash(f"Created {user.role} {user.email}.", "success")
+    else:
+        for field, messages in form.errors.items():
+            flash(f"{field}: {' '.join(messages)}", "error")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/dead-letters/<int:message_id>/retry")
+@roles(Role.ADMIN)
+def retry_dead_letter(message_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        outbox.retry_dead_letter(message_id=message_id, now=utcnow())
+        flash("Message queued again.", "success")
+    return redirect(url_for("admin.dashboard"))

@@ -1,0 +1,1 @@
+"""Bookings: slots, confirm, my sessions, cancel, reschedule, join, schedule; their API."""

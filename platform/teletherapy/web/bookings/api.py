@@ -1,0 +1,241 @@
+"""API: a therapist's open slots, and booking, listing, cancelling and moving sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from teletherapy.clock import utcnow
+from teletherapy.domain.vocabularies import SETTINGS
+from teletherapy.models import Booking, Role
+from teletherapy.services.bookings import booking as booking_service
+from teletherapy.web.access import current_actor, public, require_actor, roles
+from teletherapy.web.schemas import BEARER
+
+slots_bp = Blueprint("api_slots", __name__, description="Open slots of a therapist")
+bookings_bp = Blueprint("api_bookings", __name__, description="Booking sessions")
+
+BLUEPRINTS = [slots_bp, bookings_bp]
+_SETTING = validate.OneOf(list(SETTINGS))
+
+
+class SlotQuerySchema(Schema):
+    from_date = fields.Date(required=True, data_key="from", metadata={"example": "2026-12-01"})
+    to_date = fields.Date(required=True, data_key="to", metadata={"example": "2026-12-07"})
+    setting = fields.String(validate=_SETTING)
+
+
+class SlotSchema(Schema):
+    start = fields.String(metadata={"description": "UTC, ISO 8601 with Z"})
+    end = fields.String()
+    setting = fields.String()
+
+
+class SlotListSchema(Schema):
+    slots = fields.List(fields.Nested(SlotSchema))
+
+
+class BookingCreateSchema(Schema):
+    therapist_id = fields.Integer(required=True, strict=True)
+    start = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T23:00:00Z"})
+    setting = fields.String(required=True, validate=_SETTING)
+    repeat_weekly = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(*booking_service.SERIES_WEEKS),
+        metadata={"description": "Book the same weekday and local time for N weeks (2-52)."},
+    )
+
+
+class IdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A retry with the same key returns the first booking."},
+    )
+
+
+class CancelSchema(Schema):
+    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    scope = fields.String(
+        load_default="one",
+        validate=validate.OneOf(["one", "future"]),
+        metadata={"description": "'future': this and every later session of its series."},
+    )
+
+
+class RescheduleSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+
+
+class BookingListQuerySchema(Schema):
+    when = fields.String(load_default="all", validate=validate.OneOf(["all", "upcoming", "past"]))
+
+
+class BookingSchema(Schema):
+    id = fields.Integer()
+    therapist_id = fields.Integer()
+    client_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    start = fields.String()
+    end = fields.String()
+    setting = fields.String()
+    fee_cents = fields.Integer()
+    currency = fields.String()
+    series_id = fields.Integer(allow_none=True)
+    late = fields.Boolean(metadata={"description": "A client's cancellation inside the window."})
+    time_zone = fields.String(metadata={"description": "The therapist's zone when booked."})
+    hold_expires_at = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
+    rescheduled_from_id = fields.Integer(allow_none=True)
+    join_page = fields.String(allow_none=True, metadata={"description": "Online sessions."})
+    occurrences = fields.List(
+        fields.Nested(lambda: BookingSchema(exclude=("occurrences",))),
+        metadata={"description": "Every session of a weekly series just booked."},
+    )
+
+
+class BookingListSchema(Schema):
+    bookings = fields.List(fields.Nested(BookingSchema(exclude=("occurrences",))))
+
+
+def _z(value: Any) -> str | None:
+    return booking_service.isoformat_z(value) if value is not None else None
+
+
+def booking_payload(booking: Booking) -> dict[str, Any]:
+    """The booking shape fixed by DESIGN.md, plus a few added fields."""
+    return {
+        "id": booking.id,
+        "therapist_id": booking.therapist_id,
+        "client_id": booking.client_id,
+        "status": booking.status,
+        "start": _z(booking.start_at),
+        "end": _z(booking.end_at),
+        "setting": booking.setting,
+        "fee_cents": booking.fee_cents,
+        "currency": booking.currency,
+        "series_id": booking.series_id,
+        "late": bool(booking.is_late_cancellation),
+        "time_zone": booking.time_zone,
+        "hold_expires_at": _z(booking.hold_expires_at),
+        "cancelled_at": _z(booking.cancelled_at),
+        "cancelled_by": booking.cancelled_by,
+        "rescheduled_from_id": booking.rescheduled_from_id,
+        "join_page": (
+            url_for("sessions.join", booking_id=booking.id, _external=True)
+            if booking.setting == "online"
+            else None
+        ),
+    }
+
+
+@slots_bp.route("/therapists/<int:therapist_id>/slots", methods=["GET"])
+@slots_bp.arguments(SlotQuerySchema, location="query")
+@slots_bp.response(200, SlotListSchema)
+@public
+def get_slots(query: dict[str, Any], therapist_id: int) -> dict[str, Any]:
+    """Open slots on the therapist's local dates `from`..`to` (at most 62 days), in UTC."""
+    actor = current_actor()
+    new_client = True
+    if actor is not None and actor.role == Role.CLIENT.value:
+        new_client = booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id)
+    slots = booking_service.list_slots(
+        therapist_id=therapist_id,
+        from_date=query["from_date"],
+        to_date=query["to_date"],
+        setting=query.get("setting"),
+        now=utcnow(),
+        is_new_client=new_client,
+    )
+    return {
+        "slots": [{"start": _z(s.start), "end": _z(s.end), "setting": s.setting} for s in slots]
+    }
+
+
+@bookings_bp.route("/bookings", methods=["POST"])
+@roles(Role.CLIENT)
+@bookings_bp.arguments(IdempotencyHeaderSchema, location="headers")
+@bookings_bp.arguments(BookingCreateSchema)
+@bookings_bp.response(201, BookingSchema)
+@bookings_bp.alt_response(409, description="Taken, or not a slot the therapist offers")
+@bookings_bp.doc(security=BEARER)
+def create_booking(headers: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Book a slot (or a weekly series); 409 problem+json says why a time cannot be had."""
+    actor = require_actor()
+    result = booking_service.book_session(
+        client_id=actor.id,
+        therapist_id=body["therapist_id"],
+        start=body["start"],
+        setting=body["setting"],
+        now=utcnow(),
+        repeat_weekly=body.get("repeat_weekly"),
+        idempotency_key=headers.get("idempotency_key"),
+    )
+    if isinstance(result, list):
+        payload = booking_payload(result[0])
+        payload["occurrences"] = [booking_payload(b) for b in result]
+        return payload
+    return booking_payload(result)
+
+
+@bookings_bp.route("/bookings", methods=["GET"])
+@roles(Role.CLIENT, Role.THERAPIST)
+@bookings_bp.arguments(BookingListQuerySchema, location="query")
+@bookings_bp.response(200, BookingListSchema)
+@bookings_bp.doc(security=BEARER)
+def list_bookings(query: dict[str, Any]) -> dict[str, Any]:
+    """Your sessions, as client or as therapist."""
+    actor = require_actor()
+    rows = booking_service.list_bookings_for(user_id=actor.id, now=utcnow(), when=query["when"])
+    return {"bookings": [booking_payload(b) for b in rows]}
+
+
+@bookings_bp.route("/bookings/<int:booking_id>", methods=["GET"])
+@roles(Role.CLIENT, Role.THERAPIST)
+@bookings_bp.response(200, BookingSchema)
+@bookings_bp.doc(security=BEARER)
+def get_booking(booking_id: int) -> dict[str, Any]:
+    """One of your sessions (404 for anyone else's)."""
+    actor = require_actor()
+    return booking_payload(booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id))
+
+
+@bookings_bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@roles(Role.CLIENT, Role.THERAPIST)
+@bookings_bp.arguments(CancelSchema)
+@bookings_bp.response(200, BookingSchema)
+@bookings_bp.doc(security=BEARER)
+def cancel_booking(body: dict[str, Any], booking_id: int) -> dict[str, Any]:
+    """Cancel a session; a client's cancellation inside the window is marked late."""
+    actor = require_actor()
+    booking = booking_service.cancel_booking(
+        booking_id=booking_id,
+        actor_id=actor.id,
+        now=utcnow(),
+        reason=body.get("reason"),
+        scope=body["scope"],
+    )
+    return booking_payload(booking)
+
+
+@bookings_bp.route("/bookings/<int:booking_id>/reschedule", methods=["POST"])
+@roles(Role.CLIENT, Role.THERAPIST)
+@bookings_bp.arguments(RescheduleSchema)
+@bookings_bp.response(200, BookingSchema)
+@bookings_bp.alt_response(409, description="The new time is not free; nothing changed")
+@bookings_bp.doc(security=BEARER)
+def reschedule_booking(body: dict[str, Any], booking_id: int) -> dict[str, Any]:
+    """Move a session; the answer is the new booking (`rescheduled_from_id` is the old one)."""
+    actor = require_actor()
+    booking = booking_service.reschedule_booking(
+        booking_id=booking_id, actor_id=actor.id, new_start=body["start"], now=utcnow()
+    )
+    return booking_payload(booking)

@@ -1,0 +1,435 @@
+"""Session pages: slot picker, confirm, my sessions, cancel, reschedule, join, day/week view."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from teletherapy.clock import utcnow
+from teletherapy.domain.errors import ConflictError, ValidationError
+from teletherapy.domain.slots import Slot
+from teletherapy.models import Booking, Role, User
+from teletherapy.services.bookings import booking as booking_service
+from teletherapy.services.calendars import invites
+from teletherapy.services.groups import groups as group_service
+from teletherapy.services.payments import payments as payment_service
+from teletherapy.web.access import require_actor, roles
+from teletherapy.web.accounts.pages import _attach_errors
+from teletherapy.web.bookings.forms import ActionForm, BookForm, CancelForm
+from teletherapy.web.payments.pages import current_gateway
+
+bp = Blueprint("sessions", __name__)
+
+
+# --- helpers (pure) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotChoice:
+    slot: Slot
+    iso: str
+    label: str  # in the viewer's zone
+    therapist_label: str | None  # in the therapist's zone, when it differs
+
+
+@dataclass(frozen=True)
+class Day:
+    on: date
+    items: list[Any]
+
+
+def _parse_date(value: str | None, default: date) -> date:
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400)
+
+
+def _parse_instant(value: str | None) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value or "")
+    except ValueError:
+        raise ValidationError(
+            "Choose a time from the list.", errors={"start": ["Invalid time."]}
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationError("Choose a time from the list.", errors={"start": ["Invalid time."]})
+    return parsed.astimezone(UTC)
+
+
+def _clock(value: datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    return (
+        local.strftime("%-I:%M %p").replace("AM", "am").replace("PM", "pm")
+        + " "
+        + (local.tzname() or "")
+    )
+
+
+def _week_of_slots(
+    slots: Iterable[Slot], week_start: date, viewer_zone: str, therapist_zone: str
+) -> list[Day]:
+    viewer, therapist = ZoneInfo(viewer_zone), ZoneInfo(therapist_zone)
+    days = [Day(week_start + timedelta(days=i), []) for i in range(7)]
+    for slot in slots:
+        local_day = slot.start.astimezone(viewer).date()
+        offset = (local_day - week_start).days
+        if 0 <= offset < 7:
+            days[offset].items.append(
+                SlotChoice(
+                    slot=slot,
+                    iso=booking_service.isoformat_z(slot.start),
+                    label=_clock(slot.start, viewer),
+                    therapist_label=(
+                        _clock(slot.start, therapist) if viewer_zone != therapist_zone else None
+                    ),
+                )
+            )
+    return days
+
+
+def _group_by_day(bookings: Sequence[Booking], zone: str) -> list[Day]:
+    tz = ZoneInfo(zone)
+    days: dict[date, Day] = {}
+    for item in bookings:
+        on = item.start_at.astimezone(tz).date()
+        days.setdefault(on, Day(on, [])).items.append(item)
+    return list(days.values())
+
+
+def _today(zone: str) -> date:
+    return utcnow().astimezone(ZoneInfo(zone)).date()
+
+
+def _slot_picker_context(
+    *,
+    actor: User,
+    therapist_id: int,
+    setting: str | None,
+    week_start: date,
+    exclude_booking_ids: Sequence[int] = (),
+    is_new_client: bool = False,
+) -> dict[str, Any]:
+    now = utcnow()
+    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=now)
+    slots = booking_service.list_slots(
+        therapist_id=therapist_id,
+        from_date=week_start - timedelta(days=1),
+        to_date=week_start + timedelta(days=7),
+        setting=setting,
+        now=now,
+        is_new_client=is_new_client,
+        exclude_booking_ids=exclude_booking_ids,
+    )
+    return {
+        "calendar": calendar,
+        "days": _week_of_slots(slots, week_start, actor.time_zone, calendar.time_zone),
+        "week_start": week_start,
+        "prev_week": week_start - timedelta(days=7),
+        "next_week": week_start + timedelta(days=7),
+        "show_prev": week_start > _today(actor.time_zone),
+        "setting": setting or "",
+        "viewer_zone": actor.time_zone,
+        "zones_differ": actor.time_zone != calendar.time_zone,
+    }
+
+
+def _setting_arg() -> str | None:
+    setting = request.args.get("setting") or None
+    if setting is not None and setting not in ("online", "in_office", "home"):
+        abort(400)
+    return setting
+
+
+# --- client: choose and confirm -------------------------------------------------------
+
+
+@bp.get("/therapists/<int:therapist_id>/book")
+@roles(Role.CLIENT)
+def book(therapist_id: int) -> Any:
+    actor = require_actor()
+    week_start = _parse_date(request.args.get("week"), _today(actor.time_zone))
+    context = _slot_picker_context(
+        actor=actor,
+        therapist_id=therapist_id,
+        setting=_setting_arg(),
+        week_start=week_start,
+        is_new_client=booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id),
+    )
+    return render_template("sessions/book.html", **context)
+
+
+@bp.route("/therapists/<int:therapist_id>/book/confirm", methods=["GET", "POST"])
+@roles(Role.CLIENT)
+def confirm(therapist_id: int) -> Any:
+    actor = require_actor()
+    form = BookForm()
+    if request.method == "GET":
+        form.start.data = request.args.get("start", "")
+        form.setting.data = request.args.get("setting", "")
+        form.request_key.data = secrets.token_urlsafe(16)
+    start = _parse_instant(form.start.data)
+    setting = form.setting.data or ""
+    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=utcnow())
+    conflict: ConflictError | None = None
+    if form.validate_on_submit():
+        repeat = int(form.repeat.data or "1")
+        # A single session is held while the client pays when the therapist takes cards;
+        # weekly series are confirmed at once and paid per session (card on file or at it).
+        hold = (
+            payment_service.payment_hold_minutes(
+                therapist_id=therapist_id, stripe_enabled=current_gateway() is not None
+            )
+            if repeat == 1
+            else None
+        )
+        try:
+            result = booking_service.book_session(
+                client_id=actor.id,
+                therapist_id=therapist_id,
+                start=start,
+                setting=setting,
+                now=utcnow(),
+                repeat_weekly=repeat if repeat > 1 else None,
+                idempotency_key=form.request_key.data or None,
+                hold_minutes=hold,
+            )
+        except ConflictError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            first = result[0] if isinstance(result, list) else result
+            count = len(result) if isinstance(result, list) else 1
+            if first.status == "held":
+                flash("We are holding this time for you while you pay.", "success")
+                return redirect(url_for("payments.pay", booking_id=first.id))
+            flash(
+                "Your session is booked." if count == 1 else f"Your {count} sessions are booked.",
+                "success",
+            )
+            return redirect(url_for("sessions.detail", booking_id=first.id))
+    status = 409 if conflict else (422 if form.errors else 200)
+    conflicts = [
+        (_parse_instant(item["start"]), str(item["reason"]).replace("_", " "))
+        for item in (conflict.extra.get("conflicts", []) if conflict else [])
+    ]
+    return render_template(
+        "sessions/confirm.html",
+        conflicts=conflicts,
+        form=form,
+        calendar=calendar,
+        start=start,
+        end=start + timedelta(minutes=calendar.session_minutes),
+        setting=setting,
+        conflict=conflict,
+        zones_differ=actor.time_zone != calendar.time_zone,
+    ), status
+
+
+# --- both parties: list, detail, cancel, reschedule, join ----------------------------------
+
+
+@bp.get("/sessions")
+@roles(Role.CLIENT, Role.THERAPIST)
+def my_sessions() -> Any:
+    actor = require_actor()
+    now = utcnow()
+    upcoming = booking_service.list_bookings_for(user_id=actor.id, now=now, when="upcoming")
+    past = booking_service.list_bookings_for(user_id=actor.id, now=now, when="past")
+    return render_template(
+        "sessions/list.html",
+        upcoming=upcoming,
+        past=past,
+        names=booking_service.names_for([*upcoming, *past]),
+        is_therapist=actor.role == Role.THERAPIST.value,
+    )
+
+
+@bp.get("/sessions/<int:booking_id>")
+@roles(Role.CLIENT, Role.THERAPIST)
+def detail(booking_id: int) -> Any:
+    actor = require_actor()
+    booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
+    now = utcnow()
+    is_therapist = actor.role == Role.THERAPIST.value
+    # A group member's own row is on the member's calendar only (the therapist has
+    # the meeting row), so only the member gets calendar links for it.
+    is_member_row = booking.group_id is not None and booking.client_id is not None
+    return render_template(
+        "sessions/detail.html",
+        booking=booking,
+        group=group_service.get_group(booking.group_id) if booking.group_id is not None else None,
+        names=booking_service.names_for([booking]),
+        is_therapist=is_therapist,
+        changeable=booking_service.is_changeable(booking, now),
+        join_open=booking_service.join_link(booking=booking, now=now) is not None,
+        join_opens_at=booking.start_at - timedelta(minutes=15),
+        attendance_form=ActionForm(),
+        can_mark=booking.status == "confirmed" and booking.start_at <= now,
+        calendar_links=(
+            invites.calendar_links(booking_id=booking.id, user_id=actor.id, now=now)
+            if booking.status == "confirmed"
+            and booking.client_id is not None
+            and not (is_therapist and is_member_row)
+            else None
+        ),
+    )
+
+
+@bp.route("/sessions/<int:booking_id>/cancel", methods=["GET", "POST"])
+@roles(Role.CLIENT, Role.THERAPIST)
+def cancel(booking_id: int) -> Any:
+    actor = require_actor()
+    booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
+    preview = booking_service.preview_cancellation(
+        booking_id=booking_id, user_id=actor.id, now=utcnow()
+    )
+    if not booking_service.is_changeable(booking, utcnow()):
+        flash("This session can no longer be cancelled.", "error")
+        return redirect(url_for("sessions.detail", booking_id=booking_id))
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            booking_service.cancel_booking(
+                booking_id=booking_id,
+                actor_id=actor.id,
+                now=utcnow(),
+                reason=form.reason.data,
+                scope="future" if form.scope.data == "future" else "one",
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        except ConflictError as exc:
+            flash(exc.detail, "error")
+            return redirect(url_for("sessions.detail", booking_id=booking_id))
+        else:
+            flash("The session is cancelled. We have told the other person.", "success")
+            return redirect(url_for("sessions.detail", booking_id=booking_id))
+    return render_template(
+        "sessions/cancel.html", booking=booking, preview=preview, form=form
+    ), 422 if form.errors else 200
+
+
+@bp.route("/sessions/<int:booking_id>/reschedule", methods=["GET", "POST"])
+@roles(Role.CLIENT, Role.THERAPIST)
+def reschedule(booking_id: int) -> Any:
+    actor = require_actor()
+    booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
+    if not booking_service.is_changeable(booking, utcnow()):
+        flash("This session can no longer be moved.", "error")
+        return redirect(url_for("sessions.detail", booking_id=booking_id))
+    form = ActionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            new = booking_service.reschedule_booking(
+                booking_id=booking_id,
+                actor_id=actor.id,
+                new_start=_parse_instant(request.form.get("start")),
+                now=utcnow(),
+            )
+        except (ConflictError, ValidationError) as exc:
+            flash(exc.detail, "error")
+            status = exc.status
+        else:
+            flash("The session has moved. We have told the other person.", "success")
+            return redirect(url_for("sessions.detail", booking_id=new.id))
+    default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
+    default_week = max(
+        default_week - timedelta(days=default_week.weekday()), _today(actor.time_zone)
+    )
+    context = _slot_picker_context(
+        actor=actor,
+        therapist_id=booking.therapist_id,
+        setting=booking.setting,
+        week_start=_parse_date(request.args.get("week"), default_week),
+        exclude_booking_ids=[booking.id],
+    )
+    return render_template(
+        "sessions/reschedule.html", booking=booking, form=form, **context
+    ), status
+
+
+@bp.get("/sessions/<int:booking_id>/join")
+@roles(Role.CLIENT, Role.THERAPIST)
+def join(booking_id: int) -> Any:
+    actor = require_actor()
+    booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
+    now = utcnow()
+    link = booking_service.join_link(booking=booking, now=now)
+    if link is not None:
+        return redirect(link)
+    return render_template(
+        "sessions/join.html",
+        booking=booking,
+        opens_at=booking.start_at - timedelta(minutes=15),
+        is_over=now >= booking.end_at,
+    )
+
+
+# --- therapist: day and week ------------------------------------------------------------
+
+
+@bp.get("/practice/sessions")
+@roles(Role.THERAPIST)
+def practice() -> Any:
+    actor = require_actor()
+    therapist_id = actor.therapist_id
+    if therapist_id is None:
+        abort(404)
+    view = request.args.get("view", "week")
+    if view not in ("day", "week"):
+        abort(400)
+    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=utcnow())
+    zone = ZoneInfo(calendar.time_zone)
+    on = _parse_date(request.args.get("date"), _today(calendar.time_zone))
+    first = on if view == "day" else on - timedelta(days=on.weekday())
+    span = timedelta(days=1 if view == "day" else 7)
+    start_from = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    start_before = datetime.combine(first + span, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    bookings = booking_service.list_bookings_for(
+        user_id=actor.id, now=utcnow(), start_from=start_from, start_before=start_before
+    )
+    return render_template(
+        "sessions/practice.html",
+        view=view,
+        first=first,
+        last=first + span - timedelta(days=1),
+        prev_date=first - span,
+        next_date=first + span,
+        days=_group_by_day(bookings, calendar.time_zone),
+        zone=calendar.time_zone,
+        names=booking_service.names_for(bookings),
+        now=utcnow(),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/practice/sessions/<int:booking_id>/attendance")
+@roles(Role.THERAPIST)
+def attendance(booking_id: int) -> Any:
+    actor = require_actor()
+    form = ActionForm()
+    if form.validate_on_submit():
+        status = request.form.get("status", "")
+        try:
+            booking_service.mark_attendance(
+                booking_id=booking_id, therapist_user_id=actor.id, status=status, now=utcnow()
+            )
+        except (ConflictError, ValidationError) as exc:
+            flash(exc.detail, "error")
+        else:
+            flash("Attendance recorded.", "success")
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("sessions.practice")
+    return redirect(target)

@@ -1,0 +1,166 @@
+"""Calendar pages: the public feed, .ics downloads, and the calendar section of account settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, flash, render_template, request
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, StringField, SubmitField
+from wtforms.validators import Length
+
+from teletherapy.clock import utcnow
+from teletherapy.domain.errors import ValidationError
+from teletherapy.services.calendars import feeds as calendar_feeds
+from teletherapy.services.calendars import invites
+from teletherapy.services.messaging import preferences
+from teletherapy.web.access import public, require_actor, roles
+from teletherapy.web.accounts.forms import options
+from teletherapy.web.accounts.pages import _attach_errors
+
+bp = Blueprint("calendar", __name__)
+
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+class CalendarPreferencesForm(FlaskForm):
+    calendar_detail = RadioField(
+        "How your sessions appear in calendars",
+        choices=options(
+            [
+                ("discreet", "Discreetly, as “Appointment”"),
+                ("named", "With the other person's name (“Session with …”)"),
+            ]
+        ),
+    )
+    reminders_enabled = BooleanField("Email me reminders before sessions")
+    reminder_offsets_minutes = StringField(
+        "Reminder times, in minutes before the session (e.g. 1440, 60)",
+        validators=[Length(max=100)],
+    )
+    submit = SubmitField("Save calendar settings")
+
+
+class FeedActionForm(FlaskForm):
+    submit = SubmitField("Go")
+
+
+def _fresh(etag: str, last_modified: datetime) -> bool:
+    """True when the calendar app already has this version (If-None-Match wins if sent)."""
+    if request.if_none_match:
+        # Weak comparison (RFC 9110): a proxy that compresses may have weakened our tag.
+        return request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is not None and last_modified <= since
+
+
+def _calendar_response(body: bytes | None, etag: str, last_modified: datetime) -> Response:
+    response = Response(body or b"", status=200 if body is not None else 304)
+    if body is not None:
+        response.content_type = ICS_CONTENT_TYPE
+    response.set_etag(etag)
+    response.last_modified = last_modified
+    # Private: the address is the secret; shared caches must not keep it.
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/feeds/<token>.ics")
+@public
+def feed(token: str) -> Response:
+    now = utcnow()
+    validators = calendar_feeds.feed_validators(token=token, now=now)
+    if _fresh(validators.etag, validators.last_modified):
+        return _calendar_response(None, validators.etag, validators.last_modified)
+    body, etag, last_modified = calendar_feeds.build_feed_for_token(token=token, now=now)
+    return _calendar_response(body, etag, last_modified)
+
+
+def invite_response(ics: bytes, booking_id: int) -> Response:
+    response = Response(ics, content_type=ICS_CONTENT_TYPE)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{invites.invite_filename(booking_id)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/calendar/bookings/<int:booking_id>/invite.ics")
+@roles()
+def invite(booking_id: int) -> Response:
+    """The booking page's "Download .ics" (signed-in parties only; anyone else: 404)."""
+    actor = require_actor()
+    ics = invites.get_invite_ics(booking_id=booking_id, user_id=actor.id, now=utcnow())
+    return invite_response(ics, booking_id)
+
+
+def _render(form: CalendarPreferencesForm, address: Any, status: int = 200) -> Any:
+    actor = require_actor()
+    return render_template(
+        "calendar/settings.html",
+        form=form,
+        action_form=FeedActionForm(),
+        feed=address or calendar_feeds.find_feed(user_id=actor.id),
+    ), status
+
+
+def _preferences_form() -> CalendarPreferencesForm:
+    actor = require_actor()
+    current = preferences.get_preferences(actor)
+    form = CalendarPreferencesForm()
+    if request.method == "GET":
+        form.calendar_detail.data = current.calendar_detail
+        form.reminders_enabled.data = current.reminders_enabled
+        form.reminder_offsets_minutes.data = ", ".join(
+            str(o) for o in current.reminder_offsets_minutes
+        )
+    return form
+
+
+@bp.route("/account/calendar", methods=["GET", "POST"])
+@roles()
+def settings() -> Any:
+    actor = require_actor()
+    form = _preferences_form()
+    if form.validate_on_submit():
+        try:
+            preferences.update_preferences(
+                user_id=actor.id,
+                reminder_offsets_minutes=preferences.parse_offsets(
+                    form.reminder_offsets_minutes.data or ""
+                ),
+                reminders_enabled=bool(form.reminders_enabled.data),
+                calendar_detail=form.calendar_detail.data,
+            )
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        else:
+            flash("Calendar settings saved.", "success")
+    return _render(form, None, 422 if form.errors else 200)
+
+
+@bp.post("/account/calendar/feed")
+@roles()
+def create_feed() -> Any:
+    actor = require_actor()
+    address = calendar_feeds.get_or_create_feed(user_id=actor.id, now=utcnow())
+    return _render(_preferences_form(), address)
+
+
+@bp.post("/account/calendar/feed/rotate")
+@roles()
+def rotate_feed() -> Any:
+    actor = require_actor()
+    address = calendar_feeds.rotate_feed(user_id=actor.id, now=utcnow())
+    flash("Your old feed address no longer works; subscribe to the new one.", "success")
+    return _render(_preferences_form(), address)
+
+
+@bp.post("/account/calendar/feed/revoke")
+@roles()
+def revoke_feed() -> Any:
+    actor = require_actor()
+    calendar_feeds.revoke_feed(user_id=actor.id, now=utcnow())
+    flash("Your calendar feed is switched off.", "success")
+    return _render(_preferences_form(), None)

@@ -1,1 +1,0 @@
-"""Finding a therapist: intake and results, public profiles, the profile editor, admin."""

@@ -1,0 +1,1 @@
+"""Matching: intake, results, public profiles, the profile editor; their API."""

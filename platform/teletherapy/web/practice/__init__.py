@@ -1,1 +1,0 @@
-"""A therapist's own practice: dashboard and availability pages."""

@@ -1,0 +1,60 @@
+"""Marshmallow schemas of the API: they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # OpenAPI security of token routes
+
+
+class TokenRequestSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    email = fields.Email()
+    role = fields.String()
+    display_name = fields.String()
+    time_zone = fields.String()
+    language = fields.String()
+    state = fields.String(allow_none=True)
+    zip = fields.String(allow_none=True)
+    therapist_id = fields.Integer(allow_none=True)
+
+
+class MeUpdateSchema(Schema):
+    display_name = fields.String(validate=validate.Length(min=1, max=120))
+    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    language = fields.String(validate=validate.OneOf(list(LANGUAGES)))
+    state = fields.String(allow_none=True, validate=validate.OneOf([*US_STATES, ""]))
+    zip = fields.String(allow_none=True, validate=validate.Regexp(r"^(\d{5})?$"))
+
+
+class VocabularyEntrySchema(Schema):
+    code = fields.String()
+    label = fields.String()
+
+
+class FeeBandEntrySchema(VocabularyEntrySchema):
+    min_cents = fields.Integer()
+    max_cents = fields.Integer()
+
+
+class VocabulariesSchema(Schema):
+    modalities = fields.List(fields.Nested(VocabularyEntrySchema))
+    languages = fields.List(fields.Nested(VocabularyEntrySchema))
+    cultural_backgrounds = fields.List(fields.Nested(VocabularyEntrySchema))
+    settings = fields.List(fields.Nested(VocabularyEntrySchema))
+    concerns = fields.List(fields.Nested(VocabularyEntrySchema))
+    age_groups = fields.List(fields.Nested(VocabularyEntrySchema))
+    genders = fields.List(fields.Nested(VocabularyEntrySchema))
+    states = fields.List(fields.Nested(VocabularyEntrySchema))
+    fee_bands = fields.List(fields.Nested(FeeBandEntrySchema))

@@ -1,1 +1,0 @@
-"""Session pages: choose a slot, confirm, my sessions, cancel, reschedule, join, day/week view."""

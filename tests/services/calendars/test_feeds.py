@@ -1,0 +1,217 @@
+"""Feed tokens (hash only, rotate, revoke) and the PUBLISH feed: own sessions, window, DST."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import icalendar
+import pytest
+import vobject
+from sqlalchemy import select
+
+from teletherapy.domain.errors import NotFoundError
+from teletherapy.models import CalendarFeedToken, User
+from teletherapy.services.calendars import feeds as calendar_feeds
+from teletherapy.services.messaging import preferences
+from tests.booking_rows import add_booking, move
+
+
+def z(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+NOW = z("2027-03-01T12:00Z")
+
+
+def token_of(url: str | None) -> str:
+    assert url is not None
+    return url.rsplit("/", 1)[1].removesuffix(".ics")
+
+
+@pytest.fixture
+def people(make_user: Callable[..., User]) -> dict[str, User]:
+    return {
+        "ana": make_user("therapist", display_name="Ana Rivera"),
+        "ben": make_user("therapist", display_name="Ben Okafor"),
+        "sam": make_user("client", display_name="Sam Lee"),
+        "kim": make_user("client", display_name="Kim Park"),
+    }
+
+
+def test_a_feed_address_is_shown_once_and_only_its_hash_is_stored(db, people):
+    sam = people["sam"]
+    first = calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW)
+    assert first.is_new and first.url and first.webcal_url
+    assert first.url.startswith("http://testserver/feeds/") and first.url.endswith(".ics")
+    assert first.webcal_url == "webcal://" + first.url.removeprefix("http://")
+    token = token_of(first.url)
+    assert len(token) >= 40
+    [row] = db.session.scalars(select(CalendarFeedToken))
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    again = calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW)
+    assert (again.is_new, again.url, again.webcal_url) == (False, None, None)
+    assert again.created_at == first.created_at
+
+
+def test_rotating_revokes_the_old_address_and_revoking_turns_the_feed_off(db, people):
+    sam = people["sam"]
+    old = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    new = token_of(calendar_feeds.rotate_feed(user_id=sam.id, now=NOW).url)
+    assert new != old
+    with pytest.raises(NotFoundError):
+        calendar_feeds.feed_validators(token=old, now=NOW)
+    calendar_feeds.build_feed_for_token(token=new, now=NOW)
+    assert calendar_feeds.revoke_feed(user_id=sam.id, now=NOW) == 1
+    for token in (old, new, "not-a-token"):
+        with pytest.raises(NotFoundError):
+            calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    assert calendar_feeds.find_feed(user_id=sam.id) is None
+
+
+def uids(body: bytes) -> set[str]:
+    return {str(e["UID"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+
+
+def test_a_feed_holds_only_the_persons_own_sessions(db, people):
+    ana, ben, sam, kim = people["ana"], people["ben"], people["sam"], people["kim"]
+    mine = add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    with_ben = add_booking(db, ben, sam, z("2027-03-06T15:00Z"))
+    other = add_booking(db, ana, kim, z("2027-03-07T15:00Z"))
+    feeds = {
+        name: token_of(calendar_feeds.get_or_create_feed(user_id=people[name].id, now=NOW).url)
+        for name in ("ana", "sam", "kim")
+    }
+
+    def feed_uids(name: str) -> set[str]:
+        return uids(calendar_feeds.build_feed_for_token(token=feeds[name], now=NOW)[0])
+
+    assert feed_uids("sam") == {f"feed-booking-{b.id}@teletherapy" for b in (mine, with_ben)}
+    assert feed_uids("ana") == {f"feed-booking-{b.id}@teletherapy" for b in (mine, other)}
+    assert feed_uids("kim") == {f"feed-booking-{other.id}@teletherapy"}
+
+
+def test_the_window_is_upcoming_and_30_days_back_with_recent_cancellations(db, people):
+    ana, sam = people["ana"], people["sam"]
+    old = add_booking(db, ana, sam, NOW - timedelta(days=40), status="completed")
+    recent = add_booking(db, ana, sam, NOW - timedelta(days=20), status="completed")
+    upcoming = add_booking(db, ana, sam, NOW + timedelta(days=100))
+    held = add_booking(db, ana, sam, NOW + timedelta(days=3), status="held")
+    cancelled = add_booking(db, ana, sam, NOW + timedelta(days=5), status="cancelled")
+    cancelled.cancelled_at = NOW - timedelta(days=10)
+    long_cancelled = add_booking(db, ana, sam, NOW + timedelta(days=6), status="cancelled")
+    long_cancelled.cancelled_at = NOW - timedelta(days=31)
+    db.session.commit()
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    body, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    calendar = icalendar.Calendar.from_ical(body)
+    status = {str(e["UID"]): str(e["STATUS"]) for e in calendar.walk("VEVENT")}
+    assert status == {
+        f"feed-booking-{recent.id}@teletherapy": "CONFIRMED",
+        f"feed-booking-{upcoming.id}@teletherapy": "CONFIRMED",
+        f"feed-booking-{cancelled.id}@teletherapy": "CANCELLED",
+    }
+    assert old.id and held.id  # present in the database, absent from the feed
+
+
+def test_the_feed_is_a_named_publish_calendar_that_asks_to_be_refreshed(db, people):
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=people["sam"].id, now=NOW).url)
+    body, etag, last_modified = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    calendar = icalendar.Calendar.from_ical(body)
+    assert calendar["METHOD"] == "PUBLISH"
+    assert str(calendar["X-WR-CALNAME"]) == "Teletherapy sessions"
+    assert b"NAME:Teletherapy sessions" in body
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in body
+    assert b"X-PUBLISHED-TTL:PT1H" in body
+    assert etag and last_modified.tzinfo is not None
+
+
+DST_STARTS = [z("2027-03-10T23:00Z"), z("2027-03-17T22:00Z")]  # 18:00 EST, then 18:00 EDT
+
+
+def test_times_read_back_in_utc_across_dst_by_two_parsers(db, people):
+    ana, sam = people["ana"], people["sam"]
+    for start in DST_STARTS:
+        add_booking(db, ana, sam, start)
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    body, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+
+    events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert sorted(e["DTSTART"].dt.astimezone(UTC) for e in events) == DST_STARTS
+    assert {e["DTSTART"].dt.astimezone(e["DTSTART"].dt.tzinfo).hour for e in events} == {18}
+    parsed = vobject.readOne(body.decode())
+    starts = sorted(v.dtstart.value.astimezone(UTC) for v in parsed.vevent_list)
+    assert starts == DST_STARTS
+    ends = sorted(v.dtend.value.astimezone(UTC) for v in parsed.vevent_list)
+    assert ends == [s + timedelta(minutes=50) for s in DST_STARTS]
+    assert all(date(2027, 3, 10) <= s.date() <= date(2027, 3, 18) for s in starts)
+
+
+def test_text_follows_the_persons_choice(db, people):
+    ana, sam = people["ana"], people["sam"]
+    add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    tokens = {
+        p.id: token_of(calendar_feeds.get_or_create_feed(user_id=p.id, now=NOW).url)
+        for p in (ana, sam)
+    }
+
+    def summaries(user: User) -> set[str]:
+        body, _, _ = calendar_feeds.build_feed_for_token(token=tokens[user.id], now=NOW)
+        return {str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+
+    assert summaries(sam) == {"Appointment"}
+    assert summaries(ana) == {"Session with Sam Lee"}
+    preferences.update_preferences(user_id=sam.id, calendar_detail="named")
+    assert summaries(sam) == {"Session with Ana Rivera"}
+
+
+def test_validators_change_with_the_sessions_and_not_otherwise(db, people):
+    ana, sam = people["ana"], people["sam"]
+    booking = add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+
+    def etag() -> str:
+        return calendar_feeds.feed_validators(token=token, now=NOW).etag
+
+    first = etag()
+    body, built_etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    assert built_etag == first == etag()
+    assert calendar_feeds.build_feed_for_token(token=token, now=NOW)[0] == body
+    move(booking, z("2027-03-06T15:00Z"))
+    db.session.commit()
+    second = etag()
+    assert second != first
+    add_booking(db, ana, people["kim"], z("2027-03-08T15:00Z"))  # not Sam's
+    assert etag() == second
+    preferences.update_preferences(user_id=sam.id, calendar_detail="named")
+    assert etag() != second
+    # A session leaving the 30-day window changes the feed, so the tag too.
+    assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(days=40)).etag != etag()
+
+
+def test_an_unchanged_feed_is_served_from_the_cache_and_rebuilt_after_a_change(
+    db, people, monkeypatch
+):
+    ana, sam = people["ana"], people["sam"]
+    booking = add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    body, etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    built: list[int] = []
+    real_build = calendar_feeds.build_feed
+
+    def counting_build(*args, **kwargs):
+        built.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(calendar_feeds, "build_feed", counting_build)
+    assert calendar_feeds.build_feed_for_token(token=token, now=NOW) == (
+        body,
+        etag,
+        calendar_feeds.feed_validators(token=token, now=NOW).last_modified,
+    )
+    assert built == []
+    move(booking, z("2027-03-06T15:00Z"))
+    db.session.commit()
+    changed, new_etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    assert built == [1] and new_etag != etag and changed != body

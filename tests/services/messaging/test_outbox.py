@@ -1,0 +1,91 @@
+"""The outbox sweep: sends once, retries with backoff, dead-letters, survives a dead dispatcher."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from teletherapy.gateways.mail import OutgoingMessage
+from teletherapy.models import OutboxMessage
+from teletherapy.services.messaging import outbox
+
+
+class RecordingMailer:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.fail_times = fail_times
+
+    def send(self, message: OutgoingMessage) -> str:
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("smtp down")
+        self.sent.append(message)
+        return f"<{len(self.sent)}@test>"
+
+
+def _enqueue(db: Any, now: datetime, **kwargs: Any) -> OutboxMessage:
+    row = outbox.enqueue(
+        kind="test",
+        to_address="a@example.org",
+        subject="Hello",
+        body_text="Body",
+        due_at=kwargs.pop("due_at", now),
+        **kwargs,
+    )
+    db.session.commit()
+    return row
+
+
+def test_due_message_is_sent_once_and_future_one_waits(db: Any, now: datetime) -> None:
+    _enqueue(db, now)
+    _enqueue(db, now, due_at=now + timedelta(hours=1))
+    mailer = RecordingMailer()
+    assert outbox.dispatch_due(mailer=mailer, now=now).sent == 1
+    assert outbox.dispatch_due(mailer=mailer, now=now).sent == 0
+    assert len(mailer.sent) == 1
+    assert outbox.dispatch_due(mailer=mailer, now=now + timedelta(hours=1)).sent == 1
+
+
+def test_failure_retries_with_backoff_then_dead_letters(db: Any, now: datetime) -> None:
+    row = _enqueue(db, now)
+    mailer = RecordingMailer(fail_times=100)
+    at = now
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        result = outbox.dispatch_due(mailer=mailer, now=at)
+        assert result.claimed == 1
+        db.session.expire_all()
+        at = db.session.get(OutboxMessage, row.id).due_at
+        if attempt < outbox.MAX_ATTEMPTS:
+            assert at - (at - outbox.backoff(attempt)) == outbox.backoff(attempt)
+    assert db.session.get(OutboxMessage, row.id).status == "dead"
+    assert [m.id for m in outbox.list_dead_letters()] == [row.id]
+    outbox.retry_dead_letter(message_id=row.id, now=now)
+    assert outbox.dispatch_due(mailer=RecordingMailer(), now=now).sent == 1
+
+
+def test_rows_of_a_dispatcher_that_died_are_taken_over_after_the_lease(
+    db: Any, now: datetime
+) -> None:
+    _enqueue(db, now)
+    assert outbox.claim_due(now=now, limit=10, owner="dead-one")  # claimed, never finished
+    mailer = RecordingMailer()
+    assert outbox.dispatch_due(mailer=mailer, now=now, owner="alive").sent == 0
+    later = now + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.dispatch_due(mailer=mailer, now=later, owner="alive").sent == 1
+
+
+def test_expired_message_is_marked_not_sent(db: Any, now: datetime) -> None:
+    _enqueue(db, now - timedelta(hours=2), expires_at=now - timedelta(minutes=1))
+    mailer = RecordingMailer()
+    assert outbox.dispatch_due(mailer=mailer, now=now).expired == 1
+    assert mailer.sent == []
+    assert db.session.scalar(select(OutboxMessage.status)) == "expired"
+
+
+def test_sensitive_bodies_are_scrubbed_after_sending(db: Any, now: datetime) -> None:
+    _enqueue(db, now, is_sensitive=True)
+    outbox.dispatch_due(mailer=RecordingMailer(), now=now)
+    db.session.expire_all()
+    assert "Body" not in db.session.scalar(select(OutboxMessage.body_text))

@@ -1,0 +1,155 @@
+"""Chromium walks a client from a therapist's booking page to a confirmed session and back
+to a cancellation, against the real app served on loopback (SQLite, CSRF on)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from teletherapy import create_app
+from teletherapy.extensions import db as _db
+from tests.booking_setup import set_availability
+from tests.peers import free_port, peer_missing, wait_for_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+PASSWORD = "browser-pass-123"
+
+
+@pytest.fixture
+def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The app on 127.0.0.1 in a thread, with one therapist (open every day) and one client."""
+    from teletherapy.services.accounts.users import create_user
+
+    database = tmp_path / "browser.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "RATELIMIT_ENABLED": False,
+            "VIDEO_BASE_URL": "https://meet.example.org",
+        },
+        instance_path=tmp_path / "instance",
+    )
+    with app.app_context():
+        therapist = create_user(
+            email="ana@example.org",
+            password=PASSWORD,
+            role="therapist",
+            display_name="Dr Ana Ruiz",
+        )
+        therapist_id = set_availability(
+            therapist, rules=[(day, "08:00", "20:00", "online") for day in range(7)]
+        )
+        create_user(
+            email="lin@example.org",
+            password=PASSWORD,
+            role="client",
+            display_name="Lin",
+            time_zone="America/Chicago",
+            state="NY",
+            zip="10027",
+        )
+        _db.session.remove()
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    assert wait_for_port(port)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "therapist_id": therapist_id}
+    finally:
+        server.shutdown()
+        thread.join(10)
+        with app.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        peer_missing(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - dev extras installed
+        peer_missing("playwright is not installed")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as exc:
+            peer_missing(f"Chromium does not start: {exc}")
+        context = browser.new_context()
+        context.set_default_timeout(15_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    base = live_server["url"]
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("Email").fill("lin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="My sessions", exact=True
+        )
+    ).to_be_visible()
+
+    page.goto(f"{base}/therapists/{live_server['therapist_id']}/book")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Dr Ana Ruiz")
+    expect(page.locator("#zone-note")).to_contain_text("America/Chicago")
+    slots = page.locator("a.slot")
+    if slots.count() == 0:  # late in the week: every open time may be in the next one
+        page.get_by_role("link", name="Next week →").click()
+    first = slots.first
+    chosen = first.inner_text().split("(")[0].strip()  # e.g. "8:00 am CST"
+    first.click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your session")
+    expect(page.locator("dl")).to_contain_text(chosen)
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.locator(".flash-success")).to_have_text("Your session is booked.")
+    expect(page.locator("#status")).to_have_text("confirmed")
+
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="My sessions", exact=True
+    ).click()
+    upcoming = page.locator("section", has=page.get_by_role("heading", name="Upcoming"))
+    row = upcoming.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Dr Ana Ruiz")
+    expect(row).to_contain_text(chosen)
+    row.get_by_role("link").click()
+
+    page.get_by_role("link", name="Cancel", exact=True).click()
+    expect(page.locator("#late-notice")).to_be_visible()
+    page.get_by_label("Reason (optional; shared with the other person)").fill("Plans changed")
+    page.get_by_role("button", name="Cancel the session").click()
+    expect(page.locator("#status")).to_contain_text("cancelled by client")
+
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="My sessions", exact=True
+    ).click()
+    expect(page.get_by_text("No upcoming sessions.")).to_be_visible()

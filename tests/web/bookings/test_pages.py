@@ -1,0 +1,347 @@
+"""Session pages: slot picker in the client's zone, confirm, my sessions, cancel, reschedule,
+the therapist's day and week, and the join page."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from teletherapy.extensions import db as _db
+from teletherapy.models import Booking
+from teletherapy.services.bookings import booking as svc
+from tests.booking_setup import set_availability
+
+THU_10 = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # Thu 10:00 New York, 9:00 Chicago
+THU_10_Z = "2026-12-03T15:00:00Z"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(app: Flask, monkeypatch: Any, now: datetime) -> Clock:
+    import teletherapy.web.bookings.pages as views
+
+    frozen = Clock(now)
+    monkeypatch.setattr(views, "utcnow", frozen)
+    return frozen
+
+
+@pytest.fixture
+def therapist(make_user: Any) -> Any:
+    return make_user("therapist", display_name="Dr Ana")
+
+
+@pytest.fixture
+def tid(therapist: Any) -> int:
+    return set_availability(
+        therapist,
+        rules=[(3, "09:00", "12:00", "online"), (3, "13:00", "17:00", "in_office")],
+    )
+
+
+@pytest.fixture
+def client_user(make_user: Any) -> Any:
+    return make_user("client", display_name="Lin Chen", time_zone="America/Chicago")
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def book_now(client_id: int, tid: int, now: datetime, start: datetime = THU_10, **kw: Any) -> Any:
+    return svc.book_session(
+        client_id=client_id, therapist_id=tid, start=start, setting="online", now=now, **kw
+    )
+
+
+def test_slot_picker_shows_times_in_the_clients_zone_and_the_therapists(
+    login: Any, client_user: Any, tid: int
+) -> None:
+    page = text(login(client_user).get(f"/therapists/{tid}/book?week=2026-12-01"))
+    assert "America/Chicago" in page and "America/New_York" in page
+    assert "Thursday, December 3" in page
+    assert "9:00 am CST" in page and "(10:00 am EST)" in page
+    assert f"start={THU_10_Z}&amp;setting=online" in page
+    assert "Next week" in page
+
+
+def test_setting_selector_filters_the_slots(login: Any, client_user: Any, tid: int) -> None:
+    page = text(login(client_user).get(f"/therapists/{tid}/book?week=2026-12-01&setting=in_office"))
+    assert "12:00 pm CST" in page  # 13:00 New York, in office
+    assert "9:00 am CST" not in page
+    assert '<option value="in_office" selected>' in page
+
+
+def test_next_week_shows_the_following_thursday(login: Any, client_user: Any, tid: int) -> None:
+    page = text(login(client_user).get(f"/therapists/{tid}/book?week=2026-12-08"))
+    assert "Thursday, December 10" in page and "Thursday, December 3" not in page
+    assert "Previous week" in page
+
+
+def test_confirm_then_see_it_in_my_sessions(
+    login: Any, client_user: Any, tid: int, therapist: Any
+) -> None:
+    client = login(client_user)
+    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    page = text(client.get(confirm_url))
+    assert "Dr Ana" in page and "Thu Dec 3, 9:00 am CST" in page
+    assert "Therapist's time: Thu Dec 3, 10:00 am EST" in page
+    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
+    assert key is not None
+    form = {"start": THU_10_Z, "setting": "online", "repeat": "1", "request_key": key.group(1)}
+    response = client.post(confirm_url, data=form)
+    assert response.status_code == 302
+    detail = text(client.get(response.headers["Location"]))
+    assert "confirmed" in detail and "Your session is booked." in detail
+    # A double-submitted form books once.
+    assert client.post(confirm_url, data=form).headers["Location"] == response.headers["Location"]
+    listing = text(client.get("/sessions"))
+    upcoming = listing.split("Past and cancelled")[0]
+    assert "Thu Dec 3, 9:00 am CST" in upcoming and "Dr Ana" in upcoming
+    assert "My sessions" in listing  # the nav link
+
+
+def test_confirming_a_taken_slot_says_so(
+    login: Any, client_user: Any, tid: int, make_user: Any, now: datetime
+) -> None:
+    book_now(make_user("client").id, tid, now)
+    response = login(client_user).post(
+        f"/therapists/{tid}/book/confirm",
+        data={"start": THU_10_Z, "setting": "online", "repeat": "1"},
+    )
+    assert response.status_code == 409
+    assert "no longer available" in text(response)
+    assert _db.session.query(Booking).count() == 1
+
+
+def test_weekly_repeat_books_the_series(
+    login: Any, client_user: Any, tid: int, now: datetime
+) -> None:
+    response = login(client_user).post(
+        f"/therapists/{tid}/book/confirm",
+        data={"start": THU_10_Z, "setting": "online", "repeat": "4"},
+    )
+    assert response.status_code == 302
+    assert len(svc.list_bookings_for(user_id=client_user.id, now=now, when="upcoming")) == 4
+
+
+def test_cancel_page_warns_when_late_before_confirming(
+    login: Any, client_user: Any, tid: int, clock: Clock
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    client = login(client_user)
+    on_time = text(client.get(f"/sessions/{booking.id}/cancel"))
+    assert "This cancellation is on time" in on_time
+    clock.now = THU_10 - timedelta(hours=3)
+    late = text(client.get(f"/sessions/{booking.id}/cancel"))
+    assert "This is a late cancellation." in late and "24 hours" in late
+    assert client.post(f"/sessions/{booking.id}/cancel", data={"scope": "one"}).status_code == 302
+    cancelled = _db.session.get(Booking, booking.id)
+    _db.session.refresh(cancelled)
+    assert cancelled.status == "cancelled" and cancelled.is_late_cancellation
+
+
+def test_therapist_cancels_with_a_reason_and_is_never_late(
+    login: Any, client_user: Any, therapist: Any, tid: int, clock: Clock
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    clock.now = THU_10 - timedelta(hours=1)
+    client = login(therapist)
+    assert "never counted as late" in text(client.get(f"/sessions/{booking.id}/cancel"))
+    client.post(f"/sessions/{booking.id}/cancel", data={"reason": "Ill", "scope": "one"})
+    row = _db.session.get(Booking, booking.id)
+    _db.session.refresh(row)
+    assert (row.status, row.cancelled_by, row.cancel_reason) == ("cancelled", "therapist", "Ill")
+    assert row.is_late_cancellation is False
+
+
+def test_reschedule_picks_a_new_slot(login: Any, client_user: Any, tid: int, clock: Clock) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    client = login(client_user)
+    page = text(client.get(f"/sessions/{booking.id}/reschedule?week=2026-12-01"))
+    assert 'value="2026-12-03T16:00:00Z"' in page
+    assert f'value="{THU_10_Z}"' in page  # its own time is not "taken" by itself
+    response = client.post(
+        f"/sessions/{booking.id}/reschedule", data={"start": "2026-12-03T16:00:00Z"}
+    )
+    assert response.status_code == 302
+    detail = text(client.get(response.headers["Location"]))
+    assert "10:00 am CST" in detail
+
+
+def test_reschedule_into_a_taken_slot_keeps_the_session(
+    login: Any, client_user: Any, tid: int, make_user: Any, clock: Clock
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    book_now(make_user("client").id, tid, clock.now, THU_10 + timedelta(hours=1))
+    response = login(client_user).post(
+        f"/sessions/{booking.id}/reschedule", data={"start": "2026-12-03T16:00:00Z"}
+    )
+    assert response.status_code == 409
+    assert "no longer available" in text(response)
+    assert _db.session.get(Booking, booking.id).status == "confirmed"
+
+
+def test_therapist_day_and_week_views_and_attendance(
+    login: Any, client_user: Any, therapist: Any, tid: int, clock: Clock
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    client = login(therapist)
+    week = text(client.get("/practice/sessions?view=week&date=2026-12-02"))
+    assert "Lin Chen" in week and "10:00 am EST" in week and "Monday, November 30" in week
+    day = text(client.get("/practice/sessions?view=day&date=2026-12-03"))
+    assert "Lin Chen" in day and "Cancel" in day and "No-show" not in day
+    assert "Lin Chen" not in text(client.get("/practice/sessions?view=day&date=2026-12-04"))
+    clock.now = THU_10 + timedelta(minutes=55)
+    day = text(client.get("/practice/sessions?view=day&date=2026-12-03"))
+    assert "No-show" in day
+    client.post(
+        f"/practice/sessions/{booking.id}/attendance",
+        data={"status": "completed", "next": "/practice/sessions?view=day&date=2026-12-03"},
+    )
+    row = _db.session.get(Booking, booking.id)
+    _db.session.refresh(row)
+    assert row.status == "completed"
+
+
+def test_join_opens_fifteen_minutes_before_only_for_the_parties(
+    app: Flask,
+    login: Any,
+    client_user: Any,
+    therapist: Any,
+    tid: int,
+    make_user: Any,
+    clock: Clock,
+) -> None:
+    app.config["VIDEO_BASE_URL"] = "https://meet.example.org"
+    booking = book_now(client_user.id, tid, clock.now)
+    client = login(client_user)
+    early = client.get(f"/sessions/{booking.id}/join")
+    assert early.status_code == 200 and "opens at" in text(early)
+    clock.now = THU_10 - timedelta(minutes=15)
+    joined = client.get(f"/sessions/{booking.id}/join")
+    assert joined.status_code == 302
+    assert joined.headers["Location"] == f"https://meet.example.org/{booking.video_room}"
+    client.post("/sign-out")
+    assert login(therapist).get(f"/sessions/{booking.id}/join").status_code == 302
+    client.post("/sign-out")
+    assert login(make_user("client")).get(f"/sessions/{booking.id}/join").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/sessions", "/sessions/1", "/therapists/1/book", "/practice/sessions"]
+)
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_roles_reach_only_their_pages(login: Any, therapist: Any, tid: int) -> None:
+    client = login(therapist)
+    assert client.get(f"/therapists/{tid}/book").status_code == 403
+    assert "Schedule" in text(client.get("/sessions"))
+
+
+def test_other_peoples_sessions_are_404(
+    login: Any, client_user: Any, tid: int, make_user: Any, now: datetime
+) -> None:
+    booking = book_now(client_user.id, tid, now)
+    client = login(make_user("client"))
+    for suffix in ("", "/cancel", "/reschedule"):
+        assert client.get(f"/sessions/{booking.id}{suffix}").status_code == 404
+
+
+def test_a_cancelled_session_offers_no_cancel_or_move(
+    login: Any, client_user: Any, tid: int, clock: Clock
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)
+    svc.cancel_booking(booking_id=booking.id, actor_id=client_user.id, now=clock.now)
+    client = login(client_user)
+    detail = text(client.get(f"/sessions/{booking.id}"))
+    assert "cancelled by client" in detail and "Reschedule" not in detail
+    for suffix in ("/cancel", "/reschedule"):
+        response = client.get(f"/sessions/{booking.id}{suffix}")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/sessions/{booking.id}")
+    assert client.post(f"/sessions/{booking.id}/cancel", data={"scope": "one"}).status_code == 302
+
+
+def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
+    login: Any, client_user: Any, tid: int, make_user: Any, now: datetime
+) -> None:
+    other = make_user("client").id
+    book_now(other, tid, now, THU_10 + timedelta(weeks=1))
+    book_now(other, tid, now, THU_10 + timedelta(weeks=2))
+    response = login(client_user).post(
+        f"/therapists/{tid}/book/confirm",
+        data={"start": THU_10_Z, "setting": "online", "repeat": "4"},
+    )
+    assert response.status_code == 409
+    page = text(response)
+    assert "Thu Dec 10, 9:00 am CST — taken" in page
+    assert "Thu Dec 17, 9:00 am CST — taken" in page
+    assert "nothing was booked" in page
+
+
+def test_when_the_therapist_takes_cards_the_booking_is_held_and_the_client_pays(
+    app: Flask, login: Any, client_user: Any, tid: int, therapist: Any
+) -> None:
+    from teletherapy.web.payments.pages import GATEWAY_KEY
+    from tests.payment_fakes import FakeGateway, accept
+
+    app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x")
+    app.extensions[GATEWAY_KEY] = FakeGateway(card_behaviour={"pm_ok": "ok"})
+    accept(therapist, "pay_now", "pay_at_session")
+    client = login(client_user)
+    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    key = re.search(
+        r'name="request_key" type="hidden" value="([^"]+)"', text(client.get(confirm_url))
+    )
+    assert key is not None
+    form = {"start": THU_10_Z, "setting": "online", "repeat": "1", "request_key": key.group(1)}
+    response = client.post(confirm_url, data=form)
+    assert response.status_code == 302
+    assert "/payments/bookings/" in response.headers["Location"]
+    [booking] = _db.session.scalars(select(Booking)).all()
+    assert booking.status == "held" and booking.hold_expires_at is not None
+    assert "pay" in text(client.get(response.headers["Location"])).lower()
+
+
+def test_without_stripe_the_booking_is_confirmed_at_once(
+    login: Any, client_user: Any, tid: int, therapist: Any
+) -> None:
+    from tests.payment_fakes import accept
+
+    accept(therapist, "pay_now", "pay_at_session")  # cards are not configured here
+    client = login(client_user)
+    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    key = re.search(
+        r'name="request_key" type="hidden" value="([^"]+)"', text(client.get(confirm_url))
+    )
+    assert key is not None
+    form = {"start": THU_10_Z, "setting": "online", "repeat": "1", "request_key": key.group(1)}
+    response = client.post(confirm_url, data=form)
+    assert "/sessions/" in response.headers["Location"]
+    assert _db.session.scalar(select(Booking.status)) == "confirmed"
+
+
+def test_session_page_offers_ics_google_and_outlook_links(
+    login: Any, client_user: Any, tid: int, now: datetime
+) -> None:
+    booking = book_now(client_user.id, tid, now)
+    page = text(login(client_user).get(f"/sessions/{booking.id}"))
+    assert "Download .ics" in page and "calendar.google.com" in page and "outlook" in page
+    ics = login(client_user).get(f"/calendar/bookings/{booking.id}/invite.ics")
+    assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.data
