@@ -1,8 +1,8 @@
-"""Filters and globals shared by every template (times in the viewer's zone, labels)."""
+"""How web code writes instants (UTC for the API, the person's zone for pages) and labels."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,23 @@ from flask import Flask, has_request_context
 from teletherapy.domain import vocabularies
 from teletherapy.domain.money import format_cents
 from teletherapy.web.access import current_actor
+
+
+def utc_iso(value: datetime) -> str:
+    """An instant as the API writes it: ISO 8601 in UTC with a Z, to the second."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else utc_iso(value)
+
+
+def local_today(zone: str, now: datetime) -> date:
+    """The date it is in `zone` at the instant `now`."""
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+CLOCK = "%-I:%M %p"  # local_time's format for the time of day alone
 
 
 def local_time(

@@ -8,18 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
-
-COMMON_ZONES = [
-    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
-    "Europe/London", "Asia/Kolkata", "UTC",
-]  # fmt: skip
-
-
-def options(pairs: list[tuple[str, str]] | dict[str, str]) -> list[SelectChoice]:
-    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(value, label) for value, label in items]
+from teletherapy.web.forms import COMMON_ZONES, options
 
 
 def language_choices() -> list[SelectChoice]:
@@ -85,7 +74,3 @@ class SettingsForm(FlaskForm):
     )
     zip = StringField("ZIP code", validators=[Optional(), Regexp(r"^\d{5}$", message="5 digits")])
     submit = SubmitField("Save settings")
-
-
-class RevokeTokenForm(FlaskForm):
-    submit = SubmitField("Revoke")

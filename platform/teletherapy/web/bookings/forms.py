@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from teletherapy.web.accounts.forms import options
+from teletherapy.web.forms import options
 
 REPEAT_CHOICES = [("1", "Just this session")] + [
     (str(n), f"Every week for {n} weeks") for n in range(2, 53)
@@ -35,7 +35,3 @@ class CancelForm(FlaskForm):
         default="one",
     )
     submit = SubmitField("Cancel the session")
-
-
-class ActionForm(FlaskForm):
-    """CSRF only: the value comes from the button pressed (a slot, an attendance status)."""

@@ -22,7 +22,7 @@ from teletherapy.services.groups.groups import (
     MAX_MEETINGS,
     MIN_CAPACITY,
 )
-from teletherapy.web.accounts.forms import options
+from teletherapy.web.forms import options
 
 
 class GroupForm(FlaskForm):
@@ -62,9 +62,3 @@ class GroupForm(FlaskForm):
         "Description", validators=[Optional(), Length(max=2000)], default=""
     )
     submit = SubmitField("Create group")
-
-
-class ActionForm(FlaskForm):
-    """A button that posts (the form carries the CSRF token)."""
-
-    submit = SubmitField("Go")

@@ -18,7 +18,3 @@ class PaymentSettingsForm(FlaskForm):
     )
     waive_first_late_cancel = BooleanField("Waive each client's first late cancellation")
     submit = SubmitField("Save payment settings")
-
-
-class ActionForm(FlaskForm):
-    """An empty form: the CSRF token of one-click buttons (mark paid, waive a fee)."""

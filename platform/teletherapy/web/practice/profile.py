@@ -1,39 +1,21 @@
-"""The therapist's profile editor and the administrators' licence and fee-band pages."""
+"""The therapist's public profile editor (/practice/profile); it calls services.matching."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 
-from teletherapy.clock import utcnow
-from teletherapy.domain.errors import NotFoundError, ValidationError
+from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.fees import FeeBand
-from teletherapy.models import Role
+from teletherapy.domain.vocabularies import Role
 from teletherapy.services.matching import fee_bands, profiles
-from teletherapy.web.access import require_actor, roles
-from teletherapy.web.matching.forms import FeeBandsForm, GuidelineForm, ProfileForm, VerifyForm
-
-practice_bp = Blueprint("practice_profile", __name__, url_prefix="/practice")
-admin_bp = Blueprint("matching_admin", __name__, url_prefix="/admin")
+from teletherapy.web.access import own_therapist_id, roles
+from teletherapy.web.forms import attach_errors, to_cents, to_dollars
+from teletherapy.web.practice.forms import ProfileForm
 
 _PROFILE_LISTS = ("modalities", "concerns", "languages", "cultural_backgrounds", "age_groups")
-
-
-def _cents(dollars: Decimal | None) -> int | None:
-    return None if dollars is None else int((dollars * 100).to_integral_value())
-
-
-def _dollars(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents) / 100
-
-
-def _own_therapist_id() -> int:
-    actor = require_actor()
-    if actor.therapist is None:
-        raise NotFoundError("No therapist profile.")
-    return actor.therapist.id
 
 
 def _profile_data(details: profiles.TherapistDetails, bands: list[FeeBand]) -> dict[str, Any]:
@@ -58,7 +40,7 @@ def _profile_data(details: profiles.TherapistDetails, bands: list[FeeBand]) -> d
         "accepting_new_clients": c.accepting_new_clients,
         "reduced_fee_weekly_cap": c.reduced_fee_weekly_cap,
         "fees": [
-            {"code": b.code, "accepts": b.code in c.fees, "dollars": _dollars(c.fees.get(b.code))}
+            {"code": b.code, "accepts": b.code in c.fees, "dollars": to_dollars(c.fees.get(b.code))}
             for b in bands
         ],
         **{name: list(getattr(c, name)) for name in _PROFILE_LISTS},
@@ -69,7 +51,7 @@ def _changes(form: ProfileForm) -> profiles.ProfileChanges:
     radius = form.home_radius_km.data
     fees: dict[str, int] = {}
     for row in form.fees:
-        cents = _cents(row.dollars.data)
+        cents = to_cents(row.dollars.data)
         if row.accepts.data and cents is not None:
             fees[row.code.data] = cents
     return profiles.ProfileChanges(
@@ -96,21 +78,9 @@ def _changes(form: ProfileForm) -> profiles.ProfileChanges:
     )
 
 
-def _attach(form: Any, exc: ValidationError) -> None:
-    for name, messages in exc.errors.items():
-        target = getattr(form, name, None)
-        if target is None:
-            flash(" ".join(messages), "error")
-        else:
-            target.errors = [*target.errors, *messages]
-    if not exc.errors:
-        flash(exc.detail, "error")
-
-
-@practice_bp.route("/profile", methods=["GET", "POST"])
 @roles(Role.THERAPIST)
 def edit_profile() -> Any:
-    therapist_id = _own_therapist_id()
+    therapist_id = own_therapist_id()
     details = profiles.get_therapist_details(therapist_id)
     bands = fee_bands.list_fee_bands()
     form = ProfileForm()
@@ -122,147 +92,16 @@ def edit_profile() -> Any:
                 therapist_id=therapist_id, changes=_changes(form)
             )
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             if saved.profile.verified_at is None:
                 flash("Profile saved. An administrator will verify your licence.", "success")
             else:
                 flash("Profile saved.", "success")
-            return redirect(url_for("practice_profile.edit_profile"))
+            return redirect(url_for("practice.edit_profile"))
     return render_template(
-        "find/profile_edit.html",
+        "practice/profile.html",
         form=form,
         bands={b.code: b for b in bands},
         profile=details.profile,
     ), 422 if form.errors else 200
-
-
-# --- administrators ---------------------------------------------------------------------
-
-
-@admin_bp.get("/licences")
-@roles(Role.ADMIN)
-def licences() -> Any:
-    return render_template(
-        "find/admin_licences.html",
-        waiting=profiles.list_unverified_therapists(),
-        form=VerifyForm(),
-    )
-
-
-@admin_bp.post("/licences/<int:therapist_id>/verify")
-@roles(Role.ADMIN)
-def verify(therapist_id: int) -> Any:
-    if VerifyForm().validate_on_submit():
-        try:
-            profile = profiles.verify_licence(therapist_id=therapist_id, now=utcnow())
-        except ValidationError as exc:
-            flash(exc.errors.get("license_number", [exc.detail])[0], "error")
-        else:
-            flash(f"Verified {profile.display_name}; the profile is now public.", "success")
-    return redirect(url_for("matching_admin.licences"))
-
-
-def _bands_data(bands: list[FeeBand]) -> dict[str, Any]:
-    return {
-        "bands": [
-            {
-                "code": b.code,
-                "band_label": b.label,
-                "min_dollars": _dollars(b.min_cents),
-                "max_dollars": _dollars(b.max_cents),
-                "max_fpl_percent": b.max_fpl_percent,
-            }
-            for b in bands
-        ]
-    }
-
-
-def _render_fee_bands(bands_form: FeeBandsForm, guideline_form: GuidelineForm) -> Any:
-    status = 422 if bands_form.errors or guideline_form.errors else 200
-    return render_template(
-        "find/admin_fee_bands.html",
-        bands_form=bands_form,
-        guideline_form=guideline_form,
-        guidelines=fee_bands.list_guidelines(),
-    ), status
-
-
-@admin_bp.get("/fee-bands")
-@roles(Role.ADMIN)
-def edit_fee_bands() -> Any:
-    bands_form = FeeBandsForm(formdata=None, data=_bands_data(fee_bands.list_fee_bands()))
-    g = fee_bands.current_guideline()
-    guideline_form = GuidelineForm(
-        formdata=None,
-        data={
-            "year": g.year,
-            "first_person_dollars": _dollars(g.first_person_cents),
-            "each_additional_dollars": _dollars(g.each_additional_cents),
-        },
-    )
-    return _render_fee_bands(bands_form, guideline_form)
-
-
-@admin_bp.post("/fee-bands")
-@roles(Role.ADMIN)
-def save_fee_bands() -> Any:
-    bands_form = FeeBandsForm()
-    guideline_form = GuidelineForm(formdata=None)
-    if bands_form.validate_on_submit():
-        try:
-            bands = [
-                FeeBand(
-                    (row.code.data or "").strip(),
-                    row.band_label.data or "",
-                    _cents(row.min_dollars.data) or 0,
-                    _cents(row.max_dollars.data) or 0,
-                    row.max_fpl_percent.data,
-                )
-                for row in bands_form.bands
-            ]
-            fee_bands.update_fee_bands(bands=bands)
-        except (ValidationError, InvalidOperation) as exc:
-            messages = (
-                [m for ms in exc.errors.values() for m in ms]
-                if isinstance(exc, ValidationError)
-                else ["Enter amounts in dollars."]
-            )
-            for message in messages:
-                flash(message, "error")
-        else:
-            flash("Fee bands saved.", "success")
-            return redirect(url_for("matching_admin.edit_fee_bands"))
-    return _render_fee_bands(bands_form, guideline_form)
-
-
-@admin_bp.post("/poverty-guideline")
-@roles(Role.ADMIN)
-def save_guideline() -> Any:
-    guideline_form = GuidelineForm()
-    bands_form = FeeBandsForm(formdata=None, data=_bands_data(fee_bands.list_fee_bands()))
-    if guideline_form.validate_on_submit():
-        try:
-            fee_bands.save_guideline(
-                year=guideline_form.year.data or 0,
-                first_person_cents=_cents(guideline_form.first_person_dollars.data) or 0,
-                each_additional_cents=_cents(guideline_form.each_additional_dollars.data) or 0,
-            )
-        except ValidationError as exc:
-            _attach(
-                guideline_form,
-                ValidationError(
-                    exc.detail,
-                    errors={
-                        {
-                            "first_person_cents": "first_person_dollars",
-                            "each_additional_cents": "each_additional_dollars",
-                        }.get(k, k): v
-                        for k, v in exc.errors.items()
-                    },
-                ),
-            )
-        else:
-            flash("Poverty guideline saved.", "success")
-            return redirect(url_for("matching_admin.edit_fee_bands"))
-    return _render_fee_bands(bands_form, guideline_form)
