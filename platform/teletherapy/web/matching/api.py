@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from teletherapy.clock import utcnow
 from teletherapy.domain import vocabularies as v
-from teletherapy.domain.matching import MAX_DISTANCE_KM, MAX_LIMIT, MAX_WEIGHT
+from teletherapy.domain.matching_types import MAX_DISTANCE_KM, MAX_LIMIT, MAX_WEIGHT
 from teletherapy.domain.vocabularies import Role
 from teletherapy.extensions import limiter
 from teletherapy.services.bookings import booking as booking_service

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional, Regexp
 
 from teletherapy.domain import vocabularies as v
-from teletherapy.domain.matching import DEFAULT_MAX_DISTANCE_KM, MAX_DISTANCE_KM
+from teletherapy.domain.matching_types import DEFAULT_MAX_DISTANCE_KM, MAX_DISTANCE_KM
 from teletherapy.web.forms import WEEKDAYS, MultiCheckboxField, blank_first, options
 
 WEIGHTS = [("1", "Matters a little"), ("2", "Matters"), ("3", "Matters a lot")]
