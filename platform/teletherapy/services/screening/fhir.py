@@ -26,7 +26,7 @@ _NAMESPACE = uuid.UUID("6f1f4d8e-6d2b-4d49-9a53-1f2a43c0e7a1")
 FHIR_MIMETYPE = "application/fhir+json"
 
 
-def _instant(value: datetime) -> str:
+def instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -71,7 +71,7 @@ def questionnaire_response(row: Screening) -> dict[str, Any]:
         "questionnaire": QUESTIONNAIRE_URL.format(panel=spec.loinc_panel),
         "status": "completed",
         "subject": _patient(row.client_id),
-        "authored": _instant(row.completed_at),
+        "authored": instant(row.completed_at),
         "item": items,
     }
 
@@ -100,7 +100,7 @@ def total_observation(row: Screening) -> dict[str, Any]:
             "text": f"{spec.name} total score",
         },
         "subject": _patient(row.client_id),
-        "effectiveDateTime": _instant(row.completed_at),
+        "effectiveDateTime": instant(row.completed_at),
         "valueInteger": row.total,
         "interpretation": [{"text": row.severity}],
         "derivedFrom": [{"reference": f"QuestionnaireResponse/{row.id}"}],
@@ -111,7 +111,7 @@ def bundle(resources: list[dict[str, Any]], *, now: datetime) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": _instant(now),
+        "timestamp": instant(now),
         "entry": [
             {
                 "fullUrl": "urn:uuid:"

@@ -90,6 +90,11 @@ def rows_of(client_id: int) -> list[Screening]:
     )
 
 
+def flags_of(row: Screening) -> tuple[str, ...]:
+    spec = scoring.get_instrument(row.instrument)
+    return scoring.flags(spec, row.answers) if len(row.answers) == len(spec.items) else ()
+
+
 def list_screenings(*, actor_id: int, client_id: int, now: datetime) -> list[Screening]:
     """The client's results, oldest first; 404 for anyone who may not see them."""
     actor = get_actor(actor_id)
@@ -128,7 +133,7 @@ def _series(rows: list[Screening], *, now: datetime) -> list[Series]:
                 if index
                 else None
             )
-            flags = scoring.flags(spec, row.answers) if len(row.answers) == len(spec.items) else ()
+            flags = flags_of(row)
             points.append(
                 Point(
                     screening_id=row.id,
