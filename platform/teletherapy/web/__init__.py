@@ -20,6 +20,7 @@ def register_all(app: Flask) -> None:
     from teletherapy.web.matching.profile_pages import practice_bp as practice_profile_bp
     from teletherapy.web.openapi import register_api
     from teletherapy.web.payments.pages import bp as payments_bp
+    from teletherapy.web.screening.pages import bp as screening_bp
 
     access.init_app(app)
     template_helpers.init_app(app)
@@ -34,4 +35,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(find_bp)
     app.register_blueprint(practice_profile_bp)
     app.register_blueprint(matching_admin_bp)
+    app.register_blueprint(screening_bp)
     register_api(app)
