@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..domain import screening as scoring
-from ..extensions import db
-from ..models import Booking, Screening, User
-from ..services.screening import cadence, submit
+from teletherapy.domain import screening as scoring
+from teletherapy.extensions import db
+from teletherapy.models import Booking, Screening, User
+from teletherapy.services.screening import cadence, submit
 
 # Totals at 16, 12, 8, 4 and 1 weeks ago: improving, stuck, recovered, getting worse.
 PHQ9_PATTERNS = (

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import ValidationError
+from teletherapy.domain.errors import ValidationError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "instruments"
 INSTRUMENT_CODES = ("phq9", "gad7")

@@ -53,7 +53,12 @@ from teletherapy.models.scheduling import (
     BookingSeries,
     IdempotencyRecord,
 )
-from .screening import Screening, ScreeningAlert, ScreeningCadence, ScreeningConsent
+from teletherapy.models.screening import (
+    Screening,
+    ScreeningAlert,
+    ScreeningCadence,
+    ScreeningConsent,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from teletherapy.models.base import Base
 
 
 class AuditEvent(Base):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
-from .base import Base
+from teletherapy.clock import utcnow
+from teletherapy.models.base import Base
 
 
 class ScreeningConsent(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from teletherapy.models import OutboxMessage
-from teletherapy.services import notifications
+from teletherapy.services.messaging import notifications
 from teletherapy.services.screening import cadence
 from tests.booking_rows import add_booking
 

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ...extensions import db
-from ...models import AuditEvent
+from teletherapy.extensions import db
+from teletherapy.models import AuditEvent
 
 
 def record_event(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ...domain.errors import NotFoundError
-from ...extensions import db
-from ...models import Booking, Role, TherapistProfile, User
+from teletherapy.domain.errors import NotFoundError
+from teletherapy.extensions import db
+from teletherapy.models import Booking, Role, TherapistProfile, User
 
 TREATING_STATUSES = ("held", "confirmed", "completed", "no_show")
 

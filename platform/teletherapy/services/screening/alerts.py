@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
-from ...domain.errors import NotFoundError, PermissionDenied
-from ...extensions import db
-from ...models import Role, ScreeningAlert, User
-from ..audit import record_event
-from .access import get_actor
+from teletherapy.domain.errors import NotFoundError, PermissionDenied
+from teletherapy.extensions import db
+from teletherapy.models import Role, ScreeningAlert, User
+from teletherapy.services.audit import record_event
+from teletherapy.services.screening.access import get_actor
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ...domain import screening as scoring
-from ...domain.errors import PermissionDenied, ValidationError
-from ...extensions import db
-from ...models import Booking, Role, Screening, ScreeningCadence
-from ..audit import record_event
-from ..invites import public_url
-from .access import get_actor, require_client_access
+from teletherapy.domain import screening as scoring
+from teletherapy.domain.errors import PermissionDenied, ValidationError
+from teletherapy.extensions import db
+from teletherapy.models import Booking, Role, Screening, ScreeningCadence
+from teletherapy.services.audit import record_event
+from teletherapy.services.calendars.invites import public_url
+from teletherapy.services.screening.access import get_actor, require_client_access
 
 CADENCES = tuple(c.value for c in scoring.Cadence)
 DEFAULT_CADENCE = scoring.Cadence.OFF.value

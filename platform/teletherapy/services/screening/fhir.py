@@ -10,11 +10,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ...domain import screening as scoring
-from ...extensions import db
-from ...models import Screening
-from .access import get_actor, require_client_access
-from .queries import audit_view, get_screening, rows_of
+from teletherapy.domain import screening as scoring
+from teletherapy.extensions import db
+from teletherapy.models import Screening
+from teletherapy.services.screening.access import get_actor, require_client_access
+from teletherapy.services.screening.queries import audit_view, get_screening, rows_of
 
 LOINC = "http://loinc.org"
 QUESTIONNAIRE_URL = "http://loinc.org/q/{panel}"

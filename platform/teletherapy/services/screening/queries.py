@@ -12,12 +12,17 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ...domain import screening as scoring
-from ...domain.errors import NotFoundError, PermissionDenied
-from ...extensions import db
-from ...models import Booking, Role, Screening, User
-from ..audit import record_event
-from .access import TREATING_STATUSES, client_ids_of, get_actor, require_client_access
+from teletherapy.domain import screening as scoring
+from teletherapy.domain.errors import NotFoundError, PermissionDenied
+from teletherapy.extensions import db
+from teletherapy.models import Booking, Role, Screening, User
+from teletherapy.services.audit import record_event
+from teletherapy.services.screening.access import (
+    TREATING_STATUSES,
+    client_ids_of,
+    get_actor,
+    require_client_access,
+)
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,21 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import select
 
-from ...domain import screening as scoring
-from ...domain.errors import PermissionDenied
-from ...extensions import db
-from ...models import AccountStatus, Role, Screening, ScreeningAlert, ScreeningConsent, User
-from .. import outbox
-from ..audit import record_event
-from ..invites import public_url
-from .access import get_actor, therapist_users, treating_therapist_ids
+from teletherapy.domain import screening as scoring
+from teletherapy.domain.errors import PermissionDenied
+from teletherapy.extensions import db
+from teletherapy.models import (
+    AccountStatus,
+    Role,
+    Screening,
+    ScreeningAlert,
+    ScreeningConsent,
+    User,
+)
+from teletherapy.services.audit import record_event
+from teletherapy.services.calendars.invites import public_url
+from teletherapy.services.messaging import outbox
+from teletherapy.services.screening.access import get_actor, therapist_users, treating_therapist_ids
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ...clock import utcnow
-from ...domain import screening as scoring
-from ...models import Screening
-from ...services.screening import fhir, queries, submit
-from ..access import require_actor, roles
+from teletherapy.clock import utcnow
+from teletherapy.domain import screening as scoring
+from teletherapy.models import Screening
+from teletherapy.services.screening import fhir, queries, submit
+from teletherapy.web.access import require_actor, roles
 
 bp = Blueprint("api_screening", __name__, description="Screening questionnaires (PHQ-9, GAD-7)")
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ...services.screening.queries import Series
+from teletherapy.services.screening.queries import Series
 
 WIDTH = 640
 HEIGHT = 260

@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ...clock import utcnow
-from ...domain import screening as scoring
-from ...domain.errors import ValidationError
-from ...services.screening import alerts, cadence, fhir, queries, submit
-from ..access import current_actor, require_actor, roles
-from .chart import build_chart
+from teletherapy.clock import utcnow
+from teletherapy.domain import screening as scoring
+from teletherapy.domain.errors import ValidationError
+from teletherapy.services.screening import alerts, cadence, fhir, queries, submit
+from teletherapy.web.access import current_actor, require_actor, roles
+from teletherapy.web.screening.chart import build_chart
 
 bp = Blueprint("screening", __name__, url_prefix="/screening")
 CHECK_IN_ORDER = ("phq9", "gad7")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from teletherapy.domain import screening as scoring
 from teletherapy.gateways.mail import OutgoingMessage
 from teletherapy.models import OutboxMessage
-from teletherapy.services import notifications, outbox
+from teletherapy.services.messaging import notifications, outbox
 from teletherapy.services.screening import alerts, cadence, fhir, queries, submit
 from tests.booking_rows import add_booking
 from tests.conftest import PASSWORD

@@ -16,10 +16,9 @@ from werkzeug.serving import make_server
 from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db as _db
-
-from ..booking_rows import add_booking
-from ..peers import free_port, peer_missing, wait_for_port
-from .test_booking_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.booking_rows import add_booking
+from tests.peers import free_port, peer_missing, wait_for_port
+from tests.web.bookings.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-pass-123"
@@ -28,7 +27,7 @@ PASSWORD = "browser-pass-123"
 @pytest.fixture
 def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
     """The app on loopback (SQLite, CSRF on): a Spanish-speaking client and their therapist."""
-    from teletherapy.services.accounts import create_user
+    from teletherapy.services.accounts.users import create_user
 
     database = tmp_path / "browser.sqlite3"
     shutil.copyfile(sqlite_template, database)
