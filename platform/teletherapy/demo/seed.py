@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 
 from teletherapy.clock import utcnow
 from teletherapy.demo.availability import seed_demo_availability
+from teletherapy.demo.screening import seed_demo_screenings
 from teletherapy.extensions import db
 from teletherapy.models import ClientProfile, TherapistProfile, User
 from teletherapy.services.accounts.users import hash_password
@@ -295,6 +296,7 @@ def seed_demo(
         if progress:
             progress(len(batch))
     seed_demo_sessions(now=now, therapists=min(therapists, 5), clients=min(clients, 10))
+    seed_demo_screenings(now=now, therapists=min(therapists, 5), clients=min(clients, 10))
     return {"therapists": therapists, "clients": clients}
 
 

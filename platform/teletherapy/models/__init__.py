@@ -13,6 +13,7 @@ from teletherapy.models.accounts import (
     TherapistProfile,
     User,
 )
+from teletherapy.models.audit import AuditEvent
 from teletherapy.models.base import Base, UTCDateTime
 from teletherapy.models.calendars import (
     BookingCalendarEntry,
@@ -52,12 +53,19 @@ from teletherapy.models.scheduling import (
     BookingSeries,
     IdempotencyRecord,
 )
+from teletherapy.models.screening import (
+    Screening,
+    ScreeningAlert,
+    ScreeningCadence,
+    ScreeningConsent,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
     "TAG_KINDS",
     "AccountStatus",
     "ApiToken",
+    "AuditEvent",
     "AvailabilityOverride",
     "AvailabilityRule",
     "AvailabilitySettings",
@@ -83,6 +91,10 @@ __all__ = [
     "Payment",
     "PovertyGuidelineRow",
     "Role",
+    "Screening",
+    "ScreeningAlert",
+    "ScreeningCadence",
+    "ScreeningConsent",
     "SeatStatus",
     "StripeEvent",
     "TherapistFee",

@@ -18,6 +18,7 @@ def register_all(app: Flask) -> None:
     from teletherapy.web.openapi import register_api
     from teletherapy.web.payments.pages import bp as payments_bp
     from teletherapy.web.practice.pages import bp as practice_bp
+    from teletherapy.web.screening.pages import bp as screening_bp
 
     access.init_app(app)
     template_helpers.init_app(app)
@@ -30,4 +31,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(sessions_bp)
     app.register_blueprint(find_bp)
+    app.register_blueprint(screening_bp)
     register_api(app)

@@ -31,6 +31,7 @@ def api_blueprints() -> list[Any]:
     from teletherapy.web.calendars import api as calendars
     from teletherapy.web.groups import api as groups
     from teletherapy.web.matching import api as matching
+    from teletherapy.web.screening import api as screening
 
-    modules = (accounts, availability, bookings, calendars, groups, matching)
+    modules = (accounts, availability, bookings, calendars, groups, matching, screening)
     return [blueprint for module in modules for blueprint in module.BLUEPRINTS]

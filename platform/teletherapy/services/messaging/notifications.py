@@ -30,6 +30,7 @@ from teletherapy.services.calendars.invites import (
 )
 from teletherapy.services.messaging import outbox
 from teletherapy.services.messaging.preferences import get_preferences
+from teletherapy.services.screening.cadence import check_in_link
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,7 @@ def _enqueue_reminders(bookings: list[Booking], person: User, *, now: datetime) 
                 "setting": booking.setting,
                 "location": location_for(booking),
                 "manage_url": public_url(f"/sessions/{booking.id}"),
+                "checkin_url": check_in_link(booking) if person.id == booking.client_id else None,
             }
             outbox.enqueue(
                 kind=REMINDER_KIND,

@@ -1,0 +1,1 @@
+"""Screening pages and API (PHQ-9, GAD-7)."""
