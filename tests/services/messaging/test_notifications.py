@@ -309,7 +309,7 @@ def test_a_weekly_series_is_one_recurring_invite_per_person_across_dst(db, peopl
         assert str(master["UID"]) == f"series-{series.id}@teletherapy"
         assert master["RRULE"]["COUNT"] == [4]
         assert utc_occurrences(row.ics) == SERIES_STARTS
-        assert "Tue Feb 23" in row.subject and "First session: " in row.body_text
+        assert "Tue, Feb 23" in row.subject and "First session: " in row.body_text
     # Reminders for every week, both people, both offsets.
     assert len(rows(db, kind="reminder")) == 4 * 2 * 2
 

@@ -96,8 +96,8 @@ def test_confirm_then_see_it_in_my_sessions(
     client = login(client_user)
     confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
     page = text(client.get(confirm_url))
-    assert "Dr Ana" in page and "Thu Dec 3, 9:00 am CST" in page
-    assert "Therapist's time: Thu Dec 3, 10:00 am EST" in page
+    assert "Dr Ana" in page and "Thu, Dec 3, 9:00 am CST" in page
+    assert "Therapist's time: Thu, Dec 3, 10:00 am EST" in page
     key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
     assert key is not None
     form = {"start": THU_10_Z, "setting": "online", "repeat": "1", "request_key": key.group(1)}
@@ -109,7 +109,7 @@ def test_confirm_then_see_it_in_my_sessions(
     assert client.post(confirm_url, data=form).headers["Location"] == response.headers["Location"]
     listing = text(client.get("/sessions"))
     upcoming = listing.split("Past and cancelled")[0]
-    assert "Thu Dec 3, 9:00 am CST" in upcoming and "Dr Ana" in upcoming
+    assert "Thu, Dec 3, 9:00 am CST" in upcoming and "Dr Ana" in upcoming
     assert "My sessions" in listing  # the nav link
 
 
@@ -290,8 +290,8 @@ def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
     )
     assert response.status_code == 409
     page = text(response)
-    assert "Thu Dec 10, 9:00 am CST — taken" in page
-    assert "Thu Dec 17, 9:00 am CST — taken" in page
+    assert "Thu, Dec 10, 9:00 am CST — taken" in page
+    assert "Thu, Dec 17, 9:00 am CST — taken" in page
     assert "nothing was booked" in page
 
 
