@@ -8,6 +8,7 @@ are needed (`make messages` extracts and updates the catalogs).
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import hashlib
 import io
@@ -15,6 +16,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +27,8 @@ from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.extract import extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask_babel import gettext
+from flask import current_app
+from flask_babel import LazyString, force_locale, get_locale, gettext
 
 from teletherapy.domain import vocabularies
 
@@ -47,6 +50,15 @@ def language_for(person: HasLanguage | None, languages: Sequence[str]) -> str:
     if person is not None and person.language in languages:
         return person.language
     return languages[0]
+
+
+@contextmanager
+def speaking_to(person: HasLanguage | None) -> Iterator[str]:
+    """Render what is inside in the recipient's language (not the sender's): emails,
+    invites, reminders. Yields the language code."""
+    language = language_for(person, list(current_app.config["LANGUAGES"]))
+    with force_locale(language):
+        yield language
 
 
 def text_direction(language: str) -> str:
@@ -181,6 +193,21 @@ def translated(vocabulary: Mapping[str, str], language: str) -> dict[str, str]:
     return {code: vocabulary_label(vocabulary, code, language) for code in vocabulary}
 
 
+def lazy_label(code: str, label: Any) -> Any:
+    """A choice's label translated when shown: a language code's name from Babel's data,
+    any other English label from the catalog; an already lazy label stays as it is."""
+    if not isinstance(label, str) or not label:
+        return label
+    if vocabularies.LANGUAGES.get(code) == label:
+        return LazyString(lambda: vocabulary_label(vocabularies.LANGUAGES, code, _current()))
+    return LazyString(gettext, label)
+
+
+def _current() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else "en"
+
+
 class TranslatedVocabularies:
     """`vocab` in templates: every vocabulary of domain.vocabularies, labels translated."""
 
@@ -202,6 +229,8 @@ class TranslatedVocabularies:
 
 _ERROR_SUFFIX = "Error"
 Extracted = tuple[Any, ...]
+# Positional label arguments of value objects seeded with English text (fee bands).
+_LABEL_ARGUMENT = {"FeeBand": 1}
 
 
 def extract_labels(
@@ -228,7 +257,12 @@ def extract_labels(
                 if keyword.arg in {"label", "title"} and isinstance(keyword.value, ast.Constant):
                     yield from _text(keyword.value)
             name = _call_name(node)
-            if name.endswith(_ERROR_SUFFIX):
+            if name in _LABEL_ARGUMENT and len(node.args) > _LABEL_ARGUMENT[name]:
+                label = node.args[_LABEL_ARGUMENT[name]]
+                if isinstance(label, ast.Constant):
+                    yield from _text(label)
+            if name.endswith(_ERROR_SUFFIX) and not hasattr(builtins, name):
+                # A built-in error (ValueError ...) is a programmer's message, never shown.
                 yield from _error_messages(node)
         elif isinstance(node, ast.ClassDef) and node.name.endswith(_ERROR_SUFFIX):
             for statement in node.body:

@@ -3,11 +3,13 @@ language (Babel's locale data, never formats by hand) and zone."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
+from babel.dates import format_date
 from flask import Flask, has_request_context
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from teletherapy.i18n import TranslatedVocabularies, format_instant, format_money
 from teletherapy.web.access import current_actor
@@ -36,9 +38,57 @@ def money(cents: int, currency: str = "usd") -> str:
     return format_money(cents, currency, _language())
 
 
+def local_date(value: date | None, style: str = "day") -> str:
+    """A calendar date in the viewer's language: 'Thursday, December 3, 2026'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "full" if style == "day" else "medium", locale=_language())
+
+
+# Booking statuses as people read them (codes stay English in the API).
+STATUS_LABELS = {
+    "held": _l("held for payment"),
+    "confirmed": _l("confirmed"),
+    "completed": _l("completed"),
+    "no_show": _l("no-show"),
+    "cancelled": _l("cancelled"),
+    "expired": _l("expired"),
+}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS[code]) if code in STATUS_LABELS else code.replace("_", " ")
+
+
+def band_label(label: str) -> str:
+    """A fee band's label: the seeded labels are in the catalog; an admin's own stays as is."""
+    return str(gettext(label)) if label else label
+
+
+class _Band(Protocol):
+    min_cents: int
+    max_cents: int
+
+
+def band_range(band: _Band) -> str:
+    return str(
+        gettext(
+            "%(low)s to %(high)s",
+            low=money(band.min_cents),
+            high=money(band.max_cents),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
+    app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(band_label, "band_label")
+    app.add_template_filter(band_range, "band_range")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

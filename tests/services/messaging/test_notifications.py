@@ -218,7 +218,7 @@ def test_reminders_are_written_in_the_persons_language(db, make_user, now):
     client = make_user("client", display_name="Luz", language="es")
     confirm(db, add_booking(db, therapist, client, z("2026-12-08T23:00Z")), now)
     [invite] = rows(db, kind="booking_confirmed", to_address=client.email)
-    assert invite.subject.startswith("Su sesión está reservada: mar 8 dic, 18:00 EST")
+    assert invite.subject.startswith("Su sesión está reservada: mar, 8 dic, 18:00 EST")
     reminders = rows(db, kind="reminder", to_address=client.email)
     assert all(r.subject.startswith("Recordatorio") for r in reminders)
 

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 
@@ -69,11 +70,13 @@ def sign_up() -> Any:
         else:
             if user.is_active:
                 login_user(user)
-                flash("Welcome! Your account is ready.", "success")
+                flash(_("Welcome! Your account is ready."), "success")
                 return redirect(url_for("main.home"))
             flash(
-                "Thank you. An administrator will verify your therapist account; "
-                "we will email you when it is approved.",
+                _(
+                    "Thank you. An administrator will verify your therapist account; "
+                    "we will email you when it is approved."
+                ),
                 "success",
             )
             return redirect(url_for("accounts.sign_in"))
@@ -103,7 +106,7 @@ def sign_in() -> Any:
 def sign_out() -> Any:
     logout_user()
     g.pop("actor", None)
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("main.home"))
 
 
@@ -119,8 +122,10 @@ def reset_request() -> Any:
             max_age_seconds=int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]),
         )
         flash(
-            "If an account uses that address, we have emailed it a link to reset the "
-            "password. The link works once, for one hour.",
+            _(
+                "If an account uses that address, we have emailed it a link to reset the "
+                "password. The link works once, for one hour."
+            ),
             "success",
         )
         return redirect(url_for("accounts.sign_in"))
@@ -142,7 +147,7 @@ def reset_password(token: str) -> Any:
             if "token" in exc.errors:
                 flash(exc.detail, "error")
         else:
-            flash("Your password is changed. Please sign in.", "success")
+            flash(_("Your password is changed. Please sign in."), "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form), 422 if form.errors else 200
 
@@ -167,7 +172,7 @@ def settings() -> Any:
         except ValidationError as exc:
             _attach_errors(form, exc)
         else:
-            flash("Settings saved.", "success")
+            flash(_("Settings saved."), "success")
             return redirect(url_for("accounts.settings"))
     tokens = accounts.list_api_tokens(user_id=actor.id)
     return render_template(
@@ -182,5 +187,5 @@ def revoke_token(token_id: int) -> Any:
     form = RevokeTokenForm()
     if form.validate_on_submit():
         accounts.revoke_api_token(user_id=actor.id, token_id=token_id, now=utcnow())
-        flash("Token revoked.", "success")
+        flash(_("Token revoked."), "success")
     return redirect(url_for("accounts.settings"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
@@ -50,7 +51,7 @@ def dashboard() -> Any:
 def approve(user_id: int) -> Any:
     if ActionForm().validate_on_submit():
         user = accounts.approve_therapist(user_id=user_id)
-        flash(f"Approved {user.display_name}.", "success")
+        flash(_("Approved %(name)s.", name=user.display_name), "success")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -70,10 +71,10 @@ def create_user() -> Any:
             for messages in exc.errors.values():
                 flash(" ".join(messages), "error")
         else:
-            flash(f"Created {user.role} {user.email}.", "success")
+            flash(_("Created the account %(email)s.", email=user.email), "success")
     else:
         for field, messages in form.errors.items():
-            flash(f"{field}: {' '.join(messages)}", "error")
+            flash(f"{getattr(form, field).label.text}: {' '.join(messages)}", "error")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -82,5 +83,5 @@ def create_user() -> Any:
 def retry_dead_letter(message_id: int) -> Any:
     if ActionForm().validate_on_submit():
         outbox.retry_dead_letter(message_id=message_id, now=utcnow())
-        flash("Message queued again.", "success")
+        flash(_("Message queued again."), "success")
     return redirect(url_for("admin.dashboard"))

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from teletherapy.domain.availability import days_off
@@ -93,7 +94,7 @@ def edit_availability() -> Any:
         except ValidationError as exc:
             _attach(editor, exc, row_of)
         else:
-            flash("Your availability is saved.", "success")
+            flash(_("Your availability is saved."), "success")
             return redirect(url_for("practice.edit_availability"))
     return _render(editor), 422
 

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
@@ -22,6 +23,7 @@ from teletherapy.services.payments import payments as payment_service
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.accounts.pages import _attach_errors
 from teletherapy.web.bookings.forms import ActionForm, BookForm, CancelForm
+from teletherapy.web.formatting import local_time
 from teletherapy.web.payments.pages import current_gateway
 
 bp = Blueprint("sessions", __name__)
@@ -66,12 +68,7 @@ def _parse_instant(value: str | None) -> datetime:
 
 
 def _clock(value: datetime, zone: ZoneInfo) -> str:
-    local = value.astimezone(zone)
-    return (
-        local.strftime("%-I:%M %p").replace("AM", "am").replace("PM", "pm")
-        + " "
-        + (local.tzname() or "")
-    )
+    return local_time(value, str(zone), "time")
 
 
 def _week_of_slots(
@@ -210,7 +207,7 @@ def confirm(therapist_id: int) -> Any:
             first = result[0] if isinstance(result, list) else result
             count = len(result) if isinstance(result, list) else 1
             if first.status == "held":
-                flash("We are holding this time for you while you pay.", "success")
+                flash(_("We are holding this time for you while you pay."), "success")
                 return redirect(url_for("payments.pay", booking_id=first.id))
             flash(
                 "Your session is booked." if count == 1 else f"Your {count} sessions are booked.",
@@ -294,7 +291,7 @@ def cancel(booking_id: int) -> Any:
         booking_id=booking_id, user_id=actor.id, now=utcnow()
     )
     if not booking_service.is_changeable(booking, utcnow()):
-        flash("This session can no longer be cancelled.", "error")
+        flash(_("This session can no longer be cancelled."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = CancelForm()
     if form.validate_on_submit():
@@ -312,7 +309,7 @@ def cancel(booking_id: int) -> Any:
             flash(exc.detail, "error")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
         else:
-            flash("The session is cancelled. We have told the other person.", "success")
+            flash(_("The session is cancelled. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
     return render_template(
         "sessions/cancel.html", booking=booking, preview=preview, form=form
@@ -325,7 +322,7 @@ def reschedule(booking_id: int) -> Any:
     actor = require_actor()
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
     if not booking_service.is_changeable(booking, utcnow()):
-        flash("This session can no longer be moved.", "error")
+        flash(_("This session can no longer be moved."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = ActionForm()
     status = 200
@@ -341,7 +338,7 @@ def reschedule(booking_id: int) -> Any:
             flash(exc.detail, "error")
             status = exc.status
         else:
-            flash("The session has moved. We have told the other person.", "success")
+            flash(_("The session has moved. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=new.id))
     default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
     default_week = max(
@@ -428,7 +425,7 @@ def attendance(booking_id: int) -> Any:
         except (ConflictError, ValidationError) as exc:
             flash(exc.detail, "error")
         else:
-            flash("Attendance recorded.", "success")
+            flash(_("Attendance recorded."), "success")
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("sessions.practice")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, flash, render_template, request
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Length
@@ -136,7 +137,7 @@ def settings() -> Any:
         except ValidationError as exc:
             _attach_errors(form, exc)
         else:
-            flash("Calendar settings saved.", "success")
+            flash(_("Calendar settings saved."), "success")
     return _render(form, None, 422 if form.errors else 200)
 
 
@@ -153,7 +154,7 @@ def create_feed() -> Any:
 def rotate_feed() -> Any:
     actor = require_actor()
     address = calendar_feeds.rotate_feed(user_id=actor.id, now=utcnow())
-    flash("Your old feed address no longer works; subscribe to the new one.", "success")
+    flash(_("Your old feed address no longer works; subscribe to the new one."), "success")
     return _render(_preferences_form(), address)
 
 
@@ -162,5 +163,5 @@ def rotate_feed() -> Any:
 def revoke_feed() -> Any:
     actor = require_actor()
     calendar_feeds.revoke_feed(user_id=actor.id, now=utcnow())
-    flash("Your calendar feed is switched off.", "success")
+    flash(_("Your calendar feed is switched off."), "success")
     return _render(_preferences_form(), None)

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from teletherapy.clock import utcnow
@@ -70,7 +71,7 @@ def new() -> Any:
     if form.validate_on_submit():
         group = _create(actor, form)
         if group is not None:
-            flash("Your group is created and its meetings are on your calendar.", "success")
+            flash(_("Your group is created and its meetings are on your calendar."), "success")
             return redirect(url_for("groups.detail", group_id=group.id))
     return render_template("groups/new.html", form=form), 422 if form.errors else 200
 
@@ -145,7 +146,7 @@ def cancel(group_id: int) -> Response:
         except ConflictError as exc:
             flash(exc.detail, "error")
         else:
-            flash("The group is cancelled; its members are told by email.", "success")
+            flash(_("The group is cancelled; its members are told by email."), "success")
     return redirect(url_for("groups.detail", group_id=group_id))
 
 

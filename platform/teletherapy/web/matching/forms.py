@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -27,14 +28,22 @@ from teletherapy.domain import vocabularies as v
 from teletherapy.domain.matching import DEFAULT_MAX_DISTANCE_KM, MAX_DISTANCE_KM
 from teletherapy.web.accounts.forms import options
 
-WEIGHTS = [("1", "Matters a little"), ("2", "Matters"), ("3", "Matters a lot")]
-WEIGHTS_WITH_NONE = [("0", "Does not matter"), *WEIGHTS]
+WEIGHTS = [("1", _l("Matters a little")), ("2", _l("Matters")), ("3", _l("Matters a lot"))]
+WEIGHTS_WITH_NONE = [("0", _l("Does not matter")), *WEIGHTS]
 TIMES_OF_DAY = {
-    "morning": ("08:00", "12:00", "Mornings (8 am to noon)"),
-    "afternoon": ("12:00", "17:00", "Afternoons (noon to 5 pm)"),
-    "evening": ("17:00", "21:00", "Evenings (5 pm to 9 pm)"),
+    "morning": ("08:00", "12:00", _l("Mornings (8 am to noon)")),
+    "afternoon": ("12:00", "17:00", _l("Afternoons (noon to 5 pm)")),
+    "evening": ("17:00", "21:00", _l("Evenings (5 pm to 9 pm)")),
 }
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = [
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -44,163 +53,171 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _blank(label: str, pairs: dict[str, str] | list[tuple[str, str]]) -> list[Any]:
+def _blank(label: Any, pairs: dict[str, str] | list[tuple[str, str]]) -> list[Any]:
     items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
     return options([("", label), *items])
 
 
 class LanguageRow(Form):
-    code = SelectField("Language", choices=_blank("Choose a language", v.LANGUAGES), default="")
+    code = SelectField(
+        _l("Language"), choices=_blank(_l("Choose a language"), v.LANGUAGES), default=""
+    )
     need = SelectField(
-        "How much it matters",
-        choices=options([("preferred", "Preferred"), ("required", "Required")]),
+        _l("How much it matters"),
+        choices=options([("preferred", _l("Preferred")), ("required", _l("Required"))]),
         default="preferred",
     )
 
 
 class CultureRow(Form):
     code = SelectField(
-        "Cultural background or community",
-        choices=_blank("Choose one", v.CULTURAL_BACKGROUNDS),
+        _l("Cultural background or community"),
+        choices=_blank(_l("Choose one"), v.CULTURAL_BACKGROUNDS),
         default="",
     )
-    weight = SelectField("How much it matters", choices=options(WEIGHTS), default="1")
+    weight = SelectField(_l("How much it matters"), choices=options(WEIGHTS), default="1")
 
 
 class IntakeForm(FlaskForm):
     setting = SelectField(
-        "How would you like to meet?",
+        _l("How would you like to meet?"),
         choices=options(v.SETTINGS),
         default="online",
     )
-    state = SelectField("Your state", choices=_blank("Choose your state", v.US_STATES), default="")
+    state = SelectField(
+        _l("Your state"), choices=_blank(_l("Choose your state"), v.US_STATES), default=""
+    )
     zip = StringField(
-        "Your ZIP code",
-        validators=[Optional(), Regexp(r"^\d{5}$", message="Enter a 5-digit ZIP code.")],
+        _l("Your ZIP code"),
+        validators=[Optional(), Regexp(r"^\d{5}$", message=_l("Enter a 5-digit ZIP code."))],
     )
     max_distance_km = DecimalField(
-        "Farthest you would travel to an office (km)",
+        _l("Farthest you would travel to an office (km)"),
         default=Decimal(int(DEFAULT_MAX_DISTANCE_KM)),
         validators=[Optional(), NumberRange(min=1, max=MAX_DISTANCE_KM)],
     )
     languages = FieldList(FormField(LanguageRow), min_entries=3, max_entries=3)
     modalities = MultiCheckboxField(
-        "Kinds of therapy you are interested in",
-        choices=options([("not_sure", "Not sure yet"), *v.MODALITIES.items()]),
+        _l("Kinds of therapy you are interested in"),
+        choices=options([("not_sure", _l("Not sure yet")), *v.MODALITIES.items()]),
     )
-    concerns = MultiCheckboxField("What you would like help with", choices=options(v.CONCERNS))
+    concerns = MultiCheckboxField(_l("What you would like help with"), choices=options(v.CONCERNS))
     cultures = FieldList(FormField(CultureRow), min_entries=2, max_entries=2)
     gender = SelectField(
-        "Therapist's gender", choices=_blank("No preference", v.GENDERS), default=""
+        _l("Therapist's gender"), choices=_blank(_l("No preference"), v.GENDERS), default=""
     )
-    gender_weight = SelectField("How much it matters", choices=options(WEIGHTS), default="1")
+    gender_weight = SelectField(_l("How much it matters"), choices=options(WEIGHTS), default="1")
     faith_integrated = SelectField(
-        "Faith-integrated therapy", choices=options(WEIGHTS_WITH_NONE), default="0"
+        _l("Faith-integrated therapy"), choices=options(WEIGHTS_WITH_NONE), default="0"
     )
     lgbtq_affirming = SelectField(
-        "LGBTQ+-affirming therapist", choices=options(WEIGHTS_WITH_NONE), default="0"
+        _l("LGBTQ+-affirming therapist"), choices=options(WEIGHTS_WITH_NONE), default="0"
     )
     age_group = SelectField(
-        "Therapy is for", choices=_blank("Any age group", v.AGE_GROUPS), default=""
+        _l("Therapy is for"), choices=_blank(_l("Any age group"), v.AGE_GROUPS), default=""
     )
-    fee_band = SelectField("Your fee band", choices=[], default="")
+    fee_band = SelectField(_l("Your fee band"), choices=[], default="")
     household_income = DecimalField(
-        "Yearly household income before tax ($)",
+        _l("Yearly household income before tax ($)"),
         places=0,
         validators=[Optional(), NumberRange(min=0, max=10_000_000)],
     )
     household_size = IntegerField(
-        "People in your household", validators=[Optional(), NumberRange(min=1, max=30)]
+        _l("People in your household"), validators=[Optional(), NumberRange(min=1, max=30)]
     )
     days = MultiCheckboxField(
-        "Days that suit you", choices=options([(str(i), d) for i, d in enumerate(WEEKDAYS)])
+        _l("Days that suit you"), choices=options([(str(i), d) for i, d in enumerate(WEEKDAYS)])
     )
     times = MultiCheckboxField(
-        "Times that suit you",
+        _l("Times that suit you"),
         choices=options([(k, label) for k, (_, _, label) in TIMES_OF_DAY.items()]),
     )
-    submit = SubmitField("Show therapists")
+    submit = SubmitField(_l("Show therapists"))
 
 
 class FeeRow(Form):
     code = HiddenField()
-    accepts = BooleanField("I accept this band")
-    dollars = DecimalField("My price per session ($)", places=2, validators=[Optional()])
+    accepts = BooleanField(_l("I accept this band"))
+    dollars = DecimalField(_l("My price per session ($)"), places=2, validators=[Optional()])
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField("Name shown to clients", validators=[Length(min=1, max=120)])
-    bio = TextAreaField("About you and your practice", validators=[Length(max=2000)])
+    display_name = StringField(_l("Name shown to clients"), validators=[Length(min=1, max=120)])
+    bio = TextAreaField(_l("About you and your practice"), validators=[Length(max=2000)])
     photo_url = StringField(
-        "Photo address (https, optional)", validators=[Optional(), URL(), Length(max=500)]
+        _l("Photo address (https, optional)"), validators=[Optional(), URL(), Length(max=500)]
     )
-    license_type = StringField("Licence type (LCSW, LMHC, PsyD ...)", validators=[Length(max=40)])
-    license_number = StringField("Licence number", validators=[Length(max=40)])
+    license_type = StringField(
+        _l("Licence type (LCSW, LMHC, PsyD ...)"), validators=[Length(max=40)]
+    )
+    license_number = StringField(_l("Licence number"), validators=[Length(max=40)])
     license_state = SelectField(
-        "State of your main licence", choices=_blank("Choose a state", v.US_STATES), default=""
+        _l("State of your main licence"),
+        choices=_blank(_l("Choose a state"), v.US_STATES),
+        default="",
     )
     licence_states = SelectMultipleField(
-        "Other states where you are licensed", choices=options(v.US_STATES)
+        _l("Other states where you are licensed"), choices=options(v.US_STATES)
     )
     online_states = SelectMultipleField(
-        "States where you offer online sessions (you must be licensed there)",
+        _l("States where you offer online sessions (you must be licensed there)"),
         choices=options(v.US_STATES),
     )
     office_zip = StringField(
-        "Office ZIP code (leave empty if you have no office)",
-        validators=[Optional(), Regexp(r"^\d{5}$", message="Enter a 5-digit ZIP code.")],
+        _l("Office ZIP code (leave empty if you have no office)"),
+        validators=[Optional(), Regexp(r"^\d{5}$", message=_l("Enter a 5-digit ZIP code."))],
     )
     home_zip = StringField(
-        "Home visits from ZIP code (leave empty if you do not visit)",
-        validators=[Optional(), Regexp(r"^\d{5}$", message="Enter a 5-digit ZIP code.")],
+        _l("Home visits from ZIP code (leave empty if you do not visit)"),
+        validators=[Optional(), Regexp(r"^\d{5}$", message=_l("Enter a 5-digit ZIP code."))],
     )
-    home_radius_km = DecimalField("Home-visit radius (km)", validators=[Optional()])
+    home_radius_km = DecimalField(_l("Home-visit radius (km)"), validators=[Optional()])
     gender = SelectField(
-        "Your gender (optional)", choices=_blank("Prefer not to say", v.GENDERS), default=""
+        _l("Your gender (optional)"), choices=_blank(_l("Prefer not to say"), v.GENDERS), default=""
     )
-    faith_integrated = BooleanField("I offer faith-integrated therapy")
-    lgbtq_affirming = BooleanField("My practice is LGBTQ+-affirming")
-    offers_individual = BooleanField("I see individuals")
-    offers_group = BooleanField("I run groups")
-    accepting_new_clients = BooleanField("I am accepting new clients")
-    modalities = MultiCheckboxField("Modalities", choices=options(v.MODALITIES))
-    concerns = MultiCheckboxField("Concerns you treat", choices=options(v.CONCERNS))
-    languages = MultiCheckboxField("Languages you practise in", choices=options(v.LANGUAGES))
+    faith_integrated = BooleanField(_l("I offer faith-integrated therapy"))
+    lgbtq_affirming = BooleanField(_l("My practice is LGBTQ+-affirming"))
+    offers_individual = BooleanField(_l("I see individuals"))
+    offers_group = BooleanField(_l("I run groups"))
+    accepting_new_clients = BooleanField(_l("I am accepting new clients"))
+    modalities = MultiCheckboxField(_l("Modalities"), choices=options(v.MODALITIES))
+    concerns = MultiCheckboxField(_l("Concerns you treat"), choices=options(v.CONCERNS))
+    languages = MultiCheckboxField(_l("Languages you practise in"), choices=options(v.LANGUAGES))
     cultural_backgrounds = MultiCheckboxField(
-        "Cultural backgrounds and communities you share or serve (optional)",
+        _l("Cultural backgrounds and communities you share or serve (optional)"),
         choices=options(v.CULTURAL_BACKGROUNDS),
     )
-    age_groups = MultiCheckboxField("Age groups you see", choices=options(v.AGE_GROUPS))
+    age_groups = MultiCheckboxField(_l("Age groups you see"), choices=options(v.AGE_GROUPS))
     fees = FieldList(FormField(FeeRow))
     reduced_fee_weekly_cap = IntegerField(
-        "Most reduced-fee sessions a week (empty: no limit)",
+        _l("Most reduced-fee sessions a week (empty: no limit)"),
         validators=[Optional(), NumberRange(min=0, max=60)],
     )
-    submit = SubmitField("Save profile")
+    submit = SubmitField(_l("Save profile"))
 
 
 class BandRow(Form):
-    code = StringField("Code", validators=[Length(min=1, max=8)])
-    band_label = StringField("Label", validators=[Length(min=1, max=120)])
-    min_dollars = DecimalField("Lowest price ($)", places=2)
-    max_dollars = DecimalField("Highest price ($)", places=2)
+    code = StringField(_l("Code"), validators=[Length(min=1, max=8)])
+    band_label = StringField(_l("Label"), validators=[Length(min=1, max=120)])
+    min_dollars = DecimalField(_l("Lowest price ($)"), places=2)
+    max_dollars = DecimalField(_l("Highest price ($)"), places=2)
     max_fpl_percent = IntegerField(
-        "Income ceiling (% of poverty line; empty for the standard fee)",
+        _l("Income ceiling (% of poverty line; empty for the standard fee)"),
         validators=[Optional()],
     )
 
 
 class FeeBandsForm(FlaskForm):
     bands = FieldList(FormField(BandRow))
-    submit = SubmitField("Save fee bands")
+    submit = SubmitField(_l("Save fee bands"))
 
 
 class GuidelineForm(FlaskForm):
-    year = IntegerField("Year", validators=[NumberRange(min=1990, max=2200)])
-    first_person_dollars = DecimalField("Yearly income for one person ($)", places=0)
-    each_additional_dollars = DecimalField("Each additional person ($)", places=0)
-    submit = SubmitField("Save guideline")
+    year = IntegerField(_l("Year"), validators=[NumberRange(min=1990, max=2200)])
+    first_person_dollars = DecimalField(_l("Yearly income for one person ($)"), places=0)
+    each_additional_dollars = DecimalField(_l("Each additional person ($)"), places=0)
+    submit = SubmitField(_l("Save guideline"))
 
 
 class VerifyForm(FlaskForm):
-    submit = SubmitField("Verify")
+    submit = SubmitField(_l("Verify"))

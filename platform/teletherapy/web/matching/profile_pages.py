@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import NotFoundError, ValidationError
@@ -125,9 +126,9 @@ def edit_profile() -> Any:
             _attach(form, exc)
         else:
             if saved.profile.verified_at is None:
-                flash("Profile saved. An administrator will verify your licence.", "success")
+                flash(_("Profile saved. An administrator will verify your licence."), "success")
             else:
-                flash("Profile saved.", "success")
+                flash(_("Profile saved."), "success")
             return redirect(url_for("practice_profile.edit_profile"))
     return render_template(
         "find/profile_edit.html",
@@ -159,7 +160,10 @@ def verify(therapist_id: int) -> Any:
         except ValidationError as exc:
             flash(exc.errors.get("license_number", [exc.detail])[0], "error")
         else:
-            flash(f"Verified {profile.display_name}; the profile is now public.", "success")
+            flash(
+                _("Verified %(name)s; the profile is now public.", name=profile.display_name),
+                "success",
+            )
     return redirect(url_for("matching_admin.licences"))
 
 
@@ -231,7 +235,7 @@ def save_fee_bands() -> Any:
             for message in messages:
                 flash(message, "error")
         else:
-            flash("Fee bands saved.", "success")
+            flash(_("Fee bands saved."), "success")
             return redirect(url_for("matching_admin.edit_fee_bands"))
     return _render_fee_bands(bands_form, guideline_form)
 
@@ -263,6 +267,6 @@ def save_guideline() -> Any:
                 ),
             )
         else:
-            flash("Poverty guideline saved.", "success")
+            flash(_("Poverty guideline saved."), "success")
             return redirect(url_for("matching_admin.edit_fee_bands"))
     return _render_fee_bands(bands_form, guideline_form)

@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import DomainError, ValidationError
@@ -134,7 +135,7 @@ def settings() -> Any:
         except ValidationError as exc:
             _attach_errors(form, exc)
         else:
-            flash("Payment settings saved.", "success")
+            flash(_("Payment settings saved."), "success")
             return redirect(url_for("payments.settings"))
     return render_template(
         "payments/settings.html",
@@ -173,7 +174,7 @@ def pay_at_session(booking_id: int) -> Any:
         stripe_enabled=current_gateway() is not None,
         now=utcnow(),
     )
-    flash("Your session is booked. You will pay at the session.", "success")
+    flash(_("Your session is booked. You will pay at the session."), "success")
     return redirect(url_for("payments.index"))
 
 
@@ -246,7 +247,7 @@ def mark_paid(booking_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         raise ValidationError("This form expired; please try again.")
     payments.mark_paid_at_session(therapist=require_actor(), booking_id=booking_id, now=utcnow())
-    flash("Marked as paid.", "success")
+    flash(_("Marked as paid."), "success")
     return redirect(url_for("payments.index"))
 
 
@@ -256,7 +257,7 @@ def waive(booking_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         raise ValidationError("This form expired; please try again.")
     payments.waive_late_fee(therapist=require_actor(), booking_id=booking_id, now=utcnow())
-    flash("The fee is waived for hardship.", "success")
+    flash(_("The fee is waived for hardship."), "success")
     return redirect(url_for("payments.index"))
 
 
