@@ -56,7 +56,7 @@ BABEL_KEYWORDS := -k _l -k N_ -k lazy_gettext -k lazy_ngettext:1,2 -k npgettext:
 messages: dev-venv
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output \
 		--project Teletherapy --msgid-bugs-address i18n@teletherapy.test \
-		-o $(TRANSLATIONS)/messages.pot .
+		--ignore-dirs ".* __pycache__" -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 

@@ -227,7 +227,7 @@ class TranslatedVocabularies:
 
 # --------------------------------------------------------------------------- extraction
 
-_ERROR_SUFFIX = "Error"
+_ERROR_SUFFIX = ("Error", "Denied")
 Extracted = tuple[Any, ...]
 # Positional label arguments of value objects seeded with English text (fee bands).
 _LABEL_ARGUMENT = {"FeeBand": 1}

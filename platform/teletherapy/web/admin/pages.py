@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
@@ -21,16 +22,24 @@ from teletherapy.web.accounts.forms import options
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+ROLE_LABELS = {"client": _l("Client"), "therapist": _l("Therapist"), "admin": _l("Administrator")}
+STATUS_LABELS = {
+    "active": _l("Active"),
+    "pending": _l("Waiting for approval"),
+    "disabled": _l("Disabled"),
+}
+
+
 class ActionForm(FlaskForm):
-    submit = SubmitField("Go")
+    submit = SubmitField(_l("Go"))
 
 
 class CreateUserForm(FlaskForm):
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10)])
-    role = SelectField("Role", choices=options([(r.value, r.value.title()) for r in Role]))
-    submit = SubmitField("Create account")
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=10)])
+    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
+    submit = SubmitField(_l("Create account"))
 
 
 @bp.get("/")
@@ -43,6 +52,8 @@ def dashboard() -> Any:
         dead=outbox.list_dead_letters(limit=50),
         action_form=ActionForm(),
         create_form=CreateUserForm(),
+        role_labels=ROLE_LABELS,
+        status_labels=STATUS_LABELS,
     )
 
 

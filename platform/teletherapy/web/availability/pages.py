@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from teletherapy.domain.availability import days_off
@@ -21,7 +22,15 @@ from teletherapy.web.accounts.forms import COMMON_ZONES
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = [
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+]
 SCALARS = (
     "time_zone",
     "session_minutes",
@@ -219,7 +228,7 @@ def _describe(row: Row, section: str) -> str:
     """How a person recognises a line of the form ("Monday 09:00-12:00")."""
     if section == "weekly":
         day = row.get("weekday")
-        name = WEEKDAYS[int(day)] if day.isdigit() and int(day) < len(WEEKDAYS) else "the line"
+        name = WEEKDAYS[int(day)] if day.isdigit() and int(day) < len(WEEKDAYS) else _l("the line")
         return f"{name} {row.get('start')}-{row.get('end')}"
     return f"{row.get('date')} {row.get('start')}-{row.get('end')}"
 

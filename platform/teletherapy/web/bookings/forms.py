@@ -9,8 +9,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from teletherapy.web.accounts.forms import options
 
-REPEAT_CHOICES = [("1", "Just this session")] + [
-    (str(n), f"Every week for {n} weeks") for n in range(2, 53)
+REPEAT_CHOICES = [("1", _l("Just this session"))] + [
+    (str(n), _l("Every week for %(num)s weeks", num=n)) for n in range(2, 53)
 ]
 
 

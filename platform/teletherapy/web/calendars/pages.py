@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Length
@@ -27,24 +28,24 @@ ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 class CalendarPreferencesForm(FlaskForm):
     calendar_detail = RadioField(
-        "How your sessions appear in calendars",
+        _l("How your sessions appear in calendars"),
         choices=options(
             [
-                ("discreet", "Discreetly, as “Appointment”"),
-                ("named", "With the other person's name (“Session with …”)"),
+                ("discreet", _l("Discreetly, as “Appointment”")),
+                ("named", _l("With the other person's name (“Session with …”)")),
             ]
         ),
     )
-    reminders_enabled = BooleanField("Email me reminders before sessions")
+    reminders_enabled = BooleanField(_l("Email me reminders before sessions"))
     reminder_offsets_minutes = StringField(
-        "Reminder times, in minutes before the session (e.g. 1440, 60)",
+        _l("Reminder times, in minutes before the session (e.g. 1440, 60)"),
         validators=[Length(max=100)],
     )
-    submit = SubmitField("Save calendar settings")
+    submit = SubmitField(_l("Save calendar settings"))
 
 
 class FeedActionForm(FlaskForm):
-    submit = SubmitField("Go")
+    submit = SubmitField(_l("Go"))
 
 
 def _fresh(etag: str, last_modified: datetime) -> bool:
