@@ -230,7 +230,7 @@ class TranslatedVocabularies:
 _ERROR_SUFFIX = ("Error", "Denied")
 Extracted = tuple[Any, ...]
 # Positional label arguments of value objects seeded with English text (fee bands).
-_LABEL_ARGUMENT = {"FeeBand": 1}
+_LABEL_ARGUMENT = {"FeeBand": 1, "Reason": 0}
 
 
 def extract_labels(
@@ -239,22 +239,27 @@ def extract_labels(
     """A Babel extractor for text that pure code cannot mark with `_()`.
 
     Yields the string values of module-level dict literals (vocabulary labels; with the
-    option `dicts = true`), `label=`
+    option `dicts = true`, or `dicts = NAME ...` for some), `label=`
     keyword arguments (fee bands), and the constant messages of `...Error(...)` calls with
     the messages of their `errors={field: [...]}` (translated where they are shown).
     """
     source = fileobj.read()
-    dicts = options.get("dicts") == "true"
+    dicts = options.get("dicts", "").split()
     yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)  # type: ignore[arg-type]
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Dict) and dicts and _is_module_level(tree, node):
+        if isinstance(node, ast.Dict):
+            name = _dict_name(tree, node)
+            if name is None or not ("true" in dicts or name in dicts):
+                continue
             for value in node.values:
                 if isinstance(value, ast.Constant):
                     yield from _text(value)
         elif isinstance(node, ast.Call):
             for keyword in node.keywords:
-                if keyword.arg in {"label", "title"} and isinstance(keyword.value, ast.Constant):
+                if keyword.arg in {"label", "title", "change"} and isinstance(
+                    keyword.value, ast.Constant
+                ):
                     yield from _text(keyword.value)
             name = _call_name(node)
             if name in _LABEL_ARGUMENT and len(node.args) > _LABEL_ARGUMENT[name]:
@@ -287,11 +292,15 @@ def _call_name(node: ast.Call) -> str:
     return ""
 
 
-def _is_module_level(tree: ast.Module, node: ast.Dict) -> bool:
-    return any(
-        isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is node
-        for statement in tree.body
-    )
+def _dict_name(tree: ast.Module, node: ast.Dict) -> str | None:
+    """The name a module-level dict literal is assigned to, else None."""
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and statement.value is node:
+            target = statement.targets[0]
+            return target.id if isinstance(target, ast.Name) else None
+        if isinstance(statement, ast.AnnAssign) and statement.value is node:
+            return statement.target.id if isinstance(statement.target, ast.Name) else None
+    return None
 
 
 def _error_messages(node: ast.Call) -> Iterator[Extracted]:

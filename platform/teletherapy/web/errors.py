@@ -70,6 +70,11 @@ def translate(text: str) -> str:
     return str(gettext(text)) if text else text
 
 
+def translated_errors(exc: DomainError) -> dict[str, list[str]]:
+    """A domain error's field messages in the person's language (for pages)."""
+    return {field: [translate(m) for m in messages] for field, messages in exc.errors.items()}
+
+
 def _translate_errors(errors: dict[str, Any] | None) -> dict[str, Any] | None:
     if not errors:
         return errors

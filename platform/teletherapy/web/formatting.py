@@ -7,11 +7,19 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from babel.dates import format_date
+from babel.lists import format_list
 from flask import Flask, has_request_context
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from teletherapy.i18n import TranslatedVocabularies, format_instant, format_money
+from teletherapy.domain import vocabularies
+from teletherapy.domain.matching import Cents, Codes, Opening, Reason
+from teletherapy.i18n import (
+    TranslatedVocabularies,
+    format_instant,
+    format_money,
+    vocabulary_label,
+)
 from teletherapy.web.access import current_actor
 
 # Older templates pass strftime patterns; each maps to a locale-aware style.
@@ -67,6 +75,32 @@ def band_label(label: str) -> str:
     return str(gettext(label)) if label else label
 
 
+def reason(text: str) -> str:
+    """A match reason in the viewer's language (the API keeps the English text)."""
+    if not isinstance(text, Reason):
+        return str(gettext(text)) if text else text
+    language = _language()
+    values: dict[str, Any] = {}
+    for name, part in text.parts.items():
+        if isinstance(part, Codes):
+            vocabulary = getattr(vocabularies, part.vocabulary)
+            labels = [vocabulary_label(vocabulary, code, language) for code in part.codes]
+            if part.lower:
+                labels = [_lower_first(label) for label in labels]
+            values[name] = format_list(labels, locale=language)
+        elif isinstance(part, Cents):
+            values[name] = money(part.cents)
+        elif isinstance(part, Opening):
+            values[name] = format_instant(part.at, part.zone, language)
+        else:
+            values[name] = part
+    return str(gettext(text.message, **values))
+
+
+def _lower_first(text: str) -> str:
+    return text if len(text) > 1 and text[1].isupper() else text[:1].lower() + text[1:]
+
+
 class _Band(Protocol):
     min_cents: int
     max_cents: int
@@ -89,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(band_label, "band_label")
     app.add_template_filter(band_range, "band_range")
+    app.add_template_filter(reason, "reason")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

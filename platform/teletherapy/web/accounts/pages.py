@@ -23,20 +23,22 @@ from teletherapy.web.accounts.forms import (
     SignInForm,
     SignUpForm,
 )
+from teletherapy.web.errors import translate, translated_errors
+from teletherapy.web.i18n.pages import current_language
 
 bp = Blueprint("accounts", __name__)
 
 
 def _attach_errors(form: FlaskForm, exc: ValidationError) -> None:
     """Show service validation messages next to their fields."""
-    for name, messages in exc.errors.items():
+    for name, messages in translated_errors(exc).items():
         field = getattr(form, name, None)
         if field is not None:
             field.errors = list(field.errors) + list(messages)
         else:
             flash(" ".join(messages), "error")
     if not exc.errors:
-        flash(exc.detail, "error")
+        flash(translate(exc.detail), "error")
 
 
 def _safe_next(target: str | None) -> str:
@@ -54,7 +56,8 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit("10 per hour", methods=["POST"])
 @public
 def sign_up() -> Any:
-    form = SignUpForm()
+    # The language chosen with the switch (or the browser's) is the new account's own.
+    form = SignUpForm(language=current_language())
     if form.validate_on_submit():
         try:
             user = accounts.sign_up(
@@ -94,7 +97,7 @@ def sign_in() -> Any:
                 email=form.email.data or "", password=form.password.data or "", now=utcnow()
             )
         except AuthenticationError as exc:
-            form.password.errors = [exc.detail]
+            form.password.errors = [translate(exc.detail)]
         else:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -145,7 +148,7 @@ def reset_password(token: str) -> Any:
         except ValidationError as exc:
             _attach_errors(form, exc)
             if "token" in exc.errors:
-                flash(exc.detail, "error")
+                flash(translate(exc.detail), "error")
         else:
             flash(_("Your password is changed. Please sign in."), "success")
             return redirect(url_for("accounts.sign_in"))

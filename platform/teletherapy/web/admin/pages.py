@@ -18,6 +18,7 @@ from teletherapy.services.accounts import users as accounts
 from teletherapy.services.messaging import outbox
 from teletherapy.web.access import roles
 from teletherapy.web.accounts.forms import options
+from teletherapy.web.errors import translated_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -79,7 +80,7 @@ def create_user() -> Any:
                 display_name=form.display_name.data or "",
             )
         except ValidationError as exc:
-            for messages in exc.errors.values():
+            for messages in translated_errors(exc).values():
                 flash(" ".join(messages), "error")
         else:
             flash(_("Created the account %(email)s.", email=user.email), "success")

@@ -19,6 +19,7 @@ from teletherapy.models import Role
 from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.accounts.forms import COMMON_ZONES
+from teletherapy.web.errors import translate, translated_errors
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 
@@ -245,7 +246,7 @@ def _readable(message: str, row_of: dict[str, Row]) -> str:
 
 def _attach(editor: Editor, exc: ValidationError, row_of: dict[str, Row]) -> None:
     """Put each service message next to the field it is about."""
-    for key, raw in exc.errors.items():
+    for key, raw in translated_errors(exc).items():
         messages = [_readable(message, row_of) for message in raw]
         match = _ERROR_KEY.match(key)
         if match is None:
@@ -265,4 +266,4 @@ def _attach(editor: Editor, exc: ValidationError, row_of: dict[str, Row]) -> Non
         else:
             editor.general.extend(messages)
     if not exc.errors:
-        editor.general.append(exc.detail)
+        editor.general.append(translate(exc.detail))

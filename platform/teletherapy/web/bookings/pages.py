@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
@@ -23,6 +24,7 @@ from teletherapy.services.payments import payments as payment_service
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.accounts.pages import _attach_errors
 from teletherapy.web.bookings.forms import ActionForm, BookForm, CancelForm
+from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_time
 from teletherapy.web.payments.pages import current_gateway
 
@@ -210,7 +212,7 @@ def confirm(therapist_id: int) -> Any:
                 flash(_("We are holding this time for you while you pay."), "success")
                 return redirect(url_for("payments.pay", booking_id=first.id))
             flash(
-                "Your session is booked." if count == 1 else f"Your {count} sessions are booked.",
+                ngettext("Your session is booked.", "Your %(num)d sessions are booked.", count),
                 "success",
             )
             return redirect(url_for("sessions.detail", booking_id=first.id))
@@ -306,7 +308,7 @@ def cancel(booking_id: int) -> Any:
         except ValidationError as exc:
             _attach_errors(form, exc)
         except ConflictError as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
         else:
             flash(_("The session is cancelled. We have told the other person."), "success")
@@ -335,7 +337,7 @@ def reschedule(booking_id: int) -> Any:
                 now=utcnow(),
             )
         except (ConflictError, ValidationError) as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
             status = exc.status
         else:
             flash(_("The session has moved. We have told the other person."), "success")
@@ -423,7 +425,7 @@ def attendance(booking_id: int) -> Any:
                 booking_id=booking_id, therapist_user_id=actor.id, status=status, now=utcnow()
             )
         except (ConflictError, ValidationError) as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
         else:
             flash(_("Attendance recorded."), "success")
     target = request.form.get("next", "")

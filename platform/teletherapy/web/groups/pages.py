@@ -17,6 +17,7 @@ from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.models import Role, TherapyGroup, User
 from teletherapy.services.groups import groups
 from teletherapy.web.access import current_actor, public, require_actor, roles
+from teletherapy.web.errors import translate, translated_errors
 from teletherapy.web.formatting import local_time
 from teletherapy.web.groups.forms import ActionForm, GroupForm
 
@@ -28,14 +29,14 @@ _FIELD_FOR = {"first_start": "first_date", "fee_cents": "fee"}
 
 def _attach_errors(form: GroupForm, exc: ValidationError) -> None:
     """Show service validation messages next to their fields."""
-    for name, messages in exc.errors.items():
+    for name, messages in translated_errors(exc).items():
         field = getattr(form, _FIELD_FOR.get(name, name), None)
         if field is not None:
             field.errors = list(field.errors) + list(messages)
         else:
             flash(" ".join(messages), "error")
     if not exc.errors:
-        flash(exc.detail, "error")
+        flash(translate(exc.detail), "error")
 
 
 def _cards(items: list[TherapyGroup]) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def cancel(group_id: int) -> Response:
         try:
             groups.cancel_group(group_id=group_id, therapist_user_id=actor.id, now=utcnow())
         except ConflictError as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
         else:
             flash(_("The group is cancelled; its members are told by email."), "success")
     return redirect(url_for("groups.detail", group_id=group_id))
@@ -157,7 +158,7 @@ def _act(group_id: int, action: Any, success: str) -> Response:
         try:
             action(group_id=group_id, client_id=actor.id, now=utcnow())
         except ConflictError as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
         else:
             flash(success, "success")
     return redirect(url_for("groups.detail", group_id=group_id))

@@ -15,6 +15,7 @@ from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
 from teletherapy.web.accounts.forms import options
+from teletherapy.web.errors import translated_errors
 from teletherapy.web.formatting import band_label, band_range
 from teletherapy.web.matching.api import CRISIS_RESOURCES
 from teletherapy.web.matching.forms import TIMES_OF_DAY, IntakeForm
@@ -140,7 +141,7 @@ def form_data_from_intake(intake: dict[str, Any]) -> dict[str, Any]:
 
 
 def _attach(form: IntakeForm, exc: ValidationError) -> None:
-    for name, messages in exc.errors.items():
+    for name, messages in translated_errors(exc).items():
         target = getattr(form, _FIELD_FOR.get(name.split(".")[0], name.split(".")[0]), None)
         if target is None:
             target = form.setting

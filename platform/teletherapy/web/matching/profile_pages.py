@@ -14,6 +14,7 @@ from teletherapy.domain.fees import FeeBand
 from teletherapy.models import Role
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.web.access import require_actor, roles
+from teletherapy.web.errors import translate, translated_errors
 from teletherapy.web.matching.forms import FeeBandsForm, GuidelineForm, ProfileForm, VerifyForm
 
 practice_bp = Blueprint("practice_profile", __name__, url_prefix="/practice")
@@ -98,14 +99,14 @@ def _changes(form: ProfileForm) -> profiles.ProfileChanges:
 
 
 def _attach(form: Any, exc: ValidationError) -> None:
-    for name, messages in exc.errors.items():
+    for name, messages in translated_errors(exc).items():
         target = getattr(form, name, None)
         if target is None:
             flash(" ".join(messages), "error")
         else:
             target.errors = [*target.errors, *messages]
     if not exc.errors:
-        flash(exc.detail, "error")
+        flash(translate(exc.detail), "error")
 
 
 @practice_bp.route("/profile", methods=["GET", "POST"])
@@ -158,7 +159,7 @@ def verify(therapist_id: int) -> Any:
         try:
             profile = profiles.verify_licence(therapist_id=therapist_id, now=utcnow())
         except ValidationError as exc:
-            flash(exc.errors.get("license_number", [exc.detail])[0], "error")
+            flash(translated_errors(exc).get("license_number", [translate(exc.detail)])[0], "error")
         else:
             flash(
                 _("Verified %(name)s; the profile is now public.", name=profile.display_name),
@@ -228,7 +229,7 @@ def save_fee_bands() -> Any:
             fee_bands.update_fee_bands(bands=bands)
         except (ValidationError, InvalidOperation) as exc:
             messages = (
-                [m for ms in exc.errors.values() for m in ms]
+                [m for ms in translated_errors(exc).values() for m in ms]
                 if isinstance(exc, ValidationError)
                 else ["Enter amounts in dollars."]
             )
@@ -256,13 +257,13 @@ def save_guideline() -> Any:
             _attach(
                 guideline_form,
                 ValidationError(
-                    exc.detail,
+                    translate(exc.detail),
                     errors={
                         {
                             "first_person_cents": "first_person_dollars",
                             "each_additional_cents": "each_additional_dollars",
                         }.get(k, k): v
-                        for k, v in exc.errors.items()
+                        for k, v in translated_errors(exc).items()
                     },
                 ),
             )

@@ -26,6 +26,7 @@ from teletherapy.gateways.payments import InvalidWebhook, PaymentGateway, Paymen
 from teletherapy.services.payments import payments
 from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.accounts.pages import _attach_errors
+from teletherapy.web.errors import translate
 from teletherapy.web.payments.forms import ActionForm, PaymentSettingsForm
 from teletherapy.web.payments.pdf import superbill_pdf
 
@@ -43,7 +44,7 @@ def current_gateway() -> PaymentGateway | None:
 
 def _json_error(exc: Exception) -> Any:
     if isinstance(exc, DomainError):
-        body: dict[str, Any] = {"status": "error", "message": exc.detail}
+        body: dict[str, Any] = {"status": "error", "message": translate(exc.detail)}
         if exc.errors:
             body["errors"] = exc.errors
         return jsonify(body), exc.status
