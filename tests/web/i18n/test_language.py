@@ -100,3 +100,45 @@ def test_every_page_has_the_switch_naming_each_language_in_itself(client: FlaskC
 def test_a_right_to_left_language_needs_only_configuration(client: FlaskClient) -> None:
     html = client.get("/", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     assert _html_lang(html) == ("ar", "rtl")
+
+
+def test_wtforms_own_messages_follow_the_language(client: FlaskClient) -> None:
+    html = client.post(
+        "/sign-in", data={"email": "", "password": ""}, headers={"Accept-Language": "es"}
+    ).get_data(as_text=True)
+    assert "Este campo es obligatorio." in html
+    assert "Corrija los campos señalados." in html
+
+
+def test_times_and_money_follow_the_locale() -> None:
+    from datetime import UTC, datetime
+
+    from teletherapy.i18n import format_instant, format_money, zone_name
+
+    at = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+    assert format_instant(at, "America/New_York", "en") == "Tue, Dec 1, 6:00 pm EST"
+    assert format_instant(at, "America/New_York", "es") == "mar, 1 dic, 18:00 EST"
+    assert format_instant(at, "America/New_York", "es", "time") == "18:00 EST"
+    assert format_instant(at, "America/New_York", "es", "day") == "martes, 1 de diciembre de 2026"
+    assert zone_name("America/New_York", "es") == format_instant(
+        at, "America/New_York", "es", "zone"
+    )
+    assert zone_name("America/New_York", "en") == "Eastern Time"
+    assert format_money(4000, "usd", "es") == "$40"
+    assert format_money(4250, "usd", "en") == "$42.50"
+    assert format_money(-120000, "usd", "es") == "-$1,200"
+
+
+def test_vocabulary_labels_and_language_names_follow_the_locale(app: Any) -> None:
+    from flask_babel import force_locale
+
+    from teletherapy.domain import vocabularies
+    from teletherapy.i18n import vocabulary_label
+
+    with app.test_request_context(), force_locale("es"):
+        assert vocabulary_label(vocabularies.LANGUAGES, "en", "es") == "Inglés"
+        assert vocabulary_label(vocabularies.LANGUAGES, "asl", "es") == (
+            "Lengua de señas americana (ASL)"
+        )
+        assert vocabulary_label(vocabularies.CONCERNS, "anxiety", "es") == "Ansiedad"
+        assert vocabulary_label(vocabularies.CONCERNS, "unknown", "es") == "unknown"
