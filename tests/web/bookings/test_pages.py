@@ -270,7 +270,7 @@ def test_a_cancelled_session_offers_no_cancel_or_move(
     svc.cancel_booking(booking_id=booking.id, actor_id=client_user.id, now=clock.now)
     client = login(client_user)
     detail = text(client.get(f"/sessions/{booking.id}"))
-    assert "cancelled by client" in detail and "Reschedule" not in detail
+    assert "cancelled by the client" in detail and "Reschedule" not in detail
     for suffix in ("/cancel", "/reschedule"):
         response = client.get(f"/sessions/{booking.id}{suffix}")
         assert response.status_code == 302

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from teletherapy.clock import utcnow
@@ -67,6 +68,22 @@ def _parse_instant(value: str | None) -> datetime:
     if parsed.tzinfo is None:
         raise ValidationError("Choose a time from the list.", errors={"start": ["Invalid time."]})
     return parsed.astimezone(UTC)
+
+
+# Why one week of a series cannot be booked (domain.slots refusal codes), in few words.
+CONFLICT_LABELS = {
+    "taken": _l("taken"),
+    "not_accepting": _l("not accepting new clients"),
+    "too_soon": _l("too soon"),
+    "beyond_horizon": _l("too far ahead"),
+    "outside_availability": _l("outside the therapist's hours"),
+    "day_cap": _l("that day is full"),
+    "week_cap": _l("that week is full"),
+}
+
+
+def _conflict_label(code: str) -> str:
+    return str(CONFLICT_LABELS[code]) if code in CONFLICT_LABELS else code.replace("_", " ")
 
 
 def _clock(value: datetime, zone: ZoneInfo) -> str:
@@ -218,7 +235,7 @@ def confirm(therapist_id: int) -> Any:
             return redirect(url_for("sessions.detail", booking_id=first.id))
     status = 409 if conflict else (422 if form.errors else 200)
     conflicts = [
-        (_parse_instant(item["start"]), str(item["reason"]).replace("_", " "))
+        (_parse_instant(item["start"]), _conflict_label(str(item["reason"])))
         for item in (conflict.extra.get("conflicts", []) if conflict else [])
     ]
     return render_template(
