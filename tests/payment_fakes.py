@@ -1,7 +1,7 @@
 """Test helpers for payments: bookings made directly with the model, and a fake gateway.
 
 The fake stands in for Stripe where localstripe cannot (see the gap list in
-tests/services/test_payments.py): it honours idempotency keys, can decline, ask
+tests/services/payments/test_payments.py): it honours idempotency keys, can decline, ask
 for authentication or fail, and can sign webhook events like Stripe does.
 """
 

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from teletherapy.domain.errors import DomainError
-from teletherapy.models import Role
+from teletherapy.domain.vocabularies import Role
 
 
 def register_commands(app: Flask) -> None:

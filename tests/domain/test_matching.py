@@ -11,7 +11,8 @@ import pytest
 
 from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.fees import DEFAULT_FEE_BANDS
-from teletherapy.domain.matching import (
+from teletherapy.domain.matching import hard_filter, rank, score
+from teletherapy.domain.matching_types import (
     HomeVisits,
     LanguageWish,
     MatchRequest,
@@ -21,9 +22,6 @@ from teletherapy.domain.matching import (
     Relaxation,
     TherapistCandidate,
     TimeWindow,
-    hard_filter,
-    rank,
-    score,
 )
 
 BANDS = {band.code: band for band in DEFAULT_FEE_BANDS}

@@ -62,7 +62,8 @@ def backoff(attempt: int) -> timedelta:
         raise ValueError("attempt counts from 1")
     if attempt > 7:  # 2**6 minutes already exceeds the cap; avoid huge powers
         return BACKOFF_CAP
-    return min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_CAP)
+    wait: timedelta = BACKOFF_BASE * 2 ** (attempt - 1)
+    return min(wait, BACKOFF_CAP)
 
 
 def is_dead_letter(attempts: int) -> bool:

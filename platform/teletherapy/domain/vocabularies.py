@@ -1,6 +1,30 @@
-"""Stable vocabulary codes (lower_snake_case) and their English labels."""
+"""Stable vocabulary codes (lower_snake_case) and their English labels, and the app's roles."""
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person is to the platform; decides which pages and API routes they reach."""
+
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    PENDING = "pending"  # therapist sign-up waiting for an admin
+    DISABLED = "disabled"
+
+
+class CalendarDetail(StrEnum):
+    """How much a calendar entry says about a session."""
+
+    DISCREET = "discreet"  # "Appointment"
+    NAMED = "named"  # "Session with <the other person>"
+
 
 MODALITIES: dict[str, str] = {
     "cbt": "Cognitive behavioural therapy (CBT)",

@@ -1,21 +1,21 @@
 """SQLAlchemy models: tables, constraints and query builders; no business rules.
 
 Every model module is imported here so that Alembic and `db.create_all` see them all.
+`Role`, `AccountStatus` and `CalendarDetail` live in `domain.vocabularies` (web code needs
+them and never imports models); they are re-exported here for the services' convenience.
 """
 
+from teletherapy.domain.vocabularies import AccountStatus, CalendarDetail, Role
 from teletherapy.models.accounts import (
-    AccountStatus,
     ApiToken,
     ClientProfile,
     PasswordResetToken,
-    Role,
     TherapistProfile,
     User,
 )
 from teletherapy.models.base import Base, UTCDateTime
 from teletherapy.models.calendars import (
     BookingCalendarEntry,
-    CalendarDetail,
     CalendarFeedToken,
     NotificationPreference,
 )

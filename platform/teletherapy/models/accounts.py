@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,19 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
 from teletherapy.clock import utcnow
+from teletherapy.domain.vocabularies import AccountStatus, Role
 from teletherapy.models.base import Base
-
-
-class Role(enum.StrEnum):
-    CLIENT = "client"
-    THERAPIST = "therapist"
-    ADMIN = "admin"
-
-
-class AccountStatus(enum.StrEnum):
-    ACTIVE = "active"
-    PENDING = "pending"  # therapist sign-up waiting for an admin
-    DISABLED = "disabled"
 
 
 class User(Base):

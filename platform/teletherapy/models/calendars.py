@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from teletherapy.clock import utcnow
+from teletherapy.domain.vocabularies import CalendarDetail
 from teletherapy.models.base import Base
-
-
-class CalendarDetail(enum.StrEnum):
-    DISCREET = "discreet"  # "Appointment"
-    NAMED = "named"  # "Session with <the other person>"
 
 
 class CalendarFeedToken(Base):

@@ -10,17 +10,15 @@ def register_all(app: Flask) -> None:
     from teletherapy.web import formatting as template_helpers
     from teletherapy.web.accounts.pages import bp as accounts_bp
     from teletherapy.web.admin.pages import bp as admin_bp
-    from teletherapy.web.availability.pages import bp as practice_bp
     from teletherapy.web.bookings.pages import bp as sessions_bp
     from teletherapy.web.calendars.pages import bp as calendar_bp
     from teletherapy.web.groups.pages import bp as groups_bp
     from teletherapy.web.i18n import pages as language
     from teletherapy.web.main.pages import bp as main_bp
     from teletherapy.web.matching.pages import bp as find_bp
-    from teletherapy.web.matching.profile_pages import admin_bp as matching_admin_bp
-    from teletherapy.web.matching.profile_pages import practice_bp as practice_profile_bp
     from teletherapy.web.openapi import register_api
     from teletherapy.web.payments.pages import bp as payments_bp
+    from teletherapy.web.practice.pages import bp as practice_bp
 
     access.init_app(app)
     template_helpers.init_app(app)
@@ -34,6 +32,4 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(sessions_bp)
     app.register_blueprint(find_bp)
-    app.register_blueprint(practice_profile_bp)
-    app.register_blueprint(matching_admin_bp)
     register_api(app)

@@ -16,9 +16,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from teletherapy.clock import utcnow
-from teletherapy.domain.errors import AuthenticationError, PermissionDenied
+from teletherapy.domain.errors import AuthenticationError, NotFoundError, PermissionDenied
+from teletherapy.domain.vocabularies import Role
 from teletherapy.extensions import login_manager
-from teletherapy.models import Role, User
+from teletherapy.services.accounts import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +73,14 @@ def require_actor() -> User:
     if actor is None:
         raise AuthenticationError("Sign in to continue.")
     return actor
+
+
+def own_therapist_id() -> int:
+    """The signed-in therapist's practice; an account without one has nothing here (404)."""
+    therapist_id = require_actor().therapist_id
+    if therapist_id is None:
+        raise NotFoundError("This account has no practice.")
+    return therapist_id
 
 
 def enforce_roles() -> Response | None:

@@ -3,8 +3,9 @@ language (Babel's locale data, never formats by hand) and zone."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.lists import format_list
@@ -13,7 +14,7 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from teletherapy.domain import vocabularies
-from teletherapy.domain.matching import Cents, Codes, Opening, Reason
+from teletherapy.domain.matching_types import Cents, Codes, Opening, Reason
 from teletherapy.i18n import (
     TranslatedVocabularies,
     format_instant,
@@ -22,11 +23,28 @@ from teletherapy.i18n import (
 )
 from teletherapy.web.access import current_actor
 
+
+def utc_iso(value: datetime) -> str:
+    """An instant as the API writes it: ISO 8601 in UTC with a Z, to the second."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else utc_iso(value)
+
+
+def local_today(zone: str, now: datetime) -> date:
+    """The date it is in `zone` at the instant `now`."""
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+CLOCK = "%-I:%M %p"  # local_time's format for the time of day alone (style "time")
+
 # Older templates pass strftime patterns; each maps to a locale-aware style.
 _STYLES = {"%-I:%M %p": "time", "%A %B %-d": "day", "%a %b %-d": "short_day"}
 
 
-def _language() -> str:
+def viewer_language() -> str:
     locale = get_locale()
     return str(locale) if locale is not None else "en"
 
@@ -39,11 +57,11 @@ def local_time(value: datetime | None, zone: str | None = None, fmt: str = "date
         return ""
     actor = current_actor() if has_request_context() else None
     zone = zone or (actor.time_zone if actor else "America/New_York")
-    return format_instant(value, zone, _language(), _STYLES.get(fmt, fmt))
+    return format_instant(value, zone, viewer_language(), _STYLES.get(fmt, fmt))
 
 
 def money(cents: int, currency: str = "usd") -> str:
-    return format_money(cents, currency, _language())
+    return format_money(cents, currency, viewer_language())
 
 
 def local_date(value: date | None, style: str = "day") -> str:
@@ -52,7 +70,7 @@ def local_date(value: date | None, style: str = "day") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, "full" if style == "day" else "medium", locale=_language())
+    return format_date(value, "full" if style == "day" else "medium", locale=viewer_language())
 
 
 # Booking statuses as people read them (codes stay English in the API).
@@ -79,7 +97,7 @@ def reason(text: str) -> str:
     """A match reason in the viewer's language (the API keeps the English text)."""
     if not isinstance(text, Reason):
         return str(gettext(text)) if text else text
-    language = _language()
+    language = viewer_language()
     values: dict[str, Any] = {}
     for name, part in text.parts.items():
         if isinstance(part, Codes):
@@ -129,5 +147,5 @@ def init_app(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         return {
             "actor": current_actor() if has_request_context() else None,
-            "vocab": TranslatedVocabularies(_language()),
+            "vocab": TranslatedVocabularies(viewer_language()),
         }

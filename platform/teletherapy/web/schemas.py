@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
+from teletherapy.web.formatting import utc_iso_or_none
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # OpenAPI security of token routes
+
+
+class UtcDateTime(fields.DateTime):
+    """An instant written as ISO 8601 in UTC with a Z, as the whole API answers."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return utc_iso_or_none(value)
 
 
 class TokenRequestSchema(Schema):

@@ -259,7 +259,7 @@ def test_a_freed_seat_goes_to_the_first_in_line_who_is_told_by_email(
     assert groups.get_membership(group_id=group.id, client_id=first.id).is_seated
     assert not groups.get_membership(group_id=group.id, client_id=seated[0].id).is_seated
     assert groups.get_membership(group_id=group.id, client_id=second.id).waitlist_position == 1
-    # Besides the session invites of members (tests/services/test_group_members.py),
+    # Besides the session invites of members (tests/services/groups/test_group_members.py),
     # exactly one seat email goes out, to the first in line.
     messages = list(
         db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "waitlist_seat"))

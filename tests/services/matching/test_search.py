@@ -12,11 +12,11 @@ from sqlalchemy import event, select
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.extensions import db
 from teletherapy.models import AvailabilityRule, ClientProfile, User
+from teletherapy.services.matching.candidates import week_bounds
 from teletherapy.services.matching.search import (
     check_can_book,
     find_matches,
     price_for_client,
-    week_bounds,
 )
 from tests.matching_helpers import book, make_therapist, reseed_fee_tables
 

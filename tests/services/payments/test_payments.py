@@ -9,7 +9,7 @@ flows run against a real localstripe in test_payments_localstripe.py. localstrip
 - No refund webhooks (no charge.refunded) and no charge.succeeded, setup_intent.*,
   payment_intent.requires_action or .canceled events, and none when 3-D Secure
   fails: refunds are recorded from the API answer; reordered and replayed refund
-  events are tested with signed events in tests/web/test_stripe_webhooks.py.
+  events are tested with signed events in tests/web/payments/test_webhooks.py.
 - Off-session charges on a card needing authentication come back requires_action
   (Stripe raises authentication_required): the gateway maps both; the fake returns
   requires_action directly.

@@ -17,8 +17,10 @@ THU_11 = "2026-12-03T16:00:00Z"
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch: Any, now: datetime) -> datetime:
     import teletherapy.web.bookings.api as api
+    import teletherapy.web.matching.api as slots_api
 
     monkeypatch.setattr(api, "utcnow", lambda: now)
+    monkeypatch.setattr(slots_api, "utcnow", lambda: now)
     return now
 
 

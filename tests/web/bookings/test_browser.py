@@ -117,7 +117,7 @@ def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any],
         )
     ).to_be_visible()
 
-    page.goto(f"{base}/therapists/{live_server['therapist_id']}/book")
+    page.goto(f"{base}/sessions/book/{live_server['therapist_id']}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Dr Ana Ruiz")
     expect(page.locator("#zone-note")).to_contain_text("America/Chicago")
     slots = page.locator("a.slot")

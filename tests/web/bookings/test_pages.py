@@ -32,9 +32,11 @@ class Clock:
 @pytest.fixture(autouse=True)
 def clock(app: Flask, monkeypatch: Any, now: datetime) -> Clock:
     import teletherapy.web.bookings.pages as views
+    import teletherapy.web.practice.schedule as schedule
 
     frozen = Clock(now)
     monkeypatch.setattr(views, "utcnow", frozen)
+    monkeypatch.setattr(schedule, "utcnow", frozen)
     return frozen
 
 
@@ -69,7 +71,7 @@ def book_now(client_id: int, tid: int, now: datetime, start: datetime = THU_10, 
 def test_slot_picker_shows_times_in_the_clients_zone_and_the_therapists(
     login: Any, client_user: Any, tid: int
 ) -> None:
-    page = text(login(client_user).get(f"/therapists/{tid}/book?week=2026-12-01"))
+    page = text(login(client_user).get(f"/sessions/book/{tid}?week=2026-12-01"))
     assert "America/Chicago" in page and "America/New_York" in page
     assert "Thursday, December 3" in page
     assert "9:00 am CST" in page and "(10:00 am EST)" in page
@@ -78,14 +80,14 @@ def test_slot_picker_shows_times_in_the_clients_zone_and_the_therapists(
 
 
 def test_setting_selector_filters_the_slots(login: Any, client_user: Any, tid: int) -> None:
-    page = text(login(client_user).get(f"/therapists/{tid}/book?week=2026-12-01&setting=in_office"))
+    page = text(login(client_user).get(f"/sessions/book/{tid}?week=2026-12-01&setting=in_office"))
     assert "12:00 pm CST" in page  # 13:00 New York, in office
     assert "9:00 am CST" not in page
     assert '<option value="in_office" selected>' in page
 
 
 def test_next_week_shows_the_following_thursday(login: Any, client_user: Any, tid: int) -> None:
-    page = text(login(client_user).get(f"/therapists/{tid}/book?week=2026-12-08"))
+    page = text(login(client_user).get(f"/sessions/book/{tid}?week=2026-12-08"))
     assert "Thursday, December 10" in page and "Thursday, December 3" not in page
     assert "Previous week" in page
 
@@ -94,7 +96,7 @@ def test_confirm_then_see_it_in_my_sessions(
     login: Any, client_user: Any, tid: int, therapist: Any
 ) -> None:
     client = login(client_user)
-    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    confirm_url = f"/sessions/book/{tid}/confirm?start={THU_10_Z}&setting=online"
     page = text(client.get(confirm_url))
     assert "Dr Ana" in page and "Thu, Dec 3, 9:00 am CST" in page
     assert "Therapist's time: Thu, Dec 3, 10:00 am EST" in page
@@ -118,7 +120,7 @@ def test_confirming_a_taken_slot_says_so(
 ) -> None:
     book_now(make_user("client").id, tid, now)
     response = login(client_user).post(
-        f"/therapists/{tid}/book/confirm",
+        f"/sessions/book/{tid}/confirm",
         data={"start": THU_10_Z, "setting": "online", "repeat": "1"},
     )
     assert response.status_code == 409
@@ -130,7 +132,7 @@ def test_weekly_repeat_books_the_series(
     login: Any, client_user: Any, tid: int, now: datetime
 ) -> None:
     response = login(client_user).post(
-        f"/therapists/{tid}/book/confirm",
+        f"/sessions/book/{tid}/confirm",
         data={"start": THU_10_Z, "setting": "online", "repeat": "4"},
     )
     assert response.status_code == 302
@@ -241,7 +243,7 @@ def test_join_opens_fifteen_minutes_before_only_for_the_parties(
 
 
 @pytest.mark.parametrize(
-    "path", ["/sessions", "/sessions/1", "/therapists/1/book", "/practice/sessions"]
+    "path", ["/sessions", "/sessions/1", "/sessions/book/1", "/practice/sessions"]
 )
 def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
     response = client.get(path)
@@ -250,7 +252,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) 
 
 def test_roles_reach_only_their_pages(login: Any, therapist: Any, tid: int) -> None:
     client = login(therapist)
-    assert client.get(f"/therapists/{tid}/book").status_code == 403
+    assert client.get(f"/sessions/book/{tid}").status_code == 403
     assert "Schedule" in text(client.get("/sessions"))
 
 
@@ -285,7 +287,7 @@ def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
     book_now(other, tid, now, THU_10 + timedelta(weeks=1))
     book_now(other, tid, now, THU_10 + timedelta(weeks=2))
     response = login(client_user).post(
-        f"/therapists/{tid}/book/confirm",
+        f"/sessions/book/{tid}/confirm",
         data={"start": THU_10_Z, "setting": "online", "repeat": "4"},
     )
     assert response.status_code == 409
@@ -305,7 +307,7 @@ def test_when_the_therapist_takes_cards_the_booking_is_held_and_the_client_pays(
     app.extensions[GATEWAY_KEY] = FakeGateway(card_behaviour={"pm_ok": "ok"})
     accept(therapist, "pay_now", "pay_at_session")
     client = login(client_user)
-    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    confirm_url = f"/sessions/book/{tid}/confirm?start={THU_10_Z}&setting=online"
     key = re.search(
         r'name="request_key" type="hidden" value="([^"]+)"', text(client.get(confirm_url))
     )
@@ -326,7 +328,7 @@ def test_without_stripe_the_booking_is_confirmed_at_once(
 
     accept(therapist, "pay_now", "pay_at_session")  # cards are not configured here
     client = login(client_user)
-    confirm_url = f"/therapists/{tid}/book/confirm?start={THU_10_Z}&setting=online"
+    confirm_url = f"/sessions/book/{tid}/confirm?start={THU_10_Z}&setting=online"
     key = re.search(
         r'name="request_key" type="hidden" value="([^"]+)"', text(client.get(confirm_url))
     )

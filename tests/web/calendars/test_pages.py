@@ -172,30 +172,30 @@ def test_booking_page_links_download_and_add_to_calendar(db, app, client, pair, 
 def test_calendar_settings_page_creates_rotates_and_revokes_the_feed(db, pair, login):
     _, sam = pair
     browser: FlaskClient = login(sam)
-    page = browser.get("/account/calendar")
+    page = browser.get("/calendar/settings")
     assert page.status_code == 200 and b"Create my feed address" in page.data
-    created = browser.post("/account/calendar/feed")
+    created = browser.post("/calendar/feed")
     text = created.get_data(as_text=True)
     assert "http://testserver/feeds/" in text and "webcal://testserver/feeds/" in text
     start = text.index("http://testserver/feeds/")
     first = path_of(text[start : text.index(".ics", start) + 4])
     assert browser.get(first).status_code == 200
     # Shown once: the page cannot show it again.
-    assert "http://testserver/feeds/" not in browser.get("/account/calendar").get_data(True)
-    rotated = browser.post("/account/calendar/feed/rotate").get_data(as_text=True)
+    assert "http://testserver/feeds/" not in browser.get("/calendar/settings").get_data(True)
+    rotated = browser.post("/calendar/feed/rotate").get_data(as_text=True)
     assert first not in rotated and "http://testserver/feeds/" in rotated
     assert browser.get(first).status_code == 404
-    browser.post("/account/calendar/feed/revoke")
-    assert b"Create my feed address" in browser.get("/account/calendar").data
+    browser.post("/calendar/feed/revoke")
+    assert b"Create my feed address" in browser.get("/calendar/settings").data
 
 
 def test_calendar_settings_save_preferences_and_show_errors_next_to_the_field(db, pair, login):
     _, sam = pair
     browser = login(sam)
-    page = browser.get("/account/calendar").get_data(as_text=True)
+    page = browser.get("/calendar/settings").get_data(as_text=True)
     assert 'value="1440, 60"' in page
     bad = browser.post(
-        "/account/calendar",
+        "/calendar/settings",
         data={"calendar_detail": "named", "reminders_enabled": "y",
               "reminder_offsets_minutes": "1440, 2"},
     )  # fmt: skip
@@ -204,11 +204,11 @@ def test_calendar_settings_save_preferences_and_show_errors_next_to_the_field(db
     assert 'id="reminder_offsets_minutes-error"' in text and "outside 5..20160" in text
     assert preferences.get_preferences(sam).calendar_detail == "discreet"  # nothing changed
     worded = browser.post(
-        "/account/calendar", data={"calendar_detail": "named", "reminder_offsets_minutes": "soon"}
+        "/calendar/settings", data={"calendar_detail": "named", "reminder_offsets_minutes": "soon"}
     )
     assert worded.status_code == 422 and "not a whole number" in worded.get_data(as_text=True)
     good = browser.post(
-        "/account/calendar",
+        "/calendar/settings",
         data={"calendar_detail": "named", "reminder_offsets_minutes": "120 30"},
     )
     assert good.status_code == 200
@@ -217,7 +217,7 @@ def test_calendar_settings_save_preferences_and_show_errors_next_to_the_field(db
 
 
 def test_calendar_settings_need_sign_in(client):
-    response = client.get("/account/calendar")
+    response = client.get("/calendar/settings")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 

@@ -1,4 +1,4 @@
-"""Pages: the intake form and results, public profiles, the profile editor, admin pages."""
+"""Pages: the intake form and results, and public therapist profiles."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from teletherapy.extensions import db
-from teletherapy.models import FeeBandRow, PovertyGuidelineRow, TherapistProfile
-from teletherapy.services.matching.profiles import get_therapist_details
 from tests.matching_helpers import make_therapist, reseed_fee_tables
 
 
@@ -114,7 +110,7 @@ def test_public_profile_links_to_booking_and_hides_prices_from_visitors(
     response = client.get(f"/therapists/{ana}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'href="/therapists/{ana}/book"' in html
+    assert f'href="/sessions/book/{ana}"' in html
     assert "Reduced fee (up to 250% of the poverty line)" in html
     assert "$50" not in html and "$150" not in html
 
@@ -132,105 +128,3 @@ def test_a_client_sees_the_price_in_their_band_only(
 def test_an_unverified_profile_page_is_404(client: Any, make_user: Any, now: datetime) -> None:
     hidden = make_therapist(make_user, now, "Hidden Harry", verified=False)
     assert client.get(f"/therapists/{hidden}").status_code == 404
-
-
-PROFILE_FORM = {
-    "display_name": "Teo Therapist",
-    "bio": "Group work and CBT.",
-    "license_type": "LMHC",
-    "license_number": "NY-123",
-    "license_state": "NY",
-    "licence_states": ["NJ"],
-    "online_states": ["NY", "NJ"],
-    "office_zip": "10027",
-    "home_zip": "",
-    "gender": "man",
-    "offers_individual": "y",
-    "offers_group": "y",
-    "accepting_new_clients": "y",
-    "modalities": ["cbt", "group"],
-    "languages": ["en", "pl"],
-    "age_groups": ["adults"],
-    "fees-0-code": "a",
-    "fees-0-accepts": "y",
-    "fees-0-dollars": "25",
-    "fees-1-code": "b",
-    "fees-2-code": "c",
-    "fees-3-code": "d",
-    "fees-3-accepts": "y",
-    "fees-3-dollars": "140.50",
-    "reduced_fee_weekly_cap": "4",
-}
-
-
-def test_a_therapist_edits_their_profile(client: Any, login: Any, make_user: Any) -> None:
-    user = make_user("therapist")
-    login(user)
-    assert client.get("/practice/profile").status_code == 200
-    response = client.post("/practice/profile", data=PROFILE_FORM)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    details = get_therapist_details(user.therapist.id)
-    assert details.fees == {"a": 2500, "d": 14050}
-    assert details.tags["online_state"] == ["NJ", "NY"]
-    assert details.tags["language"] == ["en", "pl"]
-    assert details.profile.office_zip == "10027" and details.profile.office_lat is not None
-    assert details.profile.reduced_fee_weekly_cap == 4
-    html = client.get("/practice/profile").get_data(as_text=True)
-    assert 'value="140.50"' in html
-
-
-def test_profile_errors_show_next_to_fields_and_change_nothing(
-    client: Any, login: Any, make_user: Any
-) -> None:
-    user = make_user("therapist")
-    login(user)
-    bad = {**PROFILE_FORM, "online_states": ["CA"], "fees-0-dollars": "90"}
-    response = client.post("/practice/profile", data=bad)
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert "Online sessions are allowed only where you are licensed: CA." in html
-    assert "The fee for band a must be between $10 and $40." in html
-    assert get_therapist_details(user.therapist.id).fees == {}
-
-
-def test_clients_cannot_open_the_profile_editor(client: Any, login: Any, make_user: Any) -> None:
-    login(make_user("client"))
-    assert client.get("/practice/profile").status_code == 403
-
-
-def test_an_admin_verifies_a_licence(
-    client: Any, login: Any, make_user: Any, now: datetime
-) -> None:
-    waiting = make_therapist(make_user, now, "Wanda Waiting", verified=False)
-    login(make_user("admin"))
-    assert "Wanda Waiting" in client.get("/admin/licences").get_data(as_text=True)
-    assert client.post(f"/admin/licences/{waiting}/verify").status_code == 302
-    assert db.session.get(TherapistProfile, waiting).verified_at is not None  # type: ignore[union-attr]
-    assert client.get(f"/therapists/{waiting}").status_code == 200
-
-
-def test_an_admin_edits_a_band_and_the_guideline(client: Any, login: Any, make_user: Any) -> None:
-    login(make_user("admin"))
-    page = client.get("/admin/fee-bands")
-    assert page.status_code == 200
-    data: dict[str, str] = {}
-    rows = [("a", "Lowest", "10", "40", "150"), ("b", "Reduced", "30", "70", "250")]
-    rows += [("c", "Moderate", "60", "110", "400"), ("d", "Standard fee", "100", "220", "")]
-    for i, (code, label, low, high, ceiling) in enumerate(rows):
-        data |= {
-            f"bands-{i}-code": code,
-            f"bands-{i}-band_label": label,
-            f"bands-{i}-min_dollars": low,
-            f"bands-{i}-max_dollars": high,
-            f"bands-{i}-max_fpl_percent": ceiling,
-        }
-    assert client.post("/admin/fee-bands", data=data).status_code == 302
-    assert db.session.get(FeeBandRow, "d").max_cents == 22000  # type: ignore[union-attr]
-    bad = {**data, "bands-3-max_fpl_percent": "500"}
-    response = client.post("/admin/fee-bands", data=bad, follow_redirects=False)
-    assert response.status_code == 200
-    assert "Exactly one band must have no income ceiling" in response.get_data(as_text=True)
-    guideline = {"year": "2026", "first_person_dollars": "16200", "each_additional_dollars": "5700"}
-    assert client.post("/admin/poverty-guideline", data=guideline).status_code == 302
-    stored = db.session.scalar(select(PovertyGuidelineRow).where(PovertyGuidelineRow.year == 2026))
-    assert stored is not None and stored.first_person_cents == 1_620_000

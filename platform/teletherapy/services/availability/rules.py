@@ -340,7 +340,8 @@ def _whole(value: Any, key: str, errors: dict[str, list[str]], *, optional: bool
             "Give a whole number." + (" Leave empty for no limit." if optional else "")
         )
         return None
-    return value
+    whole: int = value
+    return whole
 
 
 def _boolean(value: Any, key: str, errors: dict[str, list[str]]) -> bool | None:

@@ -132,10 +132,10 @@ def party_of(booking: Booking, user_id: int) -> tuple[User, User | None]:
 def summary_for(person: User, other: User | None) -> str:
     """What the person's calendar shows: never clinical, named only if they chose so."""
     if get_preferences(person).calendar_detail != CalendarDetail.NAMED.value:
-        return gettext("Appointment")
+        return str(gettext("Appointment"))
     if other is None:
-        return gettext("Group session")
-    return gettext("Session with %(name)s", name=other.display_name)
+        return str(gettext("Group session"))
+    return str(gettext("Session with %(name)s", name=other.display_name))
 
 
 def location_for(booking: Booking) -> str:

@@ -4,7 +4,7 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
 
 1. Resolve the fee band (a code, household income and size, the client's saved band, or
    the standard band) and the ZIP code's coordinates.
-2. ONE query picks the therapists worth looking at, starting from an index: verified,
+2. ONE query (candidates.py) picks the therapists worth looking at, from an index: verified,
    accepting new clients, with a price in the band (join on the fees primary key), and in
    place for the setting (online: the `online_state` tag index for the client's state; in
    office: the office lat/lon index inside a bounding box; home: the home-base index
@@ -15,7 +15,7 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
    The place is deliberately looser than the request so that the domain counts its
    relaxations exactly: in office, the box is that of twice the distance ("travel up to
    2x km"). "allow online sessions" (in person only) is the exception: one more query
-   of ids counts it in SQL (_online_alternative), as loading every therapist online in
+   of ids counts it in SQL (online_alternative), as loading every therapist online in
    the state would cost more than the in-person search itself.
    Required languages and the age group are not filtered in SQL for the same reason
    ("make Spanish preferred instead of required"); the domain filters them.
@@ -33,32 +33,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import String, and_, case, exists, false, func, literal, or_, select, true
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import exists, select
 
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
-from teletherapy.domain.geo import bounding_box
-from teletherapy.domain.matching import (
-    MAX_DISTANCE_KM,
+from teletherapy.domain.matching import hard_filter, rank
+from teletherapy.domain.matching_types import (
     MAX_LIMIT,
-    HomeVisits,
     LanguageWish,
     MatchRequest,
     MatchResult,
-    Office,
     Preference,
     Relaxation,
-    TherapistCandidate,
     TimeWindow,
-    hard_filter,
-    rank,
 )
 from teletherapy.extensions import db
 from teletherapy.gateways.zipcodes import find_zip
@@ -68,20 +60,24 @@ from teletherapy.models import (
     ClientProfile,
     TherapistFee,
     TherapistProfile,
-    TherapistTag,
     User,
 )
-from teletherapy.services.availability.rules import next_openings
 from teletherapy.services.availability.schedules import is_therapist_time
+from teletherapy.services.matching.candidates import (
+    candidate_query,
+    next_openings_for,
+    online_alternative,
+    place_filter,
+    read_rows,
+    to_candidates,
+)
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
-from teletherapy.services.matching.profiles import HOME_RADIUS_MAX_KM, therapist_shapes
+from teletherapy.services.matching.profiles import therapist_shapes
 
 logger = logging.getLogger(__name__)
 
 OPENINGS_EXTRA = 5
 DEFAULT_TIME_ZONE = "America/New_York"
-# Light candidates carry only the client's state; this stands for "online in other states".
-OTHER_STATES = "other"
 
 FILTER_MESSAGES: dict[str, str] = {
     "not_verified": "This therapist's licence has not been verified yet.",
@@ -136,13 +132,6 @@ class MatchSearch:
 
 
 # --- the request --------------------------------------------------------------------------
-
-
-def week_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """This week, Monday 00:00 UTC to the next Monday: the period of the reduced-fee cap."""
-    today = now.astimezone(UTC).date()
-    monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=UTC)
-    return monday, monday + timedelta(days=7)
 
 
 def _parse_time(value: Any, name: str, errors: dict[str, list[str]]) -> time | None:
@@ -233,272 +222,6 @@ def build_request(payload: Mapping[str, Any], *, band: FeeBand, time_zone: str) 
     )
 
 
-# --- loading candidates -------------------------------------------------------------------
-
-
-def _read(statement: Any) -> list[Any]:
-    """Rows through Core on the session's connection: the ORM's per-row work is the
-    largest cost for a few thousand narrow rows, and these are plain columns anyway."""
-    return list(db.session.connection().execute(statement))
-
-
-def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
-    return exists().where(
-        TherapistTag.therapist_id == TherapistProfile.id,
-        TherapistTag.kind == kind,
-        TherapistTag.code == code,
-    )
-
-
-def _in_box(lat: Any, lon: Any, center: tuple[float, float], radius_km: float) -> Any:
-    box = bounding_box(center, radius_km)
-    return and_(lat.between(box.min_lat, box.max_lat), lon.between(box.min_lon, box.max_lon))
-
-
-def _place_filter(request: MatchRequest) -> ColumnElement[bool]:
-    """Where a therapist must be to matter for this request or its distance relaxation.
-
-    Online: the tag index (online in the client's state). In person: the lat/lon index
-    inside a bounding box, as its own SELECT of ids so the planner starts from the index.
-    """
-    P = TherapistProfile
-    if request.setting == "online" or request.location is None:
-        return P.id.in_(
-            select(TherapistTag.therapist_id).where(
-                TherapistTag.kind == "online_state", TherapistTag.code == request.state
-            )
-        )
-    if request.setting == "in_office":
-        reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
-        box = _in_box(P.office_lat, P.office_lon, request.location, reach)
-    else:
-        box = _in_box(P.home_lat, P.home_lon, request.location, HOME_RADIUS_MAX_KM)
-    return P.id.in_(select(P.id).where(box))
-
-
-def _online_alternative(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, shown: set[int]
-) -> Relaxation | None:
-    """ "allow online sessions" for an in-person request, from one query of ids.
-
-    Loading every therapist online in the state as a candidate would cost far more than
-    the in-person search itself, so this relaxation is counted in SQL: the therapists
-    who pass every hard filter of the same request made online (online in the state,
-    verified, accepting, the band, required languages, age group, reduced-fee capacity),
-    less those the in-person search already shows.
-    """
-    P = TherapistProfile
-    conditions: list[Any] = [
-        P.verified_at.is_not(None),
-        P.accepting_new_clients.is_(True),
-        # Driven by the tag index (an EXISTS here would scan every profile).
-        P.id.in_(
-            select(TherapistTag.therapist_id).where(
-                TherapistTag.kind == "online_state", TherapistTag.code == request.state
-            )
-        ),
-        *(_tag_flag("language", w.code) for w in request.languages if w.required),
-    ]
-    if request.age_group:
-        conditions.append(_tag_flag("age_group", request.age_group))
-    if request.fee_band.is_reduced:
-        _, used = _week_columns(bands, now)
-        conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
-    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
-    # Counted in the database: thousands of ids need not travel to be subtracted.
-    already = case((P.id.in_(sorted(shown)), 1), else_=0) if shown else literal(0)
-    total, overlap = _read(
-        select(func.count(), func.coalesce(func.sum(already), 0))
-        .select_from(P)
-        .join(TherapistFee, on)
-        .where(*conditions)
-    )[0]
-    more = int(total) - int(overlap)
-    return Relaxation(change="allow online sessions", more=more) if more else None
-
-
-# Tag kind -> the TherapistCandidate field it fills.
-_TAG_FIELDS = {
-    "language": "languages",
-    "modality": "modalities",
-    "concern": "concerns",
-    "culture": "cultural_backgrounds",
-    "age_group": "age_groups",
-}
-
-
-def _wanted_kinds(request: MatchRequest) -> list[str]:
-    """The tag kinds this request's filters, score and reasons look at."""
-    wanted = (
-        ("language", request.languages),
-        ("modality", request.modalities),
-        ("concern", request.concerns),
-        ("culture", request.cultural_backgrounds),
-        ("age_group", request.age_group),
-    )
-    return [kind for kind, asked in wanted if asked]
-
-
-def _tags_column(kinds: Sequence[str]) -> Any:
-    """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
-    if not kinds:
-        return literal(None, String)
-    T = aliased(TherapistTag)
-    item = T.kind + ":" + T.code
-    joined = (
-        func.string_agg(item, ",")
-        if db.session.get_bind().dialect.name == "postgresql"
-        else func.group_concat(item, ",")
-    )
-    return (
-        select(joined)
-        .where(T.therapist_id == TherapistProfile.id, T.kind.in_(list(kinds)))
-        .scalar_subquery()
-    )
-
-
-def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
-    """Sessions booked this week, and those in a reduced band (the weekly cap)."""
-    start, end = week_bounds(now)
-    reduced = [b.code for b in bands if b.is_reduced]
-    this_week = (
-        Booking.therapist_id == TherapistProfile.id,
-        Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start_at >= start,
-        Booking.start_at < end,
-        is_therapist_time(),  # group members' own rows are not the therapist's sessions
-    )
-    booked = select(func.count()).where(*this_week).scalar_subquery()
-    used = select(func.count()).where(*this_week, Booking.fee_band.in_(reduced)).scalar_subquery()
-    return booked, used
-
-
-def _candidate_query(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, *, band_required: bool
-) -> Any:
-    """One row per therapist with everything matching needs (correlated subqueries use
-    the tag primary key and the bookings (therapist_id, start_at) index).
-
-    For a search (`band_required`) the flags that cannot change the answer are left out:
-    online elsewhere only matters for an online request (and those rows are all online
-    here), a licence in the state only for home visits.
-    """
-    P = TherapistProfile
-    single = not band_required
-    online_anywhere: Any = (
-        exists().where(TherapistTag.therapist_id == P.id, TherapistTag.kind == "online_state")
-        if single
-        else false()
-    )
-    licensed_here: Any = (
-        _tag_flag("licence_state", request.state)
-        if single or request.setting == "home"
-        else false()
-    )
-    online_here_flag = _tag_flag("online_state", request.state)
-    booked, used = _week_columns(bands, now)
-    columns: list[Any] = [
-        P.id,
-        P.display_name,
-        P.verified_at.is_not(None).label("is_verified"),
-        P.accepting_new_clients,
-        P.gender,
-        P.faith_integrated,
-        P.lgbtq_affirming,
-        P.offers_group,
-        P.office_zip,
-        P.office_lat,
-        P.office_lon,
-        P.home_zip,
-        P.home_lat,
-        P.home_lon,
-        P.home_radius_km,
-        P.reduced_fee_weekly_cap,
-        TherapistFee.fee_cents,
-        # A search for online sessions only loads therapists online in the state.
-        (true() if band_required and request.setting == "online" else online_here_flag).label(
-            "online_here"
-        ),
-        online_anywhere.label("online_anywhere"),
-        licensed_here.label("licensed_here"),
-        _tags_column(_wanted_kinds(request)).label("tags"),
-        booked.label("booked"),
-        used.label("used"),
-    ]
-    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
-    stmt = select(*columns)
-    return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
-
-
-def _candidates(rows: Iterable[Any], request: MatchRequest) -> list[TherapistCandidate]:
-    """Domain candidates from the rows; states are reduced to the client's state."""
-    band = request.fee_band.code
-    in_person = request.setting != "online"  # places matter only to in-person requests
-    candidates = []
-    for row in rows:
-        office = (
-            Office(row.office_lat, row.office_lon, row.office_zip)
-            if in_person and row.office_lat is not None and row.office_zip is not None
-            else None
-        )
-        home = (
-            HomeVisits(row.home_lat, row.home_lon, row.home_zip, row.home_radius_km)
-            if in_person
-            and row.home_lat is not None
-            and row.home_zip is not None
-            and row.home_radius_km
-            else None
-        )
-        tags: dict[str, list[str]] = {name: [] for name in _TAG_FIELDS.values()}
-        for item in (row.tags or "").split(","):
-            kind, _, code = item.partition(":")
-            if kind in _TAG_FIELDS:
-                tags[_TAG_FIELDS[kind]].append(code)
-        candidates.append(
-            TherapistCandidate(
-                id=row.id,
-                display_name=row.display_name,
-                is_verified=bool(row.is_verified),
-                accepting_new_clients=bool(row.accepting_new_clients),
-                languages=tuple(tags["languages"]),
-                modalities=tuple(tags["modalities"]),
-                concerns=tuple(tags["concerns"]),
-                cultural_backgrounds=tuple(tags["cultural_backgrounds"]),
-                age_groups=tuple(tags["age_groups"]),
-                gender=row.gender,
-                faith_integrated=bool(row.faith_integrated),
-                lgbtq_affirming=bool(row.lgbtq_affirming),
-                offers_group=bool(row.offers_group),
-                # In person, the licence decides (online states are licence states too);
-                # the online relaxation is counted apart (_online_alternative).
-                online_states=(
-                    ()
-                    if in_person
-                    else (request.state,)
-                    if row.online_here
-                    else (OTHER_STATES,)
-                    if row.online_anywhere
-                    else ()
-                ),
-                licence_states=(request.state,) if row.licensed_here else (),
-                office=office,
-                home=home,
-                fees_by_band={band: row.fee_cents} if row.fee_cents is not None else {},
-                reduced_fee_weekly_cap=row.reduced_fee_weekly_cap,
-                reduced_fee_used_this_week=int(row.used or 0),
-                booked_this_week=int(row.booked or 0),
-            )
-        )
-    return candidates
-
-
-def _next_openings(
-    therapist_ids: Sequence[int], *, setting: str, now: datetime
-) -> dict[int, datetime | None]:
-    """The next free slot of each therapist in `setting`, for a new client."""
-    return next_openings(therapist_ids=therapist_ids, setting=setting, now=now, is_new_client=True)
-
-
 # --- the use cases ------------------------------------------------------------------------
 
 
@@ -524,27 +247,27 @@ def find_matches(
     request = build_request(
         request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
     )
-    rows = _read(
-        _candidate_query(request, bands, now, band_required=True).where(
+    rows = read_rows(
+        candidate_query(request, bands, now, band_required=True).where(
             TherapistProfile.verified_at.is_not(None),
             TherapistProfile.accepting_new_clients.is_(True),
-            _place_filter(request),
+            place_filter(request),
         )
     )
-    candidates = _candidates(rows, request)
+    candidates = to_candidates(rows, request)
     # First pass: the filters, their counts and relaxations, and the best few without
     # openings; second pass: those few with their next openings.
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
     overview = rank(candidates, dataclasses.replace(request, limit=window), now)
     best = [m.candidate for m in overview.matches]
-    openings = _next_openings([c.id for c in best], setting=request.setting, now=now)
+    openings = next_openings_for([c.id for c in best], setting=request.setting, now=now)
     final = rank(
         [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
     )
     relaxations = list(overview.relaxations)
     if request.setting != "online":
         shown = {c.id for c in candidates if hard_filter(c, request) is None}
-        online = _online_alternative(request, bands, now, shown)
+        online = online_alternative(request, bands, now, shown)
         if online is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
             relaxations = sorted([online, *relaxations], key=lambda r: -r.more)
@@ -670,14 +393,14 @@ def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: date
             FILTER_MESSAGES["client_location_unknown"],
             extra={"reason": "client_location_unknown", "fields": sorted(exc.errors)},
         ) from None
-    found = _read(
-        _candidate_query(request, bands, now, band_required=False).where(
+    found = read_rows(
+        candidate_query(request, bands, now, band_required=False).where(
             TherapistProfile.id == therapist_id
         )
     )
     if not found:
         raise NotFoundError("No such therapist.")
-    candidate = _candidates(found, request)[0]
+    candidate = to_candidates(found, request)[0]
     failed = hard_filter(candidate, request)
     if failed == "not_accepting" and _is_existing_client(therapist_id, client_id):
         failed = hard_filter(dataclasses.replace(candidate, accepting_new_clients=True), request)

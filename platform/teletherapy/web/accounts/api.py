@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from teletherapy.clock import utcnow
 from teletherapy.domain import vocabularies as v
 from teletherapy.extensions import limiter
-from teletherapy.models import User
+from teletherapy.services.accounts import User
 from teletherapy.services.accounts import users as accounts
 from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.schemas import (

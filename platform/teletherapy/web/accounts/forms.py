@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
@@ -11,20 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
-from teletherapy.i18n import lazy_label
-
-COMMON_ZONES = [
-    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
-    "Europe/London", "Asia/Kolkata", "UTC",
-]  # fmt: skip
-
-
-def options(pairs: list[tuple[str, Any]] | dict[str, str]) -> list[SelectChoice]:
-    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples; English
-    labels are translated when the form renders (language names from Babel's data)."""
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(value, lazy_label(value, label)) for value, label in items]
+from teletherapy.web.forms import COMMON_ZONES, options
 
 
 def language_choices() -> list[SelectChoice]:
@@ -95,7 +80,3 @@ class SettingsForm(FlaskForm):
         _l("ZIP code"), validators=[Optional(), Regexp(r"^\d{5}$", message=_l("5 digits"))]
     )
     submit = SubmitField(_l("Save settings"))
-
-
-class RevokeTokenForm(FlaskForm):
-    submit = SubmitField(_l("Revoke"))

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from flask_wtf import FlaskForm
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import AuthenticationError, ValidationError
@@ -18,27 +17,15 @@ from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.accounts.forms import (
     ResetPasswordForm,
     ResetRequestForm,
-    RevokeTokenForm,
     SettingsForm,
     SignInForm,
     SignUpForm,
 )
-from teletherapy.web.errors import translate, translated_errors
+from teletherapy.web.errors import translate
+from teletherapy.web.forms import ActionForm, attach_errors
 from teletherapy.web.i18n.pages import current_language
 
 bp = Blueprint("accounts", __name__)
-
-
-def _attach_errors(form: FlaskForm, exc: ValidationError) -> None:
-    """Show service validation messages next to their fields."""
-    for name, messages in translated_errors(exc).items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + list(messages)
-        else:
-            flash(" ".join(messages), "error")
-    if not exc.errors:
-        flash(translate(exc.detail), "error")
 
 
 def _safe_next(target: str | None) -> str:
@@ -69,7 +56,7 @@ def sign_up() -> Any:
                 language=form.language.data or "en",
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             if user.is_active:
                 login_user(user)
@@ -146,7 +133,7 @@ def reset_password(token: str) -> Any:
                 token=token, new_password=form.password.data or "", now=utcnow()
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
             if "token" in exc.errors:
                 flash(translate(exc.detail), "error")
         else:
@@ -173,13 +160,13 @@ def settings() -> Any:
                 ),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("accounts.settings"))
     tokens = accounts.list_api_tokens(user_id=actor.id)
     return render_template(
-        "accounts/settings.html", form=form, tokens=tokens, revoke_form=RevokeTokenForm()
+        "accounts/settings.html", form=form, tokens=tokens, revoke_form=ActionForm()
     ), 422 if form.errors else 200
 
 
@@ -187,7 +174,7 @@ def settings() -> Any:
 @roles()
 def revoke_token(token_id: int) -> Any:
     actor = require_actor()
-    form = RevokeTokenForm()
+    form = ActionForm()
     if form.validate_on_submit():
         accounts.revoke_api_token(user_id=actor.id, token_id=token_id, now=utcnow())
         flash(_("Token revoked."), "success")

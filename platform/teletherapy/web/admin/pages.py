@@ -1,46 +1,32 @@
-"""Administration pages: approve therapists, create accounts, see users and dead letters."""
+"""Administration pages (every /admin/* page): accounts, dead letters, licences, fee bands."""
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ValidationError
-from teletherapy.models import Role
+from teletherapy.domain.fees import FeeBand
+from teletherapy.domain.vocabularies import Role
 from teletherapy.services.accounts import users as accounts
+from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.messaging import outbox
 from teletherapy.web.access import roles
-from teletherapy.web.accounts.forms import options
-from teletherapy.web.errors import translated_errors
+from teletherapy.web.admin.forms import (
+    ROLE_LABELS,
+    STATUS_LABELS,
+    CreateUserForm,
+    FeeBandsForm,
+    GuidelineForm,
+)
+from teletherapy.web.errors import translate, translated_errors
+from teletherapy.web.forms import ActionForm, attach_errors, to_cents, to_dollars
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-ROLE_LABELS = {"client": _l("Client"), "therapist": _l("Therapist"), "admin": _l("Administrator")}
-STATUS_LABELS = {
-    "active": _l("Active"),
-    "pending": _l("Waiting for approval"),
-    "disabled": _l("Disabled"),
-}
-
-
-class ActionForm(FlaskForm):
-    submit = SubmitField(_l("Go"))
-
-
-class CreateUserForm(FlaskForm):
-    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=10)])
-    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
-    submit = SubmitField(_l("Create account"))
 
 
 @bp.get("/")
@@ -97,3 +83,135 @@ def retry_dead_letter(message_id: int) -> Any:
         outbox.retry_dead_letter(message_id=message_id, now=utcnow())
         flash(_("Message queued again."), "success")
     return redirect(url_for("admin.dashboard"))
+
+
+# --- therapists' licences -------------------------------------------------------------
+
+
+@bp.get("/licences")
+@roles(Role.ADMIN)
+def licences() -> Any:
+    return render_template(
+        "admin/licences.html",
+        waiting=profiles.list_unverified_therapists(),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/licences/<int:therapist_id>/verify")
+@roles(Role.ADMIN)
+def verify(therapist_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        try:
+            profile = profiles.verify_licence(therapist_id=therapist_id, now=utcnow())
+        except ValidationError as exc:
+            flash(translated_errors(exc).get("license_number", [translate(exc.detail)])[0], "error")
+        else:
+            flash(
+                _("Verified %(name)s; the profile is now public.", name=profile.display_name),
+                "success",
+            )
+    return redirect(url_for("admin.licences"))
+
+
+# --- fee bands and the federal poverty guideline ----------------------------------------
+
+
+def _bands_data(bands: list[FeeBand]) -> dict[str, Any]:
+    return {
+        "bands": [
+            {
+                "code": b.code,
+                "band_label": b.label,
+                "min_dollars": to_dollars(b.min_cents),
+                "max_dollars": to_dollars(b.max_cents),
+                "max_fpl_percent": b.max_fpl_percent,
+            }
+            for b in bands
+        ]
+    }
+
+
+def _render_fee_bands(bands_form: FeeBandsForm, guideline_form: GuidelineForm) -> Any:
+    status = 422 if bands_form.errors or guideline_form.errors else 200
+    return render_template(
+        "admin/fee_bands.html",
+        bands_form=bands_form,
+        guideline_form=guideline_form,
+        guidelines=fee_bands.list_guidelines(),
+    ), status
+
+
+@bp.get("/fee-bands")
+@roles(Role.ADMIN)
+def edit_fee_bands() -> Any:
+    bands_form = FeeBandsForm(formdata=None, data=_bands_data(fee_bands.list_fee_bands()))
+    g = fee_bands.current_guideline()
+    guideline_form = GuidelineForm(
+        formdata=None,
+        data={
+            "year": g.year,
+            "first_person_dollars": to_dollars(g.first_person_cents),
+            "each_additional_dollars": to_dollars(g.each_additional_cents),
+        },
+    )
+    return _render_fee_bands(bands_form, guideline_form)
+
+
+@bp.post("/fee-bands")
+@roles(Role.ADMIN)
+def save_fee_bands() -> Any:
+    bands_form = FeeBandsForm()
+    guideline_form = GuidelineForm(formdata=None)
+    if bands_form.validate_on_submit():
+        try:
+            bands = [
+                FeeBand(
+                    (row.code.data or "").strip(),
+                    row.band_label.data or "",
+                    to_cents(row.min_dollars.data) or 0,
+                    to_cents(row.max_dollars.data) or 0,
+                    row.max_fpl_percent.data,
+                )
+                for row in bands_form.bands
+            ]
+            fee_bands.update_fee_bands(bands=bands)
+        except (ValidationError, InvalidOperation) as exc:
+            messages = (
+                [m for ms in translated_errors(exc).values() for m in ms]
+                if isinstance(exc, ValidationError)
+                else ["Enter amounts in dollars."]
+            )
+            for message in messages:
+                flash(message, "error")
+        else:
+            flash(_("Fee bands saved."), "success")
+            return redirect(url_for("admin.edit_fee_bands"))
+    return _render_fee_bands(bands_form, guideline_form)
+
+
+# The service names amounts in cents; the form shows dollars.
+_GUIDELINE_FIELD_FOR = {
+    "first_person_cents": "first_person_dollars",
+    "each_additional_cents": "each_additional_dollars",
+}
+
+
+@bp.post("/poverty-guideline")
+@roles(Role.ADMIN)
+def save_guideline() -> Any:
+    guideline_form = GuidelineForm()
+    bands_form = FeeBandsForm(formdata=None, data=_bands_data(fee_bands.list_fee_bands()))
+    if guideline_form.validate_on_submit():
+        try:
+            fee_bands.save_guideline(
+                year=guideline_form.year.data or 0,
+                first_person_cents=to_cents(guideline_form.first_person_dollars.data) or 0,
+                each_additional_cents=to_cents(guideline_form.each_additional_dollars.data) or 0,
+            )
+        except ValidationError as exc:
+            attach_errors(guideline_form, exc, field_for=_GUIDELINE_FIELD_FOR)
+        else:
+            flash(_("Poverty guideline saved."), "success")
+            return redirect(url_for("admin.edit_fee_bands"))
+    return _render_fee_bands(bands_form, guideline_form)

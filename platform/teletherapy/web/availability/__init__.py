@@ -1,1 +1,1 @@
-"""Availability: the practice dashboard and the availability editor; /api/v1/me/availability."""
+"""Availability: /api/v1/me/availability (the editor page lives in web/practice/)."""

@@ -10,10 +10,9 @@ from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from teletherapy.domain.availability import SETTINGS
-from teletherapy.domain.errors import NotFoundError
-from teletherapy.models import Role
+from teletherapy.domain.vocabularies import Role
 from teletherapy.services.availability import rules as availability
-from teletherapy.web.access import require_actor, roles
+from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.schemas import BEARER
 
 bp = Blueprint("api_availability", __name__, description="A therapist's working hours")
@@ -104,20 +103,13 @@ class AvailabilitySchema(_FlatErrors):
     accepting_new_clients = fields.Boolean()
 
 
-def _own_therapist_id() -> int:
-    therapist_id = require_actor().therapist_id
-    if therapist_id is None:
-        raise NotFoundError("This account has no practice.")
-    return therapist_id
-
-
 @bp.route("/me/availability", methods=["GET"])
 @roles(Role.THERAPIST)
 @bp.response(200, AvailabilitySchema)
 @bp.doc(security=BEARER)
 def get_my_availability() -> dict[str, Any]:
     """Your working hours, date overrides and booking rules."""
-    return availability.get_availability(therapist_id=_own_therapist_id())
+    return availability.get_availability(therapist_id=own_therapist_id())
 
 
 @bp.route("/me/availability", methods=["PUT"])
@@ -127,4 +119,4 @@ def get_my_availability() -> dict[str, Any]:
 @bp.doc(security=BEARER)
 def put_my_availability(body: dict[str, Any]) -> dict[str, Any]:
     """Replace your availability; invalid input is a 422 naming each field and changes nothing."""
-    return availability.save_availability(therapist_id=_own_therapist_id(), payload=body)
+    return availability.save_availability(therapist_id=own_therapist_id(), payload=body)

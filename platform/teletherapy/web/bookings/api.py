@@ -1,41 +1,27 @@
-"""API: a therapist's open slots, and booking, listing, cancelling and moving sessions."""
+"""API: booking, listing, cancelling and moving sessions, and a session's .ics invite."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import Response, url_for
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from teletherapy.clock import utcnow
-from teletherapy.domain.vocabularies import SETTINGS
-from teletherapy.models import Booking, Role
+from teletherapy.domain.vocabularies import SETTINGS, Role
+from teletherapy.services.bookings import Booking
 from teletherapy.services.bookings import booking as booking_service
-from teletherapy.web.access import current_actor, public, require_actor, roles
+from teletherapy.services.calendars import invites
+from teletherapy.web.access import require_actor, roles
+from teletherapy.web.downloads import ICS_CONTENT_TYPE, attachment
+from teletherapy.web.formatting import utc_iso_or_none as _z
 from teletherapy.web.schemas import BEARER
 
-slots_bp = Blueprint("api_slots", __name__, description="Open slots of a therapist")
 bookings_bp = Blueprint("api_bookings", __name__, description="Booking sessions")
 
-BLUEPRINTS = [slots_bp, bookings_bp]
+BLUEPRINTS = [bookings_bp]
 _SETTING = validate.OneOf(list(SETTINGS))
-
-
-class SlotQuerySchema(Schema):
-    from_date = fields.Date(required=True, data_key="from", metadata={"example": "2026-12-01"})
-    to_date = fields.Date(required=True, data_key="to", metadata={"example": "2026-12-07"})
-    setting = fields.String(validate=_SETTING)
-
-
-class SlotSchema(Schema):
-    start = fields.String(metadata={"description": "UTC, ISO 8601 with Z"})
-    end = fields.String()
-    setting = fields.String()
-
-
-class SlotListSchema(Schema):
-    slots = fields.List(fields.Nested(SlotSchema))
 
 
 class BookingCreateSchema(Schema):
@@ -106,10 +92,6 @@ class BookingListSchema(Schema):
     bookings = fields.List(fields.Nested(BookingSchema(exclude=("occurrences",))))
 
 
-def _z(value: Any) -> str | None:
-    return booking_service.isoformat_z(value) if value is not None else None
-
-
 def booking_payload(booking: Booking) -> dict[str, Any]:
     """The booking shape fixed by DESIGN.md, plus a few added fields."""
     return {
@@ -134,29 +116,6 @@ def booking_payload(booking: Booking) -> dict[str, Any]:
             if booking.setting == "online"
             else None
         ),
-    }
-
-
-@slots_bp.route("/therapists/<int:therapist_id>/slots", methods=["GET"])
-@slots_bp.arguments(SlotQuerySchema, location="query")
-@slots_bp.response(200, SlotListSchema)
-@public
-def get_slots(query: dict[str, Any], therapist_id: int) -> dict[str, Any]:
-    """Open slots on the therapist's local dates `from`..`to` (at most 62 days), in UTC."""
-    actor = current_actor()
-    new_client = True
-    if actor is not None and actor.role == Role.CLIENT.value:
-        new_client = booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id)
-    slots = booking_service.list_slots(
-        therapist_id=therapist_id,
-        from_date=query["from_date"],
-        to_date=query["to_date"],
-        setting=query.get("setting"),
-        now=utcnow(),
-        is_new_client=new_client,
-    )
-    return {
-        "slots": [{"start": _z(s.start), "end": _z(s.end), "setting": s.setting} for s in slots]
     }
 
 
@@ -239,3 +198,18 @@ def reschedule_booking(body: dict[str, Any], booking_id: int) -> dict[str, Any]:
         booking_id=booking_id, actor_id=actor.id, new_start=body["start"], now=utcnow()
     )
     return booking_payload(booking)
+
+
+@bookings_bp.route("/bookings/<int:booking_id>/invite.ics", methods=["GET"])
+@roles()
+@bookings_bp.response(
+    200, content_type="text/calendar", description="An iCalendar object (METHOD:REQUEST)."
+)
+@bookings_bp.doc(security=BEARER)
+def get_invite(booking_id: int) -> Response:
+    """The booking as an .ics invite (its whole series for a weekly series); parties only."""
+    actor = require_actor()
+    ics = invites.get_invite_ics(booking_id=booking_id, user_id=actor.id, now=utcnow())
+    return attachment(
+        ics, filename=invites.invite_filename(booking_id), content_type=ICS_CONTENT_TYPE
+    )

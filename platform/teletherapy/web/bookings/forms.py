@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from teletherapy.web.accounts.forms import options
+from teletherapy.web.forms import options
 
 REPEAT_CHOICES = [("1", _l("Just this session"))] + [
     (str(n), _l("Every week for %(num)s weeks", num=n)) for n in range(2, 53)
@@ -39,7 +39,3 @@ class CancelForm(FlaskForm):
         default="one",
     )
     submit = SubmitField(_l("Cancel the session"))
-
-
-class ActionForm(FlaskForm):
-    """CSRF only: the value comes from the button pressed (a slot, an attendance status)."""

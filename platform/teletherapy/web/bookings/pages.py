@@ -17,16 +17,17 @@ from flask_babel import ngettext
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.slots import Slot
-from teletherapy.models import Booking, Role, User
+from teletherapy.domain.vocabularies import Role
+from teletherapy.services.accounts import User
 from teletherapy.services.bookings import booking as booking_service
 from teletherapy.services.calendars import invites
 from teletherapy.services.groups import groups as group_service
 from teletherapy.services.payments import payments as payment_service
 from teletherapy.web.access import require_actor, roles
-from teletherapy.web.accounts.pages import _attach_errors
-from teletherapy.web.bookings.forms import ActionForm, BookForm, CancelForm
+from teletherapy.web.bookings.forms import BookForm, CancelForm
 from teletherapy.web.errors import translate
-from teletherapy.web.formatting import local_time
+from teletherapy.web.formatting import CLOCK, local_time, local_today, utc_iso
+from teletherapy.web.forms import ActionForm, attach_errors, date_arg
 from teletherapy.web.payments.pages import current_gateway
 
 bp = Blueprint("sessions", __name__)
@@ -49,27 +50,6 @@ class Day:
     items: list[Any]
 
 
-def _parse_date(value: str | None, default: date) -> date:
-    if not value:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400)
-
-
-def _parse_instant(value: str | None) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value or "")
-    except ValueError:
-        raise ValidationError(
-            "Choose a time from the list.", errors={"start": ["Invalid time."]}
-        ) from None
-    if parsed.tzinfo is None:
-        raise ValidationError("Choose a time from the list.", errors={"start": ["Invalid time."]})
-    return parsed.astimezone(UTC)
-
-
 # Why one week of a series cannot be booked (domain.slots refusal codes), in few words.
 CONFLICT_LABELS = {
     "taken": _l("taken"),
@@ -86,14 +66,22 @@ def _conflict_label(code: str) -> str:
     return str(CONFLICT_LABELS[code]) if code in CONFLICT_LABELS else code.replace("_", " ")
 
 
-def _clock(value: datetime, zone: ZoneInfo) -> str:
-    return local_time(value, str(zone), "time")
+def _parse_instant(value: str | None) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value or "")
+    except ValueError:
+        raise ValidationError(
+            "Choose a time from the list.", errors={"start": ["Invalid time."]}
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationError("Choose a time from the list.", errors={"start": ["Invalid time."]})
+    return parsed.astimezone(UTC)
 
 
 def _week_of_slots(
     slots: Iterable[Slot], week_start: date, viewer_zone: str, therapist_zone: str
 ) -> list[Day]:
-    viewer, therapist = ZoneInfo(viewer_zone), ZoneInfo(therapist_zone)
+    viewer = ZoneInfo(viewer_zone)
     days = [Day(week_start + timedelta(days=i), []) for i in range(7)]
     for slot in slots:
         local_day = slot.start.astimezone(viewer).date()
@@ -102,27 +90,16 @@ def _week_of_slots(
             days[offset].items.append(
                 SlotChoice(
                     slot=slot,
-                    iso=booking_service.isoformat_z(slot.start),
-                    label=_clock(slot.start, viewer),
+                    iso=utc_iso(slot.start),
+                    label=local_time(slot.start, viewer_zone, CLOCK),
                     therapist_label=(
-                        _clock(slot.start, therapist) if viewer_zone != therapist_zone else None
+                        local_time(slot.start, therapist_zone, CLOCK)
+                        if viewer_zone != therapist_zone
+                        else None
                     ),
                 )
             )
     return days
-
-
-def _group_by_day(bookings: Sequence[Booking], zone: str) -> list[Day]:
-    tz = ZoneInfo(zone)
-    days: dict[date, Day] = {}
-    for item in bookings:
-        on = item.start_at.astimezone(tz).date()
-        days.setdefault(on, Day(on, [])).items.append(item)
-    return list(days.values())
-
-
-def _today(zone: str) -> date:
-    return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
 def _slot_picker_context(
@@ -151,7 +128,7 @@ def _slot_picker_context(
         "week_start": week_start,
         "prev_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
-        "show_prev": week_start > _today(actor.time_zone),
+        "show_prev": week_start > local_today(actor.time_zone, utcnow()),
         "setting": setting or "",
         "viewer_zone": actor.time_zone,
         "zones_differ": actor.time_zone != calendar.time_zone,
@@ -168,11 +145,11 @@ def _setting_arg() -> str | None:
 # --- client: choose and confirm -------------------------------------------------------
 
 
-@bp.get("/therapists/<int:therapist_id>/book")
+@bp.get("/sessions/book/<int:therapist_id>")
 @roles(Role.CLIENT)
 def book(therapist_id: int) -> Any:
     actor = require_actor()
-    week_start = _parse_date(request.args.get("week"), _today(actor.time_zone))
+    week_start = date_arg(request.args.get("week"), local_today(actor.time_zone, utcnow()))
     context = _slot_picker_context(
         actor=actor,
         therapist_id=therapist_id,
@@ -183,7 +160,7 @@ def book(therapist_id: int) -> Any:
     return render_template("sessions/book.html", **context)
 
 
-@bp.route("/therapists/<int:therapist_id>/book/confirm", methods=["GET", "POST"])
+@bp.route("/sessions/book/<int:therapist_id>/confirm", methods=["GET", "POST"])
 @roles(Role.CLIENT)
 def confirm(therapist_id: int) -> Any:
     actor = require_actor()
@@ -221,7 +198,7 @@ def confirm(therapist_id: int) -> Any:
         except ConflictError as exc:
             conflict = exc
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             first = result[0] if isinstance(result, list) else result
             count = len(result) if isinstance(result, list) else 1
@@ -323,7 +300,7 @@ def cancel(booking_id: int) -> Any:
                 scope="future" if form.scope.data == "future" else "one",
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except ConflictError as exc:
             flash(translate(exc.detail), "error")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
@@ -361,13 +338,14 @@ def reschedule(booking_id: int) -> Any:
             return redirect(url_for("sessions.detail", booking_id=new.id))
     default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
     default_week = max(
-        default_week - timedelta(days=default_week.weekday()), _today(actor.time_zone)
+        default_week - timedelta(days=default_week.weekday()),
+        local_today(actor.time_zone, utcnow()),
     )
     context = _slot_picker_context(
         actor=actor,
         therapist_id=booking.therapist_id,
         setting=booking.setting,
-        week_start=_parse_date(request.args.get("week"), default_week),
+        week_start=date_arg(request.args.get("week"), default_week),
         exclude_booking_ids=[booking.id],
     )
     return render_template(
@@ -390,62 +368,3 @@ def join(booking_id: int) -> Any:
         opens_at=booking.start_at - timedelta(minutes=15),
         is_over=now >= booking.end_at,
     )
-
-
-# --- therapist: day and week ------------------------------------------------------------
-
-
-@bp.get("/practice/sessions")
-@roles(Role.THERAPIST)
-def practice() -> Any:
-    actor = require_actor()
-    therapist_id = actor.therapist_id
-    if therapist_id is None:
-        abort(404)
-    view = request.args.get("view", "week")
-    if view not in ("day", "week"):
-        abort(400)
-    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=utcnow())
-    zone = ZoneInfo(calendar.time_zone)
-    on = _parse_date(request.args.get("date"), _today(calendar.time_zone))
-    first = on if view == "day" else on - timedelta(days=on.weekday())
-    span = timedelta(days=1 if view == "day" else 7)
-    start_from = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    start_before = datetime.combine(first + span, datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    bookings = booking_service.list_bookings_for(
-        user_id=actor.id, now=utcnow(), start_from=start_from, start_before=start_before
-    )
-    return render_template(
-        "sessions/practice.html",
-        view=view,
-        first=first,
-        last=first + span - timedelta(days=1),
-        prev_date=first - span,
-        next_date=first + span,
-        days=_group_by_day(bookings, calendar.time_zone),
-        zone=calendar.time_zone,
-        names=booking_service.names_for(bookings),
-        now=utcnow(),
-        form=ActionForm(),
-    )
-
-
-@bp.post("/practice/sessions/<int:booking_id>/attendance")
-@roles(Role.THERAPIST)
-def attendance(booking_id: int) -> Any:
-    actor = require_actor()
-    form = ActionForm()
-    if form.validate_on_submit():
-        status = request.form.get("status", "")
-        try:
-            booking_service.mark_attendance(
-                booking_id=booking_id, therapist_user_id=actor.id, status=status, now=utcnow()
-            )
-        except (ConflictError, ValidationError) as exc:
-            flash(translate(exc.detail), "error")
-        else:
-            flash(_("Attendance recorded."), "success")
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("sessions.practice")
-    return redirect(target)

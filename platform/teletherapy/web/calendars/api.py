@@ -1,22 +1,19 @@
-"""API: the caller's calendar feed and notification preferences, and a booking's .ics invite."""
+"""API: the caller's calendar feed and notification preferences (/api/v1/me/...)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from teletherapy.clock import utcnow
 from teletherapy.services.calendars import feeds as calendar_feeds
-from teletherapy.services.calendars import invites
 from teletherapy.services.messaging import preferences
 from teletherapy.web.access import require_actor, roles
-from teletherapy.web.calendars.pages import invite_response
 from teletherapy.web.schemas import BEARER
 
-calendar_bp = Blueprint("api_calendar", __name__, description="Calendar feeds and invites")
+calendar_bp = Blueprint("api_calendar", __name__, description="Calendar feeds and reminders")
 BLUEPRINTS = [calendar_bp]
 
 
@@ -70,19 +67,6 @@ def revoke_feed() -> None:
     """Switch the feed off: its address answers 404."""
     actor = require_actor()
     calendar_feeds.revoke_feed(user_id=actor.id, now=utcnow())
-
-
-@calendar_bp.route("/bookings/<int:booking_id>/invite.ics", methods=["GET"])
-@roles()
-@calendar_bp.response(
-    200, content_type="text/calendar", description="An iCalendar object (METHOD:REQUEST)."
-)
-@calendar_bp.doc(security=BEARER)
-def get_invite(booking_id: int) -> Response:
-    """The booking as an .ics invite (its whole series for a weekly series); parties only."""
-    actor = require_actor()
-    ics = invites.get_invite_ics(booking_id=booking_id, user_id=actor.id, now=utcnow())
-    return invite_response(ics, booking_id)
 
 
 class PreferencesSchema(Schema):

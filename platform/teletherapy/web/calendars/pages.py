@@ -18,12 +18,10 @@ from teletherapy.services.calendars import feeds as calendar_feeds
 from teletherapy.services.calendars import invites
 from teletherapy.services.messaging import preferences
 from teletherapy.web.access import public, require_actor, roles
-from teletherapy.web.accounts.forms import options
-from teletherapy.web.accounts.pages import _attach_errors
+from teletherapy.web.downloads import ICS_CONTENT_TYPE, attachment
+from teletherapy.web.forms import ActionForm, attach_errors, options
 
 bp = Blueprint("calendar", __name__)
-
-ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
 class CalendarPreferencesForm(FlaskForm):
@@ -42,10 +40,6 @@ class CalendarPreferencesForm(FlaskForm):
         validators=[Length(max=100)],
     )
     submit = SubmitField(_l("Save calendar settings"))
-
-
-class FeedActionForm(FlaskForm):
-    submit = SubmitField(_l("Go"))
 
 
 def _fresh(etag: str, last_modified: datetime) -> bool:
@@ -79,22 +73,15 @@ def feed(token: str) -> Response:
     return _calendar_response(body, etag, last_modified)
 
 
-def invite_response(ics: bytes, booking_id: int) -> Response:
-    response = Response(ics, content_type=ICS_CONTENT_TYPE)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{invites.invite_filename(booking_id)}"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/calendar/bookings/<int:booking_id>/invite.ics")
 @roles()
 def invite(booking_id: int) -> Response:
     """The booking page's "Download .ics" (signed-in parties only; anyone else: 404)."""
     actor = require_actor()
     ics = invites.get_invite_ics(booking_id=booking_id, user_id=actor.id, now=utcnow())
-    return invite_response(ics, booking_id)
+    return attachment(
+        ics, filename=invites.invite_filename(booking_id), content_type=ICS_CONTENT_TYPE
+    )
 
 
 def _render(form: CalendarPreferencesForm, address: Any, status: int = 200) -> Any:
@@ -102,7 +89,7 @@ def _render(form: CalendarPreferencesForm, address: Any, status: int = 200) -> A
     return render_template(
         "calendar/settings.html",
         form=form,
-        action_form=FeedActionForm(),
+        action_form=ActionForm(),
         feed=address or calendar_feeds.find_feed(user_id=actor.id),
     ), status
 
@@ -120,7 +107,7 @@ def _preferences_form() -> CalendarPreferencesForm:
     return form
 
 
-@bp.route("/account/calendar", methods=["GET", "POST"])
+@bp.route("/calendar/settings", methods=["GET", "POST"])
 @roles()
 def settings() -> Any:
     actor = require_actor()
@@ -136,13 +123,13 @@ def settings() -> Any:
                 calendar_detail=form.calendar_detail.data,
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             flash(_("Calendar settings saved."), "success")
     return _render(form, None, 422 if form.errors else 200)
 
 
-@bp.post("/account/calendar/feed")
+@bp.post("/calendar/feed")
 @roles()
 def create_feed() -> Any:
     actor = require_actor()
@@ -150,7 +137,7 @@ def create_feed() -> Any:
     return _render(_preferences_form(), address)
 
 
-@bp.post("/account/calendar/feed/rotate")
+@bp.post("/calendar/feed/rotate")
 @roles()
 def rotate_feed() -> Any:
     actor = require_actor()
@@ -159,7 +146,7 @@ def rotate_feed() -> Any:
     return _render(_preferences_form(), address)
 
 
-@bp.post("/account/calendar/feed/revoke")
+@bp.post("/calendar/feed/revoke")
 @roles()
 def revoke_feed() -> Any:
     actor = require_actor()

@@ -9,21 +9,14 @@ from marshmallow import Schema, fields, validate
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import AuthenticationError
-from teletherapy.domain.vocabularies import MODALITIES
-from teletherapy.models import GroupSeat, GroupWaitlistEntry, Role, TherapyGroup, User
-from teletherapy.services.groups import groups
+from teletherapy.domain.vocabularies import MODALITIES, Role
+from teletherapy.services.accounts import User
+from teletherapy.services.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup, groups
 from teletherapy.web.access import current_actor, public, require_actor, roles
-from teletherapy.web.schemas import BEARER
+from teletherapy.web.schemas import BEARER, UtcDateTime
 
 bp = Blueprint("api_groups", __name__, description="Group sessions: seats and waitlists")
 BLUEPRINTS = [bp]
-
-
-class UtcDateTime(fields.DateTime):
-    """An instant written as ISO 8601 in UTC with a Z, as the rest of the API answers."""
-
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else groups.iso_utc(value)
 
 
 class GroupCreateSchema(Schema):

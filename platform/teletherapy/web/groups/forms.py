@@ -23,7 +23,7 @@ from teletherapy.services.groups.groups import (
     MAX_MEETINGS,
     MIN_CAPACITY,
 )
-from teletherapy.web.accounts.forms import options
+from teletherapy.web.forms import options
 
 
 class GroupForm(FlaskForm):
@@ -63,9 +63,3 @@ class GroupForm(FlaskForm):
         _l("Description"), validators=[Optional(), Length(max=2000)], default=""
     )
     submit = SubmitField(_l("Create group"))
-
-
-class ActionForm(FlaskForm):
-    """A button that posts (the form carries the CSRF token)."""
-
-    submit = SubmitField(_l("Go"))

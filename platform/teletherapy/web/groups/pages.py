@@ -14,29 +14,19 @@ from werkzeug.wrappers import Response
 from teletherapy.clock import utcnow
 from teletherapy.domain.availability import local_to_utc, time_zone_error
 from teletherapy.domain.errors import ConflictError, ValidationError
-from teletherapy.models import Role, TherapyGroup, User
-from teletherapy.services.groups import groups
+from teletherapy.domain.vocabularies import Role
+from teletherapy.services.accounts import User
+from teletherapy.services.groups import TherapyGroup, groups
 from teletherapy.web.access import current_actor, public, require_actor, roles
-from teletherapy.web.errors import translate, translated_errors
+from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_time
-from teletherapy.web.groups.forms import ActionForm, GroupForm
+from teletherapy.web.forms import ActionForm, attach_errors
+from teletherapy.web.groups.forms import GroupForm
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 
 # Service field names that the form shows under another name.
 _FIELD_FOR = {"first_start": "first_date", "fee_cents": "fee"}
-
-
-def _attach_errors(form: GroupForm, exc: ValidationError) -> None:
-    """Show service validation messages next to their fields."""
-    for name, messages in translated_errors(exc).items():
-        field = getattr(form, _FIELD_FOR.get(name, name), None)
-        if field is not None:
-            field.errors = list(field.errors) + list(messages)
-        else:
-            flash(" ".join(messages), "error")
-    if not exc.errors:
-        flash(translate(exc.detail), "error")
 
 
 def _cards(items: list[TherapyGroup]) -> dict[str, Any]:
@@ -102,7 +92,7 @@ def _create(actor: User, form: GroupForm) -> TherapyGroup | None:
             now=utcnow(),
         )
     except ValidationError as exc:
-        _attach_errors(form, exc)
+        attach_errors(form, exc, field_for=_FIELD_FOR)
     except ConflictError as exc:
         clashes = ", ".join(
             local_time(datetime.fromisoformat(s), actor.time_zone) for s in exc.extra["conflicts"]

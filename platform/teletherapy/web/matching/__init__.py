@@ -1,1 +1,1 @@
-"""Matching: intake, results, public profiles, the profile editor; their API."""
+"""Matching: intake, results, public profiles and their API (profile editor: web/practice/)."""

@@ -1,8 +1,7 @@
-"""API: POST /matches (anonymous or a client) and the public therapist directory."""
+"""API: POST /matches (anonymous or a client), the therapist directory and its open slots."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -11,15 +10,20 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from teletherapy.clock import utcnow
 from teletherapy.domain import vocabularies as v
-from teletherapy.domain.matching import MAX_DISTANCE_KM, MAX_LIMIT, MAX_WEIGHT
+from teletherapy.domain.matching_types import MAX_DISTANCE_KM, MAX_LIMIT, MAX_WEIGHT
+from teletherapy.domain.vocabularies import Role
 from teletherapy.extensions import limiter
+from teletherapy.services.bookings import booking as booking_service
 from teletherapy.services.matching import profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
+from teletherapy.web.formatting import utc_iso
+from teletherapy.web.schemas import UtcDateTime, VocabularyEntrySchema
 
 matches_bp = Blueprint("api_matches", __name__, description="Find therapists for a client")
 therapists_bp = Blueprint("api_therapists", __name__, description="The therapist directory")
-BLUEPRINTS = [matches_bp, therapists_bp]
+slots_bp = Blueprint("api_slots", __name__, description="Open slots of a therapist")
+BLUEPRINTS = [matches_bp, therapists_bp, slots_bp]
 
 # Names in the person's language (lazy): 988 offers Spanish (press 2); SAMHSA answers in
 # English and Spanish.
@@ -40,16 +44,6 @@ CRISIS_RESOURCES = [
 
 _WEIGHT = validate.Range(min=0, max=MAX_WEIGHT)
 _HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use a time like 18:00.")
-
-
-class UtcInstant(fields.DateTime):
-    """An instant as ISO 8601 in UTC with a Z (the API answers in UTC)."""
-
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        instant: datetime = value
-        return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class LanguageWishSchema(Schema):
@@ -150,17 +144,12 @@ class MatchSchema(Schema):
     score = fields.Float()
     reasons = fields.List(fields.String())
     fee_cents = fields.Integer()
-    next_opening = UtcInstant(allow_none=True)
+    next_opening = UtcDateTime(allow_none=True)
 
 
 class RelaxationSchema(Schema):
     change = fields.String()
     more = fields.Integer()
-
-
-class BandSchema(Schema):
-    code = fields.String()
-    label = fields.String()
 
 
 class CrisisResourceSchema(Schema):
@@ -173,7 +162,9 @@ class MatchResponseSchema(Schema):
     relaxations = fields.List(fields.Nested(RelaxationSchema))
     removed_by = fields.Dict(keys=fields.String(), values=fields.Integer())
     most_removed_by = fields.String(allow_none=True)
-    fee_band = fields.Nested(BandSchema, metadata={"description": "The band used (your own)"})
+    fee_band = fields.Nested(
+        VocabularyEntrySchema, metadata={"description": "The band used (your own)"}
+    )
     crisis_resources = fields.List(fields.Nested(CrisisResourceSchema))
 
 
@@ -184,6 +175,22 @@ class TherapistQuerySchema(Schema):
     modality = fields.String(validate=validate.OneOf(list(v.MODALITIES)))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class SlotQuerySchema(Schema):
+    from_date = fields.Date(required=True, data_key="from", metadata={"example": "2026-12-01"})
+    to_date = fields.Date(required=True, data_key="to", metadata={"example": "2026-12-07"})
+    setting = fields.String(validate=validate.OneOf(list(v.SETTINGS)))
+
+
+class SlotSchema(Schema):
+    start = fields.String(metadata={"description": "UTC, ISO 8601 with Z"})
+    end = fields.String()
+    setting = fields.String()
+
+
+class SlotListSchema(Schema):
+    slots = fields.List(fields.Nested(SlotSchema))
 
 
 class TherapistListSchema(Schema):
@@ -254,3 +261,28 @@ def get_therapist(therapist_id: int) -> dict[str, Any]:
     client_id = _client_id()
     band = matching.find_client_band(client_id=client_id) if client_id is not None else None
     return profiles.get_public_therapist(therapist_id, band_code=band)
+
+
+@slots_bp.route("/therapists/<int:therapist_id>/slots", methods=["GET"])
+@slots_bp.arguments(SlotQuerySchema, location="query")
+@slots_bp.response(200, SlotListSchema)
+@public
+def get_slots(query: dict[str, Any], therapist_id: int) -> dict[str, Any]:
+    """Open slots on the therapist's local dates `from`..`to` (at most 62 days), in UTC."""
+    actor = current_actor()
+    new_client = True
+    if actor is not None and actor.role == Role.CLIENT:
+        new_client = booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id)
+    slots = booking_service.list_slots(
+        therapist_id=therapist_id,
+        from_date=query["from_date"],
+        to_date=query["to_date"],
+        setting=query.get("setting"),
+        now=utcnow(),
+        is_new_client=new_client,
+    )
+    return {
+        "slots": [
+            {"start": utc_iso(s.start), "end": utc_iso(s.end), "setting": s.setting} for s in slots
+        ]
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
@@ -14,9 +14,8 @@ from teletherapy.domain.errors import ValidationError
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
-from teletherapy.web.accounts.forms import options
-from teletherapy.web.errors import translated_errors
 from teletherapy.web.formatting import band_label, band_range
+from teletherapy.web.forms import attach_errors, options
 from teletherapy.web.matching.api import CRISIS_RESOURCES
 from teletherapy.web.matching.forms import TIMES_OF_DAY, IntakeForm
 
@@ -140,14 +139,6 @@ def form_data_from_intake(intake: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _attach(form: IntakeForm, exc: ValidationError) -> None:
-    for name, messages in translated_errors(exc).items():
-        target = getattr(form, _FIELD_FOR.get(name.split(".")[0], name.split(".")[0]), None)
-        if target is None:
-            target = form.setting
-        target.errors = [*target.errors, *messages]
-
-
 @bp.route("/find", methods=["GET", "POST"])
 @public
 def intake() -> Any:
@@ -175,7 +166,7 @@ def intake() -> Any:
                 request_payload=payload_from_form(form), client_id=client_id, now=utcnow()
             )
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc, field_for=_FIELD_FOR, fallback=form.setting)
     status = 422 if form.errors else 200
     return render_template(
         "find/intake.html",
@@ -201,5 +192,5 @@ def therapist(therapist_id: int) -> Any:
         t=shape,
         bands=bands,
         own_band=bands.get(band_code) if band_code else None,
-        book_url=f"/therapists/{therapist_id}/book",
+        book_url=url_for("sessions.book", therapist_id=therapist_id),
     )

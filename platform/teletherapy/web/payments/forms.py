@@ -19,7 +19,3 @@ class PaymentSettingsForm(FlaskForm):
     )
     waive_first_late_cancel = BooleanField(_l("Waive each client's first late cancellation"))
     submit = SubmitField(_l("Save payment settings"))
-
-
-class ActionForm(FlaskForm):
-    """An empty form: the CSRF token of one-click buttons (mark paid, waive a fee)."""

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
@@ -22,12 +21,17 @@ from flask_babel import gettext as _
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import DomainError, ValidationError
 from teletherapy.extensions import csrf
-from teletherapy.gateways.payments import InvalidWebhook, PaymentGateway, PaymentGatewayError
-from teletherapy.services.payments import payments
+from teletherapy.services.payments import (
+    InvalidWebhook,
+    PaymentGateway,
+    PaymentGatewayError,
+    payments,
+)
 from teletherapy.web.access import public, require_actor, roles
-from teletherapy.web.accounts.pages import _attach_errors
+from teletherapy.web.downloads import attachment
 from teletherapy.web.errors import translate
-from teletherapy.web.payments.forms import ActionForm, PaymentSettingsForm
+from teletherapy.web.forms import ActionForm, attach_errors
+from teletherapy.web.payments.forms import PaymentSettingsForm
 from teletherapy.web.payments.pdf import superbill_pdf
 
 bp = Blueprint("payments", __name__)
@@ -96,11 +100,8 @@ def superbill() -> Any:
 @roles("client")
 def superbill_as_pdf() -> Any:
     bill = _superbill()
-    response = Response(superbill_pdf(bill), mimetype="application/pdf")
     name = "superbill-" + "".join(c if c.isalnum() else "-" for c in bill.period.lower())
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(superbill_pdf(bill), filename=f"{name}.pdf", content_type="application/pdf")
 
 
 @bp.get("/payments/earnings")
@@ -134,7 +135,7 @@ def settings() -> Any:
                 waive_first_late_cancel=bool(form.waive_first_late_cancel.data),
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             flash(_("Payment settings saved."), "success")
             return redirect(url_for("payments.settings"))

@@ -8,7 +8,7 @@ from fpdf import FPDF
 from teletherapy.domain.vocabularies import SETTINGS
 from teletherapy.i18n import vocabulary_label
 from teletherapy.services.payments.payments import Superbill
-from teletherapy.web.formatting import _language, local_date, money
+from teletherapy.web.formatting import local_date, money, viewer_language
 
 
 def _text(value: str) -> str:
@@ -84,7 +84,7 @@ def superbill_pdf(bill: Superbill) -> bytes:
                 row.cell(line.service_date.isoformat())
                 row.cell(line.cpt)
                 row.cell(str(line.minutes))
-                row.cell(_text(vocabulary_label(SETTINGS, line.setting, _language())))
+                row.cell(_text(vocabulary_label(SETTINGS, line.setting, viewer_language())))
                 row.cell(_text(money(line.fee_cents)))
                 row.cell(_text(money(line.paid_cents)))
         pdf.set_font("Helvetica", "B", 10)

@@ -1,4 +1,4 @@
-"""Practice pages: a therapist's dashboard and the availability editor (weekly grid, overrides)."""
+"""The therapist's availability editor (/practice/availability): weekly grid, overrides."""
 
 from __future__ import annotations
 
@@ -8,30 +8,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from teletherapy.domain.availability import days_off
-from teletherapy.domain.errors import NotFoundError, ValidationError
-from teletherapy.models import Role
+from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.vocabularies import Role
 from teletherapy.services.availability import rules as availability
-from teletherapy.web.access import require_actor, roles
-from teletherapy.web.accounts.forms import COMMON_ZONES
+from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.errors import translate, translated_errors
+from teletherapy.web.forms import COMMON_ZONES, WEEKDAYS
 
-bp = Blueprint("practice", __name__, url_prefix="/practice")
-
-WEEKDAYS = [
-    _l("Monday"),
-    _l("Tuesday"),
-    _l("Wednesday"),
-    _l("Thursday"),
-    _l("Friday"),
-    _l("Saturday"),
-    _l("Sunday"),
-]
 SCALARS = (
     "time_zone",
     "session_minutes",
@@ -76,24 +65,9 @@ class Editor:
     general: list[str] = field(default_factory=list)
 
 
-def _own_therapist_id() -> int:
-    therapist_id = require_actor().therapist_id
-    if therapist_id is None:
-        raise NotFoundError("This account has no practice.")
-    return therapist_id
-
-
-@bp.get("/")
-@roles(Role.THERAPIST)
-def dashboard() -> Any:
-    saved = availability.get_availability(therapist_id=_own_therapist_id())
-    return render_template("practice/dashboard.html", saved=saved, weekdays=WEEKDAYS)
-
-
-@bp.route("/availability", methods=["GET", "POST"])
 @roles(Role.THERAPIST)
 def edit_availability() -> Any:
-    therapist_id = _own_therapist_id()
+    therapist_id = own_therapist_id()
     if request.method == "GET":
         editor = _editor_from_saved(availability.get_availability(therapist_id=therapist_id))
         return _render(editor)

@@ -1,0 +1,1 @@
+"""The therapist's workspace (/practice/*): dashboard, availability, profile and schedule."""
