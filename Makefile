@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv dev-venv clean bench
+.PHONY: run test lint format venv dev-venv clean bench messages language
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -49,6 +49,21 @@ format: dev-venv
 
 test: lint
 	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term --cov-fail-under=90 --durations=15 $(PYTEST_ARGS)
+
+# Catalogs: extract every marked string into messages.pot, then update each language's .po
+# (translate the new entries; the .po files are compiled when the app starts).
+TRANSLATIONS := platform/teletherapy/translations
+BABEL_KEYWORDS := -k _l -k N_ -k lazy_gettext -k lazy_ngettext:1,2 -k npgettext:1c,2,3
+messages: dev-venv
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output \
+		--project Teletherapy --msgid-bugs-address i18n@teletherapy.test \
+		--ignore-dirs ".* __pycache__" -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+		--no-fuzzy-matching --ignore-obsolete --width 100
+
+# A new language: `make language LANG_CODE=fr`, translate its .po, add the code to LANGUAGES.
+language: dev-venv
+	$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LANG_CODE)
 
 bench: dev-venv
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -33,7 +33,9 @@ def create_app(
 
 def register_extensions(app: Flask) -> None:
     from teletherapy import models  # noqa: F401  (every table registered before migrations run)
-    from teletherapy.extensions import csrf, db, limiter, login_manager, migrate
+    from teletherapy.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from teletherapy.i18n import TRANSLATIONS, compile_catalogs
+    from teletherapy.web.i18n.pages import select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(
@@ -42,6 +44,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    sources = [TRANSLATIONS, *map(Path, app.config["TRANSLATION_DIRECTORIES"])]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(map(str, compile_catalogs(sources)))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _configure_sqlite(app)
 
 

@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    # Languages of the interface, the default first: a new one is a catalog and one entry.
+    "LANGUAGES": ["en", "es"],
+    "BABEL_DEFAULT_LOCALE": "en",
+    "TRANSLATION_DIRECTORIES": [],  # more catalog folders beside the package's own
+    "WTF_I18N_ENABLED": True,  # WTForms' own messages in the person's language
     # flask-smorest / OpenAPI
     "API_TITLE": "Teletherapy API",
     "API_VERSION": "v1",

@@ -14,9 +14,13 @@ from teletherapy.domain.geo import distance_km
 from teletherapy.domain.matching_types import (
     FILTERS,
     MAX_DISTANCE_KM,
+    Cents,
+    Codes,
     Match,
     MatchRequest,
     MatchResult,
+    Opening,
+    Reason,
     Relaxation,
     TherapistCandidate,
 )
@@ -176,38 +180,61 @@ def _reasons(
     reasons: list[str] = []
     spoken = [wish.code for wish in request.languages if wish.code in candidate.languages]
     if spoken:
-        reasons.append("Practises in " + _join(vocab.label(vocab.LANGUAGES, c) for c in spoken))
+        text = "Practises in " + _join(vocab.label(vocab.LANGUAGES, c) for c in spoken)
+        reasons.append(
+            Reason("Practises in %(languages)s", text, languages=Codes("LANGUAGES", tuple(spoken)))
+        )
     offered = [m for m in request.modalities if _offers_modality(candidate, m)]
     if offered:
-        reasons.append("Offers " + _join(_MODALITY_NAMES.get(m, m) for m in offered))
+        text = "Offers " + _join(_MODALITY_NAMES.get(m, m) for m in offered)
+        parts = Codes("MODALITIES", tuple(offered), lower=True)
+        reasons.append(Reason("Offers %(modalities)s", text, modalities=parts))
     treated = [c for c in request.concerns if c in candidate.concerns]
     if treated:
         labels = (_lower_first(vocab.label(vocab.CONCERNS, c)) for c in treated)
-        reasons.append("Works with " + _join(labels))
-    shared = [
-        vocab.label(vocab.CULTURAL_BACKGROUNDS, pref.code)
+        parts = Codes("CONCERNS", tuple(treated), lower=True)
+        reasons.append(
+            Reason("Works with %(concerns)s", "Works with " + _join(labels), concerns=parts)
+        )
+    shared_codes = [
+        pref.code
         for pref in request.cultural_backgrounds
         if pref.weight and pref.code in candidate.cultural_backgrounds
     ]
-    if shared:
-        reasons.append("Shares your cultural background: " + ", ".join(shared))
+    if shared_codes:
+        shared = [vocab.label(vocab.CULTURAL_BACKGROUNDS, code) for code in shared_codes]
+        reasons.append(
+            Reason(
+                "Shares your cultural background: %(backgrounds)s",
+                "Shares your cultural background: " + ", ".join(shared),
+                backgrounds=Codes("CULTURAL_BACKGROUNDS", tuple(shared_codes)),
+            )
+        )
     gender = request.gender
     if gender is not None and gender.weight and candidate.gender == gender.code:
-        reasons.append(f"{vocab.label(vocab.GENDERS, gender.code)}, as you preferred")
+        text = f"{vocab.label(vocab.GENDERS, gender.code)}, as you preferred"
+        reasons.append(
+            Reason("%(gender)s, as you preferred", text, gender=Codes("GENDERS", (gender.code,)))
+        )
     if request.faith_integrated and candidate.faith_integrated:
-        reasons.append("Integrates faith into therapy")
+        reasons.append(Reason("Integrates faith into therapy"))
     if request.lgbtq_affirming and candidate.lgbtq_affirming:
-        reasons.append("LGBTQ+-affirming")
+        reasons.append(Reason("LGBTQ+-affirming"))
     if request.age_group is not None and request.age_group in candidate.age_groups:
-        reasons.append("Sees " + _lower_first(vocab.label(vocab.AGE_GROUPS, request.age_group)))
+        text = "Sees " + _lower_first(vocab.label(vocab.AGE_GROUPS, request.age_group))
+        parts = Codes("AGE_GROUPS", (request.age_group,), lower=True)
+        reasons.append(Reason("Sees %(ages)s", text, ages=parts))
     fee_cents = candidate.fees_by_band.get(request.fee_band.code)
     if fee_cents is not None:
-        reasons.append(f"{format_cents(fee_cents)} a session in your fee band")
+        text = f"{format_cents(fee_cents)} a session in your fee band"
+        reasons.append(Reason("%(fee)s a session in your fee band", text, fee=Cents(fee_cents)))
     opening = candidate.next_opening
     if opening is not None:
         if request.preferred_times and _fits(opening, request):
-            reasons.append("Has an opening in your preferred times")
-        reasons.append(f"Next opening {_format_opening(opening, request.zone, now)} your time")
+            reasons.append(Reason("Has an opening in your preferred times"))
+        text = f"Next opening {_format_opening(opening, request.zone, now)} your time"
+        at = Opening(opening, str(request.zone))
+        reasons.append(Reason("Next opening %(opening)s your time", text, opening=at))
     if distance is not None:
         reasons.append(_format_distance(distance))
     return reasons
@@ -236,10 +263,10 @@ def _format_opening(opening: datetime, zone: ZoneInfo, now: datetime | None) -> 
     return f"{day} {clock}"
 
 
-def _format_distance(distance: float) -> str:
+def _format_distance(distance: float) -> Reason:
     if distance < 1:
-        return "Less than 1 km from you"
-    return f"{round(distance)} km from you"
+        return Reason("Less than 1 km from you")
+    return Reason("%(km)s km from you", f"{round(distance)} km from you", km=round(distance))
 
 
 def _join(items: Iterable[str]) -> str:

@@ -250,3 +250,38 @@ def _check_code(add: _Add, name: str, vocabulary: Mapping[str, str], code: str) 
 def _check_weight(add: _Add, name: str, weight: int) -> None:
     if not 0 <= weight <= MAX_WEIGHT:
         add(name, f"Weights go from 0 to {MAX_WEIGHT}.")
+
+
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """Codes of a vocabulary in a reason, named by the vocabulary's attribute ("CONCERNS")."""
+
+    vocabulary: str
+    codes: tuple[str, ...]
+    lower: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Cents:
+    cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    at: datetime
+    zone: str
+
+
+class Reason(str):
+    """A reason in plain English (the API's text) that keeps its message, with %(name)s
+    placeholders, and its parts (Codes, Cents, Opening or a number), so a page can say it
+    in the person's language."""
+
+    message: str
+    parts: dict[str, object]
+
+    def __new__(cls, message: str, text: str | None = None, **parts: object) -> Reason:
+        reason = super().__new__(cls, text if text is not None else message)
+        reason.message = message
+        reason.parts = parts
+        return reason

@@ -13,6 +13,7 @@ def register_all(app: Flask) -> None:
     from teletherapy.web.bookings.pages import bp as sessions_bp
     from teletherapy.web.calendars.pages import bp as calendar_bp
     from teletherapy.web.groups.pages import bp as groups_bp
+    from teletherapy.web.i18n import pages as language
     from teletherapy.web.main.pages import bp as main_bp
     from teletherapy.web.matching.pages import bp as find_bp
     from teletherapy.web.openapi import register_api
@@ -22,6 +23,7 @@ def register_all(app: Flask) -> None:
 
     access.init_app(app)
     template_helpers.init_app(app)
+    language.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)

@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +17,73 @@ from teletherapy.web.access import is_api_request
 logger = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://teletherapy.test/problems/"
+
+# Titles of HTTP errors in the person's language (werkzeug's own are English only).
+HTTP_TITLES = {
+    400: _l("Bad request"),
+    401: _l("Authentication required"),
+    403: _l("Forbidden"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("Request too large"),
+    415: _l("Unsupported media type"),
+    422: _l("Invalid input"),
+    429: _l("Too many requests"),
+    500: _l("Internal server error"),
+}
+HTTP_DETAILS = {
+    400: _l("The request could not be understood."),
+    401: _l("Sign in to continue."),
+    403: _l("You may not use this."),
+    404: _l("There is nothing at this address."),
+    405: _l("This address does not accept that method."),
+    413: _l("The request is larger than this server accepts."),
+    415: _l("Send the body as application/json."),
+    429: _l("Too many requests; please wait a moment and try again."),
+    500: _l("Something went wrong on our side."),
+}
+
+
+# marshmallow's own messages, so field problems in the API speak the person's language too.
+MARSHMALLOW_MESSAGES = (
+    _l("Missing data for required field."),
+    _l("Unknown field."),
+    _l("Field may not be null."),
+    _l("Invalid input type."),
+    _l("Not a valid string."),
+    _l("Not a valid integer."),
+    _l("Not a valid number."),
+    _l("Not a valid boolean."),
+    _l("Not a valid datetime."),
+    _l("Not a valid date."),
+    _l("Not a valid time."),
+    _l("Not a valid list."),
+    _l("Not a valid email address."),
+    _l("Invalid value."),
+)
+
+
+def translate(text: str) -> str:
+    """A message in the person's language when the catalog has it (service and domain
+    messages are extracted by teletherapy.i18n.extract_labels), else as written."""
+    return str(gettext(text)) if text else text
+
+
+def translated_errors(exc: DomainError) -> dict[str, list[str]]:
+    """A domain error's field messages in the person's language (for pages)."""
+    return {field: [translate(m) for m in messages] for field, messages in exc.errors.items()}
+
+
+def _translate_errors(errors: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not errors:
+        return errors
+    return {
+        field: [translate(m) if isinstance(m, str) else m for m in messages]
+        if isinstance(messages, list | tuple)
+        else messages
+        for field, messages in errors.items()
+    }
 
 
 def problem(
@@ -71,31 +140,37 @@ def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
 
 
 def handle_domain_error(exc: DomainError) -> Any:
+    title, detail = translate(exc.title), translate(exc.detail)
     if is_api_request():
         return problem(
             exc.status,
-            exc.title,
-            exc.detail,
+            title,
+            detail,
             type_slug=exc.type_slug,
-            errors=exc.errors or None,
+            errors=_translate_errors(exc.errors) or None,
             extra=exc.extra or None,
         )
     return render_template(
-        "errors/error.html", status=exc.status, title=exc.title, detail=exc.detail
+        "errors/error.html", status=exc.status, title=title, detail=detail
     ), exc.status
 
 
 def handle_http_exception(exc: HTTPException) -> Any:
     status = exc.code or 500
-    title = exc.name
-    detail = exc.description or title
+    title = str(HTTP_TITLES[status]) if status in HTTP_TITLES else exc.name
+    # werkzeug's stock description is English; a view's own description may be in the catalog.
+    stock = type(exc).description
+    if exc.description and exc.description != stock:
+        detail = translate(exc.description)
+    else:
+        detail = str(HTTP_DETAILS.get(status, title))
     if is_api_request():
         errors = None
         data = getattr(exc, "data", None)
         if isinstance(data, dict) and "messages" in data:
-            errors = _flatten_webargs(data["messages"])
-            detail = "Some fields need attention."
-            title = "Invalid input"
+            errors = _translate_errors(_flatten_webargs(data["messages"]))
+            detail = gettext("Some fields need attention.")
+            title = gettext("Invalid input")
             return problem(422, title, detail, type_slug="invalid-input", errors=errors)
         return problem(status, title, detail)
     if status == 405 or status >= 500 or status in (400, 404, 413, 429):
@@ -107,24 +182,26 @@ def handle_http_exception(exc: HTTPException) -> Any:
 
 def handle_csrf(exc: CSRFError) -> Any:
     if is_api_request():
-        return problem(400, "CSRF check failed", exc.description or "")
+        return problem(400, gettext("CSRF check failed"), exc.description or "")
     return render_template(
         "errors/error.html",
         status=400,
-        title="This form expired",
-        detail="Please go back, reload the page and try again.",
+        title=gettext("This form expired"),
+        detail=gettext("Please go back, reload the page and try again."),
     ), 400
 
 
 def handle_unexpected(exc: Exception) -> Any:
     logger.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
-        return problem(500, "Internal Server Error", "Something went wrong on our side.")
+        return problem(
+            500, gettext("Internal server error"), gettext("Something went wrong on our side.")
+        )
     return render_template(
         "errors/error.html",
         status=500,
-        title="Something went wrong",
-        detail="Please try again in a moment.",
+        title=gettext("Something went wrong"),
+        detail=gettext("Please try again in a moment."),
     ), 500
 
 

@@ -1,15 +1,26 @@
-"""How web code writes instants (UTC for the API, the person's zone for pages) and labels."""
+"""Filters and globals shared by every template: times, money and labels in the viewer's
+language (Babel's locale data, never formats by hand) and zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from babel.lists import format_list
 from flask import Flask, has_request_context
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from teletherapy.domain import vocabularies
-from teletherapy.domain.money import format_cents
+from teletherapy.domain.matching_types import Cents, Codes, Opening, Reason
+from teletherapy.i18n import (
+    TranslatedVocabularies,
+    format_instant,
+    format_money,
+    vocabulary_label,
+)
 from teletherapy.web.access import current_actor
 
 
@@ -27,25 +38,114 @@ def local_today(zone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-CLOCK = "%-I:%M %p"  # local_time's format for the time of day alone
+CLOCK = "%-I:%M %p"  # local_time's format for the time of day alone (style "time")
+
+# Older templates pass strftime patterns; each maps to a locale-aware style.
+_STYLES = {"%-I:%M %p": "time", "%A %B %-d": "day", "%a %b %-d": "short_day"}
 
 
-def local_time(
-    value: datetime | None, zone: str | None = None, fmt: str = "%a %b %-d, %-I:%M %p"
-) -> str:
-    """An instant as wall-clock time in `zone` (default: the viewer's), with the zone's name."""
+def viewer_language() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else "en"
+
+
+def local_time(value: datetime | None, zone: str | None = None, fmt: str = "datetime") -> str:
+    """An instant as wall-clock time in `zone` (default: the viewer's), in the viewer's
+    language: 'Tue, Dec 1, 6:00 pm EST' / 'mar, 1 dic, 18:00 EST'. `fmt` is a style:
+    datetime, time, date, day, short_day, zone (the zone's name in words)."""
     if value is None:
         return ""
     actor = current_actor() if has_request_context() else None
     zone = zone or (actor.time_zone if actor else "America/New_York")
-    local = value.astimezone(ZoneInfo(zone))
-    return f"{local.strftime(fmt).replace('AM', 'am').replace('PM', 'pm')} {local.tzname()}"
+    return format_instant(value, zone, viewer_language(), _STYLES.get(fmt, fmt))
+
+
+def money(cents: int, currency: str = "usd") -> str:
+    return format_money(cents, currency, viewer_language())
+
+
+def local_date(value: date | None, style: str = "day") -> str:
+    """A calendar date in the viewer's language: 'Thursday, December 3, 2026'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "full" if style == "day" else "medium", locale=viewer_language())
+
+
+# Booking statuses as people read them (codes stay English in the API).
+STATUS_LABELS = {
+    "held": _l("held for payment"),
+    "confirmed": _l("confirmed"),
+    "completed": _l("completed"),
+    "no_show": _l("no-show"),
+    "cancelled": _l("cancelled"),
+    "expired": _l("expired"),
+}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS[code]) if code in STATUS_LABELS else code.replace("_", " ")
+
+
+def band_label(label: str) -> str:
+    """A fee band's label: the seeded labels are in the catalog; an admin's own stays as is."""
+    return str(gettext(label)) if label else label
+
+
+def reason(text: str) -> str:
+    """A match reason in the viewer's language (the API keeps the English text)."""
+    if not isinstance(text, Reason):
+        return str(gettext(text)) if text else text
+    language = viewer_language()
+    values: dict[str, Any] = {}
+    for name, part in text.parts.items():
+        if isinstance(part, Codes):
+            vocabulary = getattr(vocabularies, part.vocabulary)
+            labels = [vocabulary_label(vocabulary, code, language) for code in part.codes]
+            if part.lower:
+                labels = [_lower_first(label) for label in labels]
+            values[name] = format_list(labels, locale=language)
+        elif isinstance(part, Cents):
+            values[name] = money(part.cents)
+        elif isinstance(part, Opening):
+            values[name] = format_instant(part.at, part.zone, language)
+        else:
+            values[name] = part
+    return str(gettext(text.message, **values))
+
+
+def _lower_first(text: str) -> str:
+    return text if len(text) > 1 and text[1].isupper() else text[:1].lower() + text[1:]
+
+
+class _Band(Protocol):
+    min_cents: int
+    max_cents: int
+
+
+def band_range(band: _Band) -> str:
+    return str(
+        gettext(
+            "%(low)s to %(high)s",
+            low=money(band.min_cents),
+            high=money(band.max_cents),
+        )
+    )
 
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
-    app.add_template_filter(format_cents, "money")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(band_label, "band_label")
+    app.add_template_filter(band_range, "band_range")
+    app.add_template_filter(reason, "reason")
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        return {"actor": current_actor() if has_request_context() else None, "vocab": vocabularies}
+        return {
+            "actor": current_actor() if has_request_context() else None,
+            "vocab": TranslatedVocabularies(viewer_language()),
+        }

@@ -8,28 +8,40 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from teletherapy.domain.errors import ValidationError
+from teletherapy.i18n import lazy_label
+from teletherapy.web.errors import translate, translated_errors
 
 COMMON_ZONES = [
     "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
     "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
     "Europe/London", "Asia/Kolkata", "UTC",
 ]  # fmt: skip
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = [
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+]
 
 
-def options(pairs: list[tuple[str, str]] | dict[str, str]) -> list[SelectChoice]:
-    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
+def options(pairs: list[tuple[str, Any]] | dict[str, str]) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples; English
+    labels are translated when the form renders (language names from Babel's data)."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(value, label) for value, label in items]
+    return [SelectChoice(value, lazy_label(value, label)) for value, label in items]
 
 
-def blank_first(label: str, pairs: dict[str, str] | list[tuple[str, str]]) -> list[SelectChoice]:
+def blank_first(label: Any, pairs: dict[str, str] | list[tuple[str, str]]) -> list[SelectChoice]:
     """Choices that start with an empty one ("Choose a state")."""
     items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
     return options([("", label), *items])
@@ -45,7 +57,7 @@ class MultiCheckboxField(SelectMultipleField):
 class ActionForm(FlaskForm):
     """CSRF only: a button that posts; any value comes from the button pressed."""
 
-    submit = SubmitField("Go")
+    submit = SubmitField(_l("Go"))
 
 
 def attach_errors(
@@ -62,7 +74,7 @@ def attach_errors(
     form goes to `fallback`, or is flashed; a ValidationError without field messages
     flashes its detail.
     """
-    for name, messages in exc.errors.items():
+    for name, messages in translated_errors(exc).items():
         base = name.split(".")[0]
         field = getattr(form, (field_for or {}).get(base, base), None) or fallback
         if field is not None:
@@ -70,7 +82,7 @@ def attach_errors(
         else:
             flash(" ".join(messages), "error")
     if not exc.errors:
-        flash(exc.detail, "error")
+        flash(translate(exc.detail), "error")
 
 
 def to_cents(dollars: Decimal | None) -> int | None:

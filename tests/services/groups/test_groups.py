@@ -267,7 +267,7 @@ def test_a_freed_seat_goes_to_the_first_in_line_who_is_told_by_email(
     assert [(m.kind, m.to_address) for m in messages] == [("waitlist_seat", first.email)]
     body = messages[0].body_text
     assert body.startswith("Hello Rosa,")
-    assert "Tuesday December 8, 5:00 pm (America/Chicago)" in body
+    assert "Next meeting: Tue, Dec 8, 5:00 pm CST." in body
     assert f"/groups/{group.id}" in body
     assert "Grief" not in body and "Grief" not in messages[0].subject  # no clinical detail
 

@@ -218,7 +218,7 @@ def test_reminders_are_written_in_the_persons_language(db, make_user, now):
     client = make_user("client", display_name="Luz", language="es")
     confirm(db, add_booking(db, therapist, client, z("2026-12-08T23:00Z")), now)
     [invite] = rows(db, kind="booking_confirmed", to_address=client.email)
-    assert invite.subject.startswith("Su sesión está reservada: mar 8 dic, 18:00 EST")
+    assert invite.subject.startswith("Su sesión está reservada: mar, 8 dic, 18:00 EST")
     reminders = rows(db, kind="reminder", to_address=client.email)
     assert all(r.subject.startswith("Recordatorio") for r in reminders)
 
@@ -309,7 +309,7 @@ def test_a_weekly_series_is_one_recurring_invite_per_person_across_dst(db, peopl
         assert str(master["UID"]) == f"series-{series.id}@teletherapy"
         assert master["RRULE"]["COUNT"] == [4]
         assert utc_occurrences(row.ics) == SERIES_STARTS
-        assert "Tue Feb 23" in row.subject and "First session: " in row.body_text
+        assert "Tue, Feb 23" in row.subject and "First session: " in row.body_text
     # Reminders for every week, both people, both offsets.
     assert len(rows(db, kind="reminder")) == 4 * 2 * 2
 

@@ -147,7 +147,7 @@ def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any],
     expect(page.locator("#late-notice")).to_be_visible()
     page.get_by_label("Reason (optional; shared with the other person)").fill("Plans changed")
     page.get_by_role("button", name="Cancel the session").click()
-    expect(page.locator("#status")).to_contain_text("cancelled by client")
+    expect(page.locator("#status")).to_contain_text("cancelled by the client")
 
     page.get_by_role("navigation", name="Main").get_by_role(
         "link", name="My sessions", exact=True

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from teletherapy.domain.errors import NotFoundError
 from teletherapy.extensions import db
 from teletherapy.gateways.ics import IcsEvent, build_feed
+from teletherapy.i18n import speaking_to
 from teletherapy.models import (
     Booking,
     CalendarDetail,
@@ -167,7 +169,14 @@ def _validators(token_row: CalendarFeedToken, user: User, now: datetime) -> Feed
     last_modified = max(stamps).replace(microsecond=0)
     detail = get_preferences(user).calendar_detail
     raw = ":".join(
-        [str(token_row.id), str(count), *(s.isoformat() for s in stamps), detail, user.time_zone]
+        [
+            str(token_row.id),
+            str(count),
+            *(s.isoformat() for s in stamps),
+            detail,
+            user.time_zone,
+            user.language,  # the feed's text is in the owner's language
+        ]
     )
     etag = hashlib.sha256(raw.encode()).hexdigest()[:32]
     return FeedValidators(user.id, etag, last_modified)
@@ -205,7 +214,8 @@ def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, date
     if cached is not None:
         _BUILT.move_to_end(key)
         return cached, validators.etag, validators.last_modified
-    body = _build(user, now)
+    with speaking_to(user):
+        body = _build(user, now)
     _BUILT[key] = body
     while len(_BUILT) > BUILT_CACHE_SIZE:
         _BUILT.popitem(last=False)
@@ -225,9 +235,11 @@ def _build(user: User, now: datetime) -> bytes:
     for booking in bookings:
         if named:
             other = names.get(booking.id)
-            summary = f"Session with {other}" if other else "Group session"
+            summary = (
+                gettext("Session with %(name)s", name=other) if other else gettext("Group session")
+            )
         else:
-            summary = "Appointment"
+            summary = gettext("Appointment")
         events.append(
             IcsEvent(
                 uid=f"feed-booking-{booking.id}@{UID_DOMAIN}",
@@ -238,7 +250,9 @@ def _build(user: User, now: datetime) -> bytes:
                 summary=summary,
                 dtstamp=booking.updated_at,
                 organizer=host,
-                description=f"Manage this session: {public_url(f'/sessions/{booking.id}')}",
+                description=gettext(
+                    "Manage this session: %(link)s", link=public_url(f"/sessions/{booking.id}")
+                ),
                 location=location_for(booking),
                 url=public_url(f"/sessions/{booking.id}"),
                 status="CANCELLED" if booking.status == "cancelled" else "CONFIRMED",

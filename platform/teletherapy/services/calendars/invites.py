@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from teletherapy.domain.booking import weekly_series_starts
@@ -23,6 +24,7 @@ from teletherapy.gateways.ics import (
     google_calendar_url,
     outlook_calendar_url,
 )
+from teletherapy.i18n import format_instant
 from teletherapy.models import (
     Booking,
     BookingCalendarEntry,
@@ -37,8 +39,8 @@ UID_DOMAIN = "teletherapy"
 # Statuses whose session happens (or happened): shown as CONFIRMED; cancelled ones are not.
 SHOWN_STATUSES = ("held", "confirmed", "completed", "no_show")
 LOCATION_TEXT = {
-    "home": "Home visit",
-    "in_office": "In-office session (the address is on your booking page)",
+    "home": _l("Home visit"),
+    "in_office": _l("In-office session (the address is on your booking page)"),
 }
 
 
@@ -52,18 +54,9 @@ def organizer() -> Party:
     return Party(address or "no-reply@localhost", name or "Teletherapy")
 
 
-_ES_DAYS = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
-_ES_MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic")
-
-
 def format_local(instant: datetime, time_zone: str, language: str = "en") -> str:
-    """'Tue Dec 1, 6:00 pm EST' (or 'mar 1 dic, 18:00 EST'): the person's wall clock and zone."""
-    local = instant.astimezone(ZoneInfo(time_zone))
-    if language == "es":
-        day, month = _ES_DAYS[local.weekday()], _ES_MONTHS[local.month - 1]
-        return f"{day} {local.day} {month}, {local:%H:%M} {local.tzname()}"
-    text = local.strftime("%a %b %-d, %-I:%M %p").replace("AM", "am").replace("PM", "pm")
-    return f"{text} {local.tzname()}"
+    """'Tue, Dec 1, 6:00 pm EST' (or 'mar, 1 dic, 18:00 EST'): the person's wall clock and zone."""
+    return format_instant(instant, time_zone, language)
 
 
 # --------------------------------------------------------------------------- identity
@@ -139,23 +132,23 @@ def party_of(booking: Booking, user_id: int) -> tuple[User, User | None]:
 def summary_for(person: User, other: User | None) -> str:
     """What the person's calendar shows: never clinical, named only if they chose so."""
     if get_preferences(person).calendar_detail != CalendarDetail.NAMED.value:
-        return "Appointment"
+        return str(gettext("Appointment"))
     if other is None:
-        return "Group session"
-    return f"Session with {other.display_name}"
+        return str(gettext("Group session"))
+    return str(gettext("Session with %(name)s", name=other.display_name))
 
 
 def location_for(booking: Booking) -> str:
     if booking.setting == "online":
         return public_url(f"/sessions/{booking.id}/join")
-    return LOCATION_TEXT.get(booking.setting, "")
+    return str(LOCATION_TEXT.get(booking.setting, ""))
 
 
 def _description(booking: Booking) -> str:
-    lines = [f"Manage this session: {public_url(f'/sessions/{booking.id}')}"]
+    lines = [gettext("Manage this session: %(link)s", link=public_url(f"/sessions/{booking.id}"))]
     if booking.setting == "online":
-        lines.insert(0, f"Join online: {location_for(booking)}")
-    lines.append("In a crisis, call or text 988.")
+        lines.insert(0, gettext("Join online: %(link)s", link=location_for(booking)))
+    lines.append(gettext("In a crisis, call or text 988 (press 2 for Spanish)."))
     return "\n".join(lines)
 
 

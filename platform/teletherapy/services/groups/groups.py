@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, ParamSpec, TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -55,6 +55,7 @@ from teletherapy.domain.intervals import Interval
 from teletherapy.domain.vocabularies import MODALITIES
 from teletherapy.extensions import db
 from teletherapy.gateways.video import video_rooms_from_config
+from teletherapy.i18n import format_instant, speaking_to
 from teletherapy.models import (
     ACTIVE_STATUSES,
     AvailabilitySettings,
@@ -819,26 +820,31 @@ def _tell_seat_given(
         .limit(1)
     )
     base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
-    first_name = (client.display_name.split() or ["there"])[0]
-    lines = [
-        f"Hello {first_name},",
-        "",
-        "A seat opened in a group you were waiting for, and it is now yours.",
-    ]
-    if upcoming is not None:
-        local = upcoming.astimezone(ZoneInfo(client.time_zone))
-        when = local.strftime("%A %B %-d, %-I:%M %p").replace("AM", "am").replace("PM", "pm")
-        lines.append(f"Next meeting: {when} ({client.time_zone}).")
-    lines += [
-        "",
-        f"See the group, or give the seat back if you no longer want it: {base}/groups/{group.id}",
-        "",
-        "In a crisis, call or text 988.",
-    ]
+    first_name = (client.display_name.split() or [""])[0]
+    group_link = f"{base}/groups/{group.id}"
+    with speaking_to(client) as language:
+        lines = [
+            gettext("Hello %(name)s,", name=first_name),
+            "",
+            gettext("A seat opened in a group you were waiting for, and it is now yours."),
+        ]
+        if upcoming is not None:
+            when = format_instant(upcoming, client.time_zone, language)
+            lines.append(gettext("Next meeting: %(when)s.", when=when))
+        lines += [
+            "",
+            gettext(
+                "See the group, or give the seat back if you no longer want it: %(link)s",
+                link=group_link,
+            ),
+            "",
+            gettext("In a crisis, call or text 988 (press 2 for Spanish)."),
+        ]
+        subject = gettext("A seat in your group is yours")
     outbox.enqueue(
         kind="waitlist_seat",
         to_address=client.email,
-        subject="A seat in your group is yours",
+        subject=subject,
         body_text="\n".join(lines) + "\n",
         user_id=client.id,
         due_at=now,
@@ -887,19 +893,27 @@ def cancel_group(
         .where(GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN.value)
     ).all()
     base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
+    group_link = f"{base}/groups/{group.id}"
     for member in members:
-        first_name = (member.display_name.split() or ["there"])[0]
+        first_name = (member.display_name.split() or [""])[0]
+        with speaking_to(member):
+            subject = gettext("A group you joined is cancelled")
+            body_text = "\n\n".join(
+                [
+                    gettext("Hello %(name)s,", name=first_name),
+                    gettext(
+                        "A group you joined has been cancelled by its therapist; its remaining "
+                        "meetings will not take place."
+                    ),
+                    gettext("See the group and find others: %(link)s", link=group_link),
+                    gettext("In a crisis, call or text 988 (press 2 for Spanish)."),
+                ]
+            )
         outbox.enqueue(
             kind="group_cancelled",
             to_address=member.email,
-            subject="A group you joined is cancelled",
-            body_text=(
-                f"Hello {first_name},\n\n"
-                "A group you joined has been cancelled by its therapist; its remaining "
-                "meetings will not take place.\n\n"
-                f"See the group and find others: {base}/groups/{group.id}\n\n"
-                "In a crisis, call or text 988.\n"
-            ),
+            subject=subject,
+            body_text=body_text + "\n",
             user_id=member.id,
             due_at=now,
             dedupe_key=f"group-cancelled-{group.id}-{member.id}",

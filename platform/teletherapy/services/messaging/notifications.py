@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from teletherapy.domain.reminders import reminder_times, usefulness_deadline
 from teletherapy.extensions import db
+from teletherapy.i18n import speaking_to
 from teletherapy.models import Booking, BookingSeries, OutboxMessage, OutboxStatus, User
 from teletherapy.services.calendars.invites import (
     SHOWN_STATUSES,
@@ -36,34 +39,30 @@ logger = logging.getLogger(__name__)
 
 REMINDER_KIND = "reminder"
 INVITE_KINDS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled")
-LANGUAGES = ("en", "es")
-
-_HEADLINES: dict[str, dict[str, str]] = {
-    "booking_confirmed": {"en": "Your session is booked", "es": "Su sesión está reservada"},
-    "series_confirmed": {
-        "en": "Your weekly sessions are booked",
-        "es": "Sus sesiones semanales están reservadas",
-    },
-    "booking_rescheduled": {"en": "Your session has moved", "es": "Su sesión ha cambiado"},
-    "booking_cancelled": {"en": "Your session is cancelled", "es": "Su sesión está cancelada"},
-    "reminder": {"en": "Reminder: your session", "es": "Recordatorio: su sesión"},
+# Each message is rendered in its recipient's language (teletherapy.i18n.speaking_to).
+_HEADLINES = {
+    "booking_confirmed": _l("Your session is booked"),
+    "series_confirmed": _l("Your weekly sessions are booked"),
+    "booking_rescheduled": _l("Your session has moved"),
+    "booking_cancelled": _l("Your session is cancelled"),
+    "reminder": _l("Reminder: your session"),
 }
-
-
-def _language(person: User) -> str:
-    return person.language if person.language in LANGUAGES else "en"
 
 
 def enqueue_password_reset(*, user: User, token: str, now: datetime) -> None:
     link = public_url(f"/reset-password/{token}")
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]) // 60
     context = {"user": user, "link": link, "minutes": minutes}
+    with speaking_to(user):
+        subject = gettext("Reset your Teletherapy password")
+        body_text = render_template("email/password_reset.txt", **context)
+        body_html = render_template("email/password_reset.html", **context)
     outbox.enqueue(
         kind="password_reset",
         to_address=user.email,
-        subject="Reset your Teletherapy password",
-        body_text=render_template("email/password_reset.txt", **context),
-        body_html=render_template("email/password_reset.html", **context),
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
         user_id=user.id,
         due_at=now,
         is_sensitive=True,
@@ -139,27 +138,29 @@ def _enqueue_notice(
     is rewritten rather than duplicated, so the last call (which sees every week) wins.
     """
     db.session.flush()
-    ics, method = invite_for(booking, person, other, now=now)
-    uid, _ = calendar_identity(booking)
-    prefix = f"ics-{uid}-{person.id}-"
-    key = f"{prefix}{_sequence(booking)}-{method}"
-    language = _language(person)
-    context: dict[str, Any] = {
-        "person": person,
-        "other": other,
-        "lang": language,
-        "headline": _HEADLINES[kind][language],
-        "when": format_local(_shown_start(booking, kind), person.time_zone, language),
-        "is_series": kind == "series_confirmed",
-        "setting": booking.setting,
-        "location": location_for(booking),
-        "manage_url": public_url(f"/sessions/{booking.id}"),
-        "sessions_url": public_url("/sessions"),
-        "is_cancelled": method == "CANCEL" or booking.status not in SHOWN_STATUSES,
-    }
-    subject = f"{context['headline']}: {context['when']}"
-    body_text = render_template("email/session_notice.txt", **context)
-    body_html = render_template("email/session_notice.html", **context)
+    with speaking_to(person) as language:
+        ics, method = invite_for(booking, person, other, now=now)
+        uid, _ = calendar_identity(booking)
+        prefix = f"ics-{uid}-{person.id}-"
+        key = f"{prefix}{_sequence(booking)}-{method}"
+        context: dict[str, Any] = {
+            "person": person,
+            "other": other,
+            "lang": language,
+            "headline": str(_HEADLINES[kind]),
+            "when": format_local(_shown_start(booking, kind), person.time_zone, language),
+            "is_series": kind == "series_confirmed",
+            "setting": booking.setting,
+            "location": location_for(booking),
+            "manage_url": public_url(f"/sessions/{booking.id}"),
+            "sessions_url": public_url("/sessions"),
+            "is_cancelled": method == "CANCEL" or booking.status not in SHOWN_STATUSES,
+        }
+        subject = gettext(
+            "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
+        )
+        body_text = render_template("email/session_notice.txt", **context)
+        body_html = render_template("email/session_notice.html", **context)
     existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
     if existing is not None:
         if existing.status == OutboxStatus.PENDING.value:
@@ -244,29 +245,36 @@ def _enqueue_reminders(bookings: list[Booking], person: User, *, now: datetime) 
         )
     )
     added = 0
-    language = _language(person)
     for booking in bookings:
         for offset, due_at in reminder_times(booking.start_at, offsets):
             deadline = usefulness_deadline(booking.start_at, offset)
             key = reminder_key(booking, person.id, offset)
             if now > deadline or key in existing:
                 continue
-            context: dict[str, Any] = {
-                "person": person,
-                "lang": language,
-                "headline": _HEADLINES["reminder"][language],
-                "when": format_local(booking.start_at, person.time_zone, language),
-                "setting": booking.setting,
-                "location": location_for(booking),
-                "manage_url": public_url(f"/sessions/{booking.id}"),
-                "checkin_url": check_in_link(booking) if person.id == booking.client_id else None,
-            }
+            with speaking_to(person) as language:
+                context: dict[str, Any] = {
+                    "person": person,
+                    "lang": language,
+                    "headline": str(_HEADLINES["reminder"]),
+                    "when": format_local(booking.start_at, person.time_zone, language),
+                    "setting": booking.setting,
+                    "location": location_for(booking),
+                    "manage_url": public_url(f"/sessions/{booking.id}"),
+                    "checkin_url": (
+                        check_in_link(booking) if person.id == booking.client_id else None
+                    ),
+                }
+                subject = gettext(
+                    "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
+                )
+                body_text = render_template("email/reminder.txt", **context)
+                body_html = render_template("email/reminder.html", **context)
             outbox.enqueue(
                 kind=REMINDER_KIND,
                 to_address=person.email,
-                subject=f"{context['headline']}: {context['when']}",
-                body_text=render_template("email/reminder.txt", **context),
-                body_html=render_template("email/reminder.html", **context),
+                subject=subject,
+                body_text=body_text,
+                body_html=body_html,
                 user_id=person.id,
                 booking_id=booking.id,
                 due_at=due_at,

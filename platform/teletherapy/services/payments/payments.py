@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -45,6 +46,7 @@ from teletherapy.gateways.payments import (
     WebhookEvent,
     idempotency_key,
 )
+from teletherapy.i18n import speaking_to
 from teletherapy.models import (
     AvailabilitySettings,
     Booking,
@@ -885,19 +887,26 @@ def _email_pay_link(
     if client is None:
         return
     link = invites.public_url(f"/payments/bookings/{booking.id}/pay")
-    why = (
-        "Your bank asks you to confirm the payment for your session."
-        if needs_authentication
-        else "We could not charge the card you saved for your session."
-    )
+    with speaking_to(client):
+        why = (
+            gettext("Your bank asks you to confirm the payment for your session.")
+            if needs_authentication
+            else gettext("We could not charge the card you saved for your session.")
+        )
+        subject = gettext("Please complete the payment for your session")
+        body_text = "\n\n".join(
+            [
+                gettext("Hello %(name)s,", name=client.display_name),
+                why,
+                gettext("Pay here: %(link)s", link=link),
+                gettext("In a crisis, call or text 988 (press 2 for Spanish)."),
+            ]
+        )
     outbox.enqueue(
         kind="payment_action_required",
         to_address=client.email,
-        subject="Please complete the payment for your session",
-        body_text=(
-            f"Hello {client.display_name},\n\n{why}\n\nPay here: {link}\n\n"
-            "In a crisis, call or text 988.\n"
-        ),
+        subject=subject,
+        body_text=body_text + "\n",
         user_id=client.id,
         booking_id=booking.id,
         due_at=now,

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from teletherapy.clock import utcnow
@@ -20,7 +21,9 @@ from teletherapy.web.accounts.forms import (
     SignInForm,
     SignUpForm,
 )
+from teletherapy.web.errors import translate
 from teletherapy.web.forms import ActionForm, attach_errors
+from teletherapy.web.i18n.pages import current_language
 
 bp = Blueprint("accounts", __name__)
 
@@ -40,7 +43,8 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit("10 per hour", methods=["POST"])
 @public
 def sign_up() -> Any:
-    form = SignUpForm()
+    # The language chosen with the switch (or the browser's) is the new account's own.
+    form = SignUpForm(language=current_language())
     if form.validate_on_submit():
         try:
             user = accounts.sign_up(
@@ -56,11 +60,13 @@ def sign_up() -> Any:
         else:
             if user.is_active:
                 login_user(user)
-                flash("Welcome! Your account is ready.", "success")
+                flash(_("Welcome! Your account is ready."), "success")
                 return redirect(url_for("main.home"))
             flash(
-                "Thank you. An administrator will verify your therapist account; "
-                "we will email you when it is approved.",
+                _(
+                    "Thank you. An administrator will verify your therapist account; "
+                    "we will email you when it is approved."
+                ),
                 "success",
             )
             return redirect(url_for("accounts.sign_in"))
@@ -78,7 +84,7 @@ def sign_in() -> Any:
                 email=form.email.data or "", password=form.password.data or "", now=utcnow()
             )
         except AuthenticationError as exc:
-            form.password.errors = [exc.detail]
+            form.password.errors = [translate(exc.detail)]
         else:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -90,7 +96,7 @@ def sign_in() -> Any:
 def sign_out() -> Any:
     logout_user()
     g.pop("actor", None)
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("main.home"))
 
 
@@ -106,8 +112,10 @@ def reset_request() -> Any:
             max_age_seconds=int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]),
         )
         flash(
-            "If an account uses that address, we have emailed it a link to reset the "
-            "password. The link works once, for one hour.",
+            _(
+                "If an account uses that address, we have emailed it a link to reset the "
+                "password. The link works once, for one hour."
+            ),
             "success",
         )
         return redirect(url_for("accounts.sign_in"))
@@ -127,9 +135,9 @@ def reset_password(token: str) -> Any:
         except ValidationError as exc:
             attach_errors(form, exc)
             if "token" in exc.errors:
-                flash(exc.detail, "error")
+                flash(translate(exc.detail), "error")
         else:
-            flash("Your password is changed. Please sign in.", "success")
+            flash(_("Your password is changed. Please sign in."), "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form), 422 if form.errors else 200
 
@@ -154,7 +162,7 @@ def settings() -> Any:
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            flash("Settings saved.", "success")
+            flash(_("Settings saved."), "success")
             return redirect(url_for("accounts.settings"))
     tokens = accounts.list_api_tokens(user_id=actor.id)
     return render_template(
@@ -169,5 +177,5 @@ def revoke_token(token_id: int) -> Any:
     form = ActionForm()
     if form.validate_on_submit():
         accounts.revoke_api_token(user_id=actor.id, token_id=token_id, now=utcnow())
-        flash("Token revoked.", "success")
+        flash(_("Token revoked."), "success")
     return redirect(url_for("accounts.settings"))

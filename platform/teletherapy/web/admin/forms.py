@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
@@ -20,33 +21,40 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from teletherapy.domain.vocabularies import Role
 from teletherapy.web.forms import options
 
+ROLE_LABELS = {"client": _l("Client"), "therapist": _l("Therapist"), "admin": _l("Administrator")}
+STATUS_LABELS = {
+    "active": _l("Active"),
+    "pending": _l("Waiting for approval"),
+    "disabled": _l("Disabled"),
+}
+
 
 class CreateUserForm(FlaskForm):
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10)])
-    role = SelectField("Role", choices=options([(r.value, r.value.title()) for r in Role]))
-    submit = SubmitField("Create account")
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=10)])
+    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
+    submit = SubmitField(_l("Create account"))
 
 
 class BandRow(Form):
-    code = StringField("Code", validators=[Length(min=1, max=8)])
-    band_label = StringField("Label", validators=[Length(min=1, max=120)])
-    min_dollars = DecimalField("Lowest price ($)", places=2)
-    max_dollars = DecimalField("Highest price ($)", places=2)
+    code = StringField(_l("Code"), validators=[Length(min=1, max=8)])
+    band_label = StringField(_l("Label"), validators=[Length(min=1, max=120)])
+    min_dollars = DecimalField(_l("Lowest price ($)"), places=2)
+    max_dollars = DecimalField(_l("Highest price ($)"), places=2)
     max_fpl_percent = IntegerField(
-        "Income ceiling (% of poverty line; empty for the standard fee)",
+        _l("Income ceiling (% of poverty line; empty for the standard fee)"),
         validators=[Optional()],
     )
 
 
 class FeeBandsForm(FlaskForm):
     bands = FieldList(FormField(BandRow))
-    submit = SubmitField("Save fee bands")
+    submit = SubmitField(_l("Save fee bands"))
 
 
 class GuidelineForm(FlaskForm):
-    year = IntegerField("Year", validators=[NumberRange(min=1990, max=2200)])
-    first_person_dollars = DecimalField("Yearly income for one person ($)", places=0)
-    each_additional_dollars = DecimalField("Each additional person ($)", places=0)
-    submit = SubmitField("Save guideline")
+    year = IntegerField(_l("Year"), validators=[NumberRange(min=1990, max=2200)])
+    first_person_dollars = DecimalField(_l("Yearly income for one person ($)"), places=0)
+    each_additional_dollars = DecimalField(_l("Each additional person ($)"), places=0)
+    submit = SubmitField(_l("Save guideline"))

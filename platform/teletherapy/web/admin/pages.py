@@ -6,6 +6,7 @@ from decimal import InvalidOperation
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ValidationError
@@ -15,7 +16,14 @@ from teletherapy.services.accounts import users as accounts
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.messaging import outbox
 from teletherapy.web.access import roles
-from teletherapy.web.admin.forms import CreateUserForm, FeeBandsForm, GuidelineForm
+from teletherapy.web.admin.forms import (
+    ROLE_LABELS,
+    STATUS_LABELS,
+    CreateUserForm,
+    FeeBandsForm,
+    GuidelineForm,
+)
+from teletherapy.web.errors import translate, translated_errors
 from teletherapy.web.forms import ActionForm, attach_errors, to_cents, to_dollars
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,6 +39,8 @@ def dashboard() -> Any:
         dead=outbox.list_dead_letters(limit=50),
         action_form=ActionForm(),
         create_form=CreateUserForm(),
+        role_labels=ROLE_LABELS,
+        status_labels=STATUS_LABELS,
     )
 
 
@@ -39,7 +49,7 @@ def dashboard() -> Any:
 def approve(user_id: int) -> Any:
     if ActionForm().validate_on_submit():
         user = accounts.approve_therapist(user_id=user_id)
-        flash(f"Approved {user.display_name}.", "success")
+        flash(_("Approved %(name)s.", name=user.display_name), "success")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -56,13 +66,13 @@ def create_user() -> Any:
                 display_name=form.display_name.data or "",
             )
         except ValidationError as exc:
-            for messages in exc.errors.values():
+            for messages in translated_errors(exc).values():
                 flash(" ".join(messages), "error")
         else:
-            flash(f"Created {user.role} {user.email}.", "success")
+            flash(_("Created the account %(email)s.", email=user.email), "success")
     else:
         for field, messages in form.errors.items():
-            flash(f"{field}: {' '.join(messages)}", "error")
+            flash(f"{getattr(form, field).label.text}: {' '.join(messages)}", "error")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -71,7 +81,7 @@ def create_user() -> Any:
 def retry_dead_letter(message_id: int) -> Any:
     if ActionForm().validate_on_submit():
         outbox.retry_dead_letter(message_id=message_id, now=utcnow())
-        flash("Message queued again.", "success")
+        flash(_("Message queued again."), "success")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -95,9 +105,12 @@ def verify(therapist_id: int) -> Any:
         try:
             profile = profiles.verify_licence(therapist_id=therapist_id, now=utcnow())
         except ValidationError as exc:
-            flash(exc.errors.get("license_number", [exc.detail])[0], "error")
+            flash(translated_errors(exc).get("license_number", [translate(exc.detail)])[0], "error")
         else:
-            flash(f"Verified {profile.display_name}; the profile is now public.", "success")
+            flash(
+                _("Verified %(name)s; the profile is now public.", name=profile.display_name),
+                "success",
+            )
     return redirect(url_for("admin.licences"))
 
 
@@ -165,14 +178,14 @@ def save_fee_bands() -> Any:
             fee_bands.update_fee_bands(bands=bands)
         except (ValidationError, InvalidOperation) as exc:
             messages = (
-                [m for ms in exc.errors.values() for m in ms]
+                [m for ms in translated_errors(exc).values() for m in ms]
                 if isinstance(exc, ValidationError)
                 else ["Enter amounts in dollars."]
             )
             for message in messages:
                 flash(message, "error")
         else:
-            flash("Fee bands saved.", "success")
+            flash(_("Fee bands saved."), "success")
             return redirect(url_for("admin.edit_fee_bands"))
     return _render_fee_bands(bands_form, guideline_form)
 
@@ -199,6 +212,6 @@ def save_guideline() -> Any:
         except ValidationError as exc:
             attach_errors(guideline_form, exc, field_for=_GUIDELINE_FIELD_FOR)
         else:
-            flash("Poverty guideline saved.", "success")
+            flash(_("Poverty guideline saved."), "success")
             return redirect(url_for("admin.edit_fee_bands"))
     return _render_fee_bands(bands_form, guideline_form)

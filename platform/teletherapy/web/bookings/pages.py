@@ -10,6 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
@@ -22,6 +25,7 @@ from teletherapy.services.groups import groups as group_service
 from teletherapy.services.payments import payments as payment_service
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.bookings.forms import BookForm, CancelForm
+from teletherapy.web.errors import translate
 from teletherapy.web.formatting import CLOCK, local_time, local_today, utc_iso
 from teletherapy.web.forms import ActionForm, attach_errors, date_arg
 from teletherapy.web.payments.pages import current_gateway
@@ -44,6 +48,22 @@ class SlotChoice:
 class Day:
     on: date
     items: list[Any]
+
+
+# Why one week of a series cannot be booked (domain.slots refusal codes), in few words.
+CONFLICT_LABELS = {
+    "taken": _l("taken"),
+    "not_accepting": _l("not accepting new clients"),
+    "too_soon": _l("too soon"),
+    "beyond_horizon": _l("too far ahead"),
+    "outside_availability": _l("outside the therapist's hours"),
+    "day_cap": _l("that day is full"),
+    "week_cap": _l("that week is full"),
+}
+
+
+def _conflict_label(code: str) -> str:
+    return str(CONFLICT_LABELS[code]) if code in CONFLICT_LABELS else code.replace("_", " ")
 
 
 def _parse_instant(value: str | None) -> datetime:
@@ -183,16 +203,16 @@ def confirm(therapist_id: int) -> Any:
             first = result[0] if isinstance(result, list) else result
             count = len(result) if isinstance(result, list) else 1
             if first.status == "held":
-                flash("We are holding this time for you while you pay.", "success")
+                flash(_("We are holding this time for you while you pay."), "success")
                 return redirect(url_for("payments.pay", booking_id=first.id))
             flash(
-                "Your session is booked." if count == 1 else f"Your {count} sessions are booked.",
+                ngettext("Your session is booked.", "Your %(num)d sessions are booked.", count),
                 "success",
             )
             return redirect(url_for("sessions.detail", booking_id=first.id))
     status = 409 if conflict else (422 if form.errors else 200)
     conflicts = [
-        (_parse_instant(item["start"]), str(item["reason"]).replace("_", " "))
+        (_parse_instant(item["start"]), _conflict_label(str(item["reason"])))
         for item in (conflict.extra.get("conflicts", []) if conflict else [])
     ]
     return render_template(
@@ -267,7 +287,7 @@ def cancel(booking_id: int) -> Any:
         booking_id=booking_id, user_id=actor.id, now=utcnow()
     )
     if not booking_service.is_changeable(booking, utcnow()):
-        flash("This session can no longer be cancelled.", "error")
+        flash(_("This session can no longer be cancelled."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = CancelForm()
     if form.validate_on_submit():
@@ -282,10 +302,10 @@ def cancel(booking_id: int) -> Any:
         except ValidationError as exc:
             attach_errors(form, exc)
         except ConflictError as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
         else:
-            flash("The session is cancelled. We have told the other person.", "success")
+            flash(_("The session is cancelled. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
     return render_template(
         "sessions/cancel.html", booking=booking, preview=preview, form=form
@@ -298,7 +318,7 @@ def reschedule(booking_id: int) -> Any:
     actor = require_actor()
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
     if not booking_service.is_changeable(booking, utcnow()):
-        flash("This session can no longer be moved.", "error")
+        flash(_("This session can no longer be moved."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = ActionForm()
     status = 200
@@ -311,10 +331,10 @@ def reschedule(booking_id: int) -> Any:
                 now=utcnow(),
             )
         except (ConflictError, ValidationError) as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
             status = exc.status
         else:
-            flash("The session has moved. We have told the other person.", "success")
+            flash(_("The session has moved. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=new.id))
     default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
     default_week = max(

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Length
@@ -24,20 +26,20 @@ bp = Blueprint("calendar", __name__)
 
 class CalendarPreferencesForm(FlaskForm):
     calendar_detail = RadioField(
-        "How your sessions appear in calendars",
+        _l("How your sessions appear in calendars"),
         choices=options(
             [
-                ("discreet", "Discreetly, as “Appointment”"),
-                ("named", "With the other person's name (“Session with …”)"),
+                ("discreet", _l("Discreetly, as “Appointment”")),
+                ("named", _l("With the other person's name (“Session with …”)")),
             ]
         ),
     )
-    reminders_enabled = BooleanField("Email me reminders before sessions")
+    reminders_enabled = BooleanField(_l("Email me reminders before sessions"))
     reminder_offsets_minutes = StringField(
-        "Reminder times, in minutes before the session (e.g. 1440, 60)",
+        _l("Reminder times, in minutes before the session (e.g. 1440, 60)"),
         validators=[Length(max=100)],
     )
-    submit = SubmitField("Save calendar settings")
+    submit = SubmitField(_l("Save calendar settings"))
 
 
 def _fresh(etag: str, last_modified: datetime) -> bool:
@@ -123,7 +125,7 @@ def settings() -> Any:
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            flash("Calendar settings saved.", "success")
+            flash(_("Calendar settings saved."), "success")
     return _render(form, None, 422 if form.errors else 200)
 
 
@@ -140,7 +142,7 @@ def create_feed() -> Any:
 def rotate_feed() -> Any:
     actor = require_actor()
     address = calendar_feeds.rotate_feed(user_id=actor.id, now=utcnow())
-    flash("Your old feed address no longer works; subscribe to the new one.", "success")
+    flash(_("Your old feed address no longer works; subscribe to the new one."), "success")
     return _render(_preferences_form(), address)
 
 
@@ -149,5 +151,5 @@ def rotate_feed() -> Any:
 def revoke_feed() -> Any:
     actor = require_actor()
     calendar_feeds.revoke_feed(user_id=actor.id, now=utcnow())
-    flash("Your calendar feed is switched off.", "success")
+    flash(_("Your calendar feed is switched off."), "success")
     return _render(_preferences_form(), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -26,39 +27,39 @@ from teletherapy.web.forms import options
 
 
 class GroupForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
-    modality = SelectField("Modality", choices=options(MODALITIES), default="group")
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    modality = SelectField(_l("Modality"), choices=options(MODALITIES), default="group")
     setting = SelectField(
-        "Setting",
+        _l("Setting"),
         choices=options({code: SETTINGS[code] for code in GROUP_SETTINGS}),
         default="online",
     )
     capacity = IntegerField(
-        f"Seats ({MIN_CAPACITY} to {MAX_CAPACITY})",
+        _l("Seats (%(low)s to %(high)s)", low=MIN_CAPACITY, high=MAX_CAPACITY),
         validators=[InputRequired(), NumberRange(MIN_CAPACITY, MAX_CAPACITY)],
         default=8,
     )
     fee = DecimalField(
-        "Fee per meeting and per client (US dollars)",
+        _l("Fee per meeting and per client (US dollars)"),
         places=2,
         validators=[InputRequired(), NumberRange(0, 1000)],
         default=0,
     )
-    first_date = DateField("Date of the first meeting", validators=[InputRequired()])
-    first_time = TimeField("Start time", validators=[InputRequired()])
+    first_date = DateField(_l("Date of the first meeting"), validators=[InputRequired()])
+    first_time = TimeField(_l("Start time"), validators=[InputRequired()])
     time_zone = StringField(
-        "Time zone of the meetings (IANA, e.g. America/New_York)",
+        _l("Time zone of the meetings (IANA, e.g. America/New_York)"),
         validators=[DataRequired(), Length(max=64)],
     )
     duration_minutes = IntegerField(
-        "Length of each meeting (minutes)", validators=[InputRequired()], default=90
+        _l("Length of each meeting (minutes)"), validators=[InputRequired()], default=90
     )
     weekly_count = IntegerField(
-        f"Number of weekly meetings (1 to {MAX_MEETINGS})",
+        _l("Number of weekly meetings (1 to %(high)s)", high=MAX_MEETINGS),
         validators=[InputRequired(), NumberRange(1, MAX_MEETINGS)],
         default=8,
     )
     description = TextAreaField(
-        "Description", validators=[Optional(), Length(max=2000)], default=""
+        _l("Description"), validators=[Optional(), Length(max=2000)], default=""
     )
-    submit = SubmitField("Create group")
+    submit = SubmitField(_l("Create group"))

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from teletherapy.clock import utcnow
@@ -17,6 +18,7 @@ from teletherapy.domain.vocabularies import Role
 from teletherapy.services.accounts import User
 from teletherapy.services.groups import TherapyGroup, groups
 from teletherapy.web.access import current_actor, public, require_actor, roles
+from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_time
 from teletherapy.web.forms import ActionForm, attach_errors
 from teletherapy.web.groups.forms import GroupForm
@@ -60,7 +62,7 @@ def new() -> Any:
     if form.validate_on_submit():
         group = _create(actor, form)
         if group is not None:
-            flash("Your group is created and its meetings are on your calendar.", "success")
+            flash(_("Your group is created and its meetings are on your calendar."), "success")
             return redirect(url_for("groups.detail", group_id=group.id))
     return render_template("groups/new.html", form=form), 422 if form.errors else 200
 
@@ -133,9 +135,9 @@ def cancel(group_id: int) -> Response:
         try:
             groups.cancel_group(group_id=group_id, therapist_user_id=actor.id, now=utcnow())
         except ConflictError as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
         else:
-            flash("The group is cancelled; its members are told by email.", "success")
+            flash(_("The group is cancelled; its members are told by email."), "success")
     return redirect(url_for("groups.detail", group_id=group_id))
 
 
@@ -146,7 +148,7 @@ def _act(group_id: int, action: Any, success: str) -> Response:
         try:
             action(group_id=group_id, client_id=actor.id, now=utcnow())
         except ConflictError as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
         else:
             flash(success, "success")
     return redirect(url_for("groups.detail", group_id=group_id))

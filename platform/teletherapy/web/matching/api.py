@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -24,13 +25,21 @@ therapists_bp = Blueprint("api_therapists", __name__, description="The therapist
 slots_bp = Blueprint("api_slots", __name__, description="Open slots of a therapist")
 BLUEPRINTS = [matches_bp, therapists_bp, slots_bp]
 
+# Names in the person's language (lazy): 988 offers Spanish (press 2); SAMHSA answers in
+# English and Spanish.
 CRISIS_RESOURCES = [
-    {"name": "988 Suicide & Crisis Lifeline (call or text)", "phone": "988"},
     {
-        "name": "SAMHSA National Helpline (free, confidential treatment referral, 24/7)",
+        "name": _l("988 Suicide & Crisis Lifeline (call or text; press 2 for Spanish)"),
+        "phone": "988",
+    },
+    {
+        "name": _l(
+            "SAMHSA National Helpline (free, confidential treatment referral, 24/7, "
+            "in English and Spanish)"
+        ),
         "phone": "1-800-662-4357",
     },
-    {"name": "Emergency services", "phone": "911"},
+    {"name": _l("Emergency services"), "phone": "911"},
 ]
 
 _WEIGHT = validate.Range(min=0, max=MAX_WEIGHT)
@@ -224,7 +233,7 @@ def post_matches(body: dict[str, Any]) -> dict[str, Any]:
         "removed_by": search.removed_by,
         "most_removed_by": search.most_removed_by,
         "fee_band": {"code": search.fee_band.code, "label": search.fee_band.label},
-        "crisis_resources": CRISIS_RESOURCES,
+        "crisis_resources": [{**r, "name": str(r["name"])} for r in CRISIS_RESOURCES],
     }
 
 

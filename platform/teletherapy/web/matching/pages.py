@@ -6,12 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ValidationError
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
+from teletherapy.web.formatting import band_label, band_range
 from teletherapy.web.forms import attach_errors, options
 from teletherapy.web.matching.api import CRISIS_RESOURCES
 from teletherapy.web.matching.forms import TIMES_OF_DAY, IntakeForm
@@ -37,8 +40,18 @@ def _client_id() -> int | None:
 def _band_choices(form: IntakeForm) -> None:
     bands = fee_bands.list_fee_bands()
     form.fee_band.choices = options(
-        [("", "Work it out from my household income")]
-        + [(b.code, f"{b.label}: {b.range_text} a session") for b in bands]
+        [("", _l("Work it out from my household income"))]
+        + [
+            (
+                b.code,
+                _l(
+                    "%(band)s: %(range)s a session",
+                    band=LazyString(band_label, b.label),
+                    range=LazyString(band_range, b),
+                ),
+            )
+            for b in bands
+        ]
     )
 
 

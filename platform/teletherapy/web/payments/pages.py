@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import DomainError, ValidationError
@@ -28,6 +29,7 @@ from teletherapy.services.payments import (
 )
 from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.downloads import attachment
+from teletherapy.web.errors import translate
 from teletherapy.web.forms import ActionForm, attach_errors
 from teletherapy.web.payments.forms import PaymentSettingsForm
 from teletherapy.web.payments.pdf import superbill_pdf
@@ -46,7 +48,7 @@ def current_gateway() -> PaymentGateway | None:
 
 def _json_error(exc: Exception) -> Any:
     if isinstance(exc, DomainError):
-        body: dict[str, Any] = {"status": "error", "message": exc.detail}
+        body: dict[str, Any] = {"status": "error", "message": translate(exc.detail)}
         if exc.errors:
             body["errors"] = exc.errors
         return jsonify(body), exc.status
@@ -135,7 +137,7 @@ def settings() -> Any:
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            flash("Payment settings saved.", "success")
+            flash(_("Payment settings saved."), "success")
             return redirect(url_for("payments.settings"))
     return render_template(
         "payments/settings.html",
@@ -174,7 +176,7 @@ def pay_at_session(booking_id: int) -> Any:
         stripe_enabled=current_gateway() is not None,
         now=utcnow(),
     )
-    flash("Your session is booked. You will pay at the session.", "success")
+    flash(_("Your session is booked. You will pay at the session."), "success")
     return redirect(url_for("payments.index"))
 
 
@@ -247,7 +249,7 @@ def mark_paid(booking_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         raise ValidationError("This form expired; please try again.")
     payments.mark_paid_at_session(therapist=require_actor(), booking_id=booking_id, now=utcnow())
-    flash("Marked as paid.", "success")
+    flash(_("Marked as paid."), "success")
     return redirect(url_for("payments.index"))
 
 
@@ -257,7 +259,7 @@ def waive(booking_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         raise ValidationError("This form expired; please try again.")
     payments.waive_late_fee(therapist=require_actor(), booking_id=booking_id, now=utcnow())
-    flash("The fee is waived for hardship.", "success")
+    flash(_("The fee is waived for hardship."), "success")
     return redirect(url_for("payments.index"))
 
 

@@ -9,6 +9,8 @@ from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from teletherapy.domain.availability import days_off
@@ -16,6 +18,7 @@ from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import own_therapist_id, roles
+from teletherapy.web.errors import translate, translated_errors
 from teletherapy.web.forms import COMMON_ZONES, WEEKDAYS
 
 SCALARS = (
@@ -75,7 +78,7 @@ def edit_availability() -> Any:
         except ValidationError as exc:
             _attach(editor, exc, row_of)
         else:
-            flash("Your availability is saved.", "success")
+            flash(_("Your availability is saved."), "success")
             return redirect(url_for("practice.edit_availability"))
     return _render(editor), 422
 
@@ -200,7 +203,7 @@ def _describe(row: Row, section: str) -> str:
     """How a person recognises a line of the form ("Monday 09:00-12:00")."""
     if section == "weekly":
         day = row.get("weekday")
-        name = WEEKDAYS[int(day)] if day.isdigit() and int(day) < len(WEEKDAYS) else "the line"
+        name = WEEKDAYS[int(day)] if day.isdigit() and int(day) < len(WEEKDAYS) else _l("the line")
         return f"{name} {row.get('start')}-{row.get('end')}"
     return f"{row.get('date')} {row.get('start')}-{row.get('end')}"
 
@@ -217,7 +220,7 @@ def _readable(message: str, row_of: dict[str, Row]) -> str:
 
 def _attach(editor: Editor, exc: ValidationError, row_of: dict[str, Row]) -> None:
     """Put each service message next to the field it is about."""
-    for key, raw in exc.errors.items():
+    for key, raw in translated_errors(exc).items():
         messages = [_readable(message, row_of) for message in raw]
         match = _ERROR_KEY.match(key)
         if match is None:
@@ -237,4 +240,4 @@ def _attach(editor: Editor, exc: ValidationError, row_of: dict[str, Row]) -> Non
         else:
             editor.general.extend(messages)
     if not exc.errors:
-        editor.general.append(exc.detail)
+        editor.general.append(translate(exc.detail))

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.fees import FeeBand
@@ -95,9 +96,9 @@ def edit_profile() -> Any:
             attach_errors(form, exc)
         else:
             if saved.profile.verified_at is None:
-                flash("Profile saved. An administrator will verify your licence.", "success")
+                flash(_("Profile saved. An administrator will verify your licence."), "success")
             else:
-                flash("Profile saved.", "success")
+                flash(_("Profile saved."), "success")
             return redirect(url_for("practice.edit_profile"))
     return render_template(
         "practice/profile.html",

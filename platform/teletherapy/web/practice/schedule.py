@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
@@ -16,6 +17,7 @@ from teletherapy.domain.vocabularies import Role
 from teletherapy.services.bookings import Booking
 from teletherapy.services.bookings import booking as booking_service
 from teletherapy.web.access import own_therapist_id, require_actor, roles
+from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_today
 from teletherapy.web.forms import ActionForm, date_arg
 
@@ -79,9 +81,9 @@ def attendance(booking_id: int) -> Any:
                 booking_id=booking_id, therapist_user_id=actor.id, status=status, now=utcnow()
             )
         except (ConflictError, ValidationError) as exc:
-            flash(exc.detail, "error")
+            flash(translate(exc.detail), "error")
         else:
-            flash("Attendance recorded.", "success")
+            flash(_("Attendance recorded."), "success")
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("practice.sessions")

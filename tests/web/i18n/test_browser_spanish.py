@@ -1,0 +1,209 @@
+"""Chromium in Spanish: sign up with the switch on Español, find a therapist, book, confirm
+and cancel; a therapist switches to Spanish and edits availability. Every page says
+lang="es", holds no English sentence and is axe-clean."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from teletherapy import create_app
+from teletherapy.extensions import db as _db
+from tests.booking_setup import set_availability
+from tests.peers import free_port, peer_missing, wait_for_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+AXE = Path(__file__).resolve().parents[2] / "vendor" / "axe-core" / "axe.min.js"
+PASSWORD = "browser-pass-123"
+# Words that give an English sentence away (none is a Spanish word).
+ENGLISH = {
+    "the", "and", "your", "you", "is", "are", "of", "with", "this", "please", "session",
+    "sessions", "for", "be", "will", "have", "not", "book", "find", "there", "what",
+}  # fmt: skip
+
+
+@pytest.fixture
+def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The app on 127.0.0.1 with one English-speaking therapist open every day."""
+    from teletherapy.services.accounts.users import create_user
+
+    database = tmp_path / "browser.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "RATELIMIT_ENABLED": False,
+            "VIDEO_BASE_URL": "https://meet.example.org",
+        },
+        instance_path=tmp_path / "instance",
+    )
+    with app.app_context():
+        therapist = create_user(
+            email="ana@example.org",
+            password=PASSWORD,
+            role="therapist",
+            display_name="Dra. Ana Ruiz",
+            language="en",
+        )
+        therapist_id = set_availability(
+            therapist, rules=[(day, "08:00", "20:00", "online") for day in range(7)]
+        )
+        _db.session.remove()
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    assert wait_for_port(port)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "therapist_id": therapist_id}
+    finally:
+        server.shutdown()
+        thread.join(10)
+        with app.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        peer_missing(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - dev extras installed
+        peer_missing("playwright is not installed")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as exc:
+            peer_missing(f"Chromium does not start: {exc}")
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def english_lines(text: str) -> list[str]:
+    """Lines that read as English: two or more words that only English uses."""
+    found = []
+    for line in text.splitlines():
+        words = re.findall(r"[a-z']+", line.lower())
+        if sum(word in ENGLISH for word in words) >= 2:
+            found.append(line)
+    return found
+
+
+def check_page(page: Any, seen: list[str]) -> None:
+    """lang="es", no English sentence, no axe violation (WCAG 2 A and AA)."""
+    assert page.locator("html").get_attribute("lang") == "es", page.url
+    body = page.locator("body").inner_text()
+    assert english_lines(body) == [], page.url
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+    violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+    assert violations == [], page.url
+    seen.append(page.url)
+
+
+def test_a_client_signs_up_finds_books_and_cancels_in_spanish(
+    live_server: dict[str, Any], browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    base = live_server["url"]
+    context = browser.new_context(locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    seen: list[str] = []
+
+    page.goto(base)
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("button", name="Español").click()
+    check_page(page, seen)
+
+    page.get_by_role("link", name="Crear cuenta").click()
+    check_page(page, seen)
+    page.get_by_label("Su nombre").fill("Luz Gómez")
+    page.get_by_label("Correo electrónico").fill("luz@example.org")
+    page.get_by_label("Contraseña (al menos 10 caracteres)").fill(PASSWORD)
+    expect(page.get_by_label("Idioma preferido")).to_have_value("es")
+    page.get_by_role("button", name="Crear cuenta").click()
+    expect(page.locator(".flash-success")).to_contain_text("Su cuenta está lista")
+    check_page(page, seen)
+
+    page.get_by_role("navigation", name="Principal").get_by_role(
+        "link", name="Buscar terapeuta"
+    ).click()
+    check_page(page, seen)
+    page.get_by_label("Su estado").select_option("NY")
+    page.get_by_label("Su código postal").fill("10027")
+    page.get_by_role("button", name="Mostrar terapeutas").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("1 terapeuta que puede atenderle")
+    check_page(page, seen)
+
+    page.get_by_role("link", name=re.compile("^Ver perfil y horarios")).click()
+    check_page(page, seen)
+    page.get_by_role("link", name="Ver horarios disponibles y reservar").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Reservar una sesión con Dra. Ana Ruiz"
+    )
+    check_page(page, seen)
+    slots = page.locator("a.slot")
+    if slots.count() == 0:  # late in the week: every open time may be in the next one
+        page.get_by_role("link", name="Semana siguiente →").click()
+    slots.first.click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirme su sesión")
+    check_page(page, seen)
+    page.get_by_role("button", name="Confirmar la reserva").click()
+    expect(page.locator("#status")).to_have_text("confirmada")
+    check_page(page, seen)
+
+    page.get_by_role("link", name="Cancelar", exact=True).click()
+    check_page(page, seen)
+    page.get_by_role("button", name="Cancelar la sesión").click()
+    expect(page.locator("#status")).to_contain_text("cancelada por el cliente")
+    check_page(page, seen)
+    context.close()
+    assert len(seen) == 11
+
+
+def test_a_therapist_switches_to_spanish_and_edits_availability(
+    live_server: dict[str, Any], browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    base = live_server["url"]
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("Email").fill("ana@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Español").click()  # signed in: her own language changes
+    page.goto(f"{base}/practice/availability")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mi disponibilidad")
+    seen: list[str] = []
+    check_page(page, seen)
+    page.get_by_role("button", name="Guardar la disponibilidad").click()
+    expect(page.locator(".flash-success")).to_contain_text("Se guardó su disponibilidad")
+    check_page(page, seen)
+    context.close()
