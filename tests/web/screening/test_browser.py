@@ -18,9 +18,16 @@ from teletherapy.clock import utcnow
 from teletherapy.extensions import db as _db
 from tests.booking_rows import add_booking
 from tests.peers import free_port, peer_missing, wait_for_port
-from tests.web.bookings.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 PASSWORD = "browser-pass-123"
 
 

@@ -9,6 +9,7 @@ SEQUENCE (or its series') on every change.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,11 +34,13 @@ from teletherapy.services.calendars.invites import (
 )
 from teletherapy.services.messaging import outbox
 from teletherapy.services.messaging.preferences import get_preferences
-from teletherapy.services.screening.cadence import check_in_link
 
 logger = logging.getLogger(__name__)
 
 REMINDER_KIND = "reminder"
+# Links other features add to a client's reminder without messaging importing them
+# (services/screening registers its check-in link). Each returns a URL or None.
+CLIENT_REMINDER_LINKS: list[Callable[[Booking], str | None]] = []
 INVITE_KINDS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled")
 # Each message is rendered in its recipient's language (teletherapy.i18n.speaking_to).
 _HEADLINES = {
@@ -224,6 +227,10 @@ def _reminded_bookings(booking: Booking) -> list[Booking]:
     )
 
 
+def _client_link(booking: Booking) -> str | None:
+    return next((url for hook in CLIENT_REMINDER_LINKS if (url := hook(booking))), None)
+
+
 def reminder_key(booking: Booking, user_id: int, offset: int) -> str:
     """One reminder per booking, person, offset and start (a moved session is a new one)."""
     stamp = booking.start_at.strftime("%Y%m%dT%H%MZ")
@@ -261,7 +268,7 @@ def _enqueue_reminders(bookings: list[Booking], person: User, *, now: datetime) 
                     "location": location_for(booking),
                     "manage_url": public_url(f"/sessions/{booking.id}"),
                     "checkin_url": (
-                        check_in_link(booking) if person.id == booking.client_id else None
+                        _client_link(booking) if person.id == booking.client_id else None
                     ),
                 }
                 subject = gettext(
