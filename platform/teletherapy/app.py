@@ -24,6 +24,7 @@ def create_app(
     )
     load_settings(app, config)
     register_extensions(app)
+    register_gateways(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
@@ -43,6 +44,16 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     _configure_sqlite(app)
+
+
+def register_gateways(app: Flask) -> None:
+    """Outside systems built once from the config; the payments ledger joins the lifecycle."""
+    from teletherapy.gateways import EXTENSION_KEY, build_gateways
+    from teletherapy.services.bookings.hooks import register_payment_hooks
+    from teletherapy.services.payments import PAYMENT_HOOKS
+
+    app.extensions[EXTENSION_KEY] = build_gateways(app.config, instance_path=app.instance_path)
+    register_payment_hooks(app, PAYMENT_HOOKS)
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fpdf import FPDF
 
 from teletherapy.domain.money import format_cents
-from teletherapy.services.payments.payments import Superbill
+from teletherapy.services.payments import Superbill
 
 
 def _text(value: str) -> str:

@@ -13,8 +13,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.vocabularies import Role
+from teletherapy.services import bookings as booking_service
 from teletherapy.services.bookings import Booking
-from teletherapy.services.bookings import booking as booking_service
 from teletherapy.web.access import own_therapist_id, require_actor, roles
 from teletherapy.web.formatting import local_today
 from teletherapy.web.forms import ActionForm, date_arg
