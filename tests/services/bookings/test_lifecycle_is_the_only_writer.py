@@ -97,15 +97,6 @@ def test_bookings_never_imports_payments_which_depends_on_it(feature: str) -> No
     assert not {m for m in imports if m.startswith("teletherapy.services.payments")}
 
 
-def test_no_module_under_platform_is_over_500_lines() -> None:
-    long = {
-        str(p.relative_to(PACKAGE)): n
-        for p in modules()
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500
-    }
-    assert long == {}
-
-
 STATUS_WORDS = (
     BOOKING_STATUS_WORDS | {s.value for s in LedgerStatus} | {s.value for s in SeatStatus}
 )
