@@ -69,7 +69,7 @@ def test_cancel_cancels_as_the_therapist_and_tells_the_client_in_their_language(
     ).first()
     assert notice is not None
     assert "Reserve otra hora" in notice.body_text
-    assert f"/therapists/{tid}/book" in notice.body_text
+    assert f"/sessions/book/{tid}" in notice.body_text
 
 
 def test_shorter_hours_and_a_longer_session_count_too(setup: Any, now: datetime) -> None:

@@ -31,11 +31,10 @@ def frozen_now(monkeypatch: Any, now: datetime) -> datetime:
 
 def book_through_the_page(login: Any, client_user: Any, tid: int, start: str) -> Booking:
     browser = login(client_user)
-    url = f"/therapists/{tid}/book/confirm?start={start}&setting=online"
-    key = re.search(
-        r'name="request_key" type="hidden" value="([^"]+)"', browser.get(url).get_data(True)
-    )
-    assert key is not None
+    url = f"/sessions/book/{tid}/confirm?start={start}&setting=online"
+    page = browser.get(url)
+    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert key is not None, (page.status_code, page.get_data(True)[-1500:])
     form = {"start": start, "setting": "online", "repeat": "1", "request_key": key.group(1)}
     assert browser.post(url, data=form).status_code == 302
     booking = db.session.scalar(select(Booking).where(Booking.client_id == client_user.id))

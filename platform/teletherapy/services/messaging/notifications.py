@@ -157,7 +157,7 @@ def _enqueue_notice(
         "sessions_url": public_url("/sessions"),
         # A client whose therapist called a session off is offered another time.
         "rebook_url": (
-            public_url(f"/therapists/{booking.therapist_id}/book")
+            public_url(f"/sessions/book/{booking.therapist_id}")
             if kind == "booking_cancelled"
             and booking.cancelled_by == "therapist"
             and booking.group_id is None

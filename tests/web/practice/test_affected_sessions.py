@@ -37,7 +37,7 @@ FORM: dict[str, str] = {
 
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch: Any, now: datetime) -> datetime:
-    import teletherapy.web.availability.pages as pages
+    import teletherapy.web.practice.availability as pages
 
     monkeypatch.setattr(pages, "utcnow", lambda: now)
     return now
