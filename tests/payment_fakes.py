@@ -91,7 +91,7 @@ def accept(
 
 def cancel(booking: Booking, *, by: str, late: bool, now: datetime, no_show: bool = False) -> None:
     """What the booking service's cancel_booking does around the payment hook."""
-    from teletherapy.services.payments.payments import on_booking_cancelled
+    from teletherapy.services.payments.ledger import on_booking_cancelled
 
     booking.status = "no_show" if no_show else "cancelled"
     booking.cancelled_by = None if no_show else by

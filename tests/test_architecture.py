@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "platform" / "teletherapy"
 STDLIB = set(sys.stdlib_module_names)
@@ -74,10 +72,6 @@ def test_no_module_is_named_after_a_stdlib_module() -> None:
 MAX_MODULE_LINES = 500
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 9: services/bookings, payments and groups are split on the lifecycle branch",
-)
 def test_no_module_is_longer_than_500_lines() -> None:
     """A longer module has more than one reason to change (migrations excepted)."""
     migrations = PACKAGE / "migrations"

@@ -24,6 +24,7 @@ def create_app(
     )
     load_settings(app, config)
     register_extensions(app)
+    register_gateways(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
@@ -48,6 +49,16 @@ def register_extensions(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(map(str, compile_catalogs(sources)))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _configure_sqlite(app)
+
+
+def register_gateways(app: Flask) -> None:
+    """Outside systems built once from the config; the payments ledger joins the lifecycle."""
+    from teletherapy.gateways import EXTENSION_KEY, build_gateways
+    from teletherapy.services.bookings.hooks import register_payment_hooks
+    from teletherapy.services.payments import PAYMENT_HOOKS
+
+    app.extensions[EXTENSION_KEY] = build_gateways(app.config, instance_path=app.instance_path)
+    register_payment_hooks(app, PAYMENT_HOOKS)
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -70,7 +70,11 @@ def starts_on(
     now: datetime = LONG_AGO,
 ) -> list[datetime]:
     slots = generate_slots(
-        settings_, rules, overrides or [], booked or [], now, on, on, setting, busy=busy or []
+        Schedule(settings_, rules, overrides or [], booked or [], busy=busy or []),
+        now,
+        on,
+        on,
+        setting,
     )
     return [slot.start for slot in slots]
 
@@ -256,7 +260,7 @@ def test_the_last_slot_of_a_day_ends_inside_the_window(
 def test_an_overnight_range_is_two_rules_and_no_slot_straddles_midnight() -> None:
     rules = [WeeklyRule(0, time(22), time(0), "online"), WeeklyRule(1, time(0), time(1), "online")]
     slots = generate_slots(
-        open_settings(LONDON), rules, [], [], LONG_AGO, date(2026, 5, 4), date(2026, 5, 5)
+        Schedule(open_settings(LONDON), rules, [], []), LONG_AGO, date(2026, 5, 4), date(2026, 5, 5)
     )
     assert [slot.start for slot in slots] == [
         local(LONDON, 2026, 5, 4, 22),
@@ -302,7 +306,7 @@ def test_minimum_notice_at_a_day_boundary(
     zone: str, now: datetime, notice_hours: int, expected: datetime
 ) -> None:
     settings_ = AvailabilitySettings(zone, min_notice_hours=notice_hours)
-    slot = next_opening(settings_, NINE_TO_NOON, [], [], now)
+    slot = next_opening(Schedule(settings_, NINE_TO_NOON, [], []), now)
     assert slot is not None
     assert slot.start == expected
 
@@ -311,7 +315,7 @@ def test_no_slot_starts_beyond_the_horizon() -> None:
     settings_ = AvailabilitySettings(NY, min_notice_hours=0, horizon_days=2)
     now = utc(2026, 5, 4, 14, 30)  # Mon 10:30 EDT; horizon ends Wed 10:30 EDT
     slots = generate_slots(
-        settings_, NINE_TO_NOON, [], [], now, date(2026, 5, 1), date(2026, 5, 30)
+        Schedule(settings_, NINE_TO_NOON, [], []), now, date(2026, 5, 1), date(2026, 5, 30)
     )
     assert slots[0].start == local(NY, 2026, 5, 4, 11)
     assert slots[-1].start == local(NY, 2026, 5, 6, 10)
@@ -401,7 +405,9 @@ WEEKDAYS_ONLINE = [WeeklyRule(weekday, time(9), time(12), "online") for weekday 
 def test_an_override_replaces_that_dates_weekly_rules(
     overrides: list[DateOverride], on: date, expected: list[tuple[int, str]]
 ) -> None:
-    slots = generate_slots(open_settings(NY), WEEKDAYS_ONLINE, overrides, [], LONG_AGO, on, on)
+    slots = generate_slots(
+        Schedule(open_settings(NY), WEEKDAYS_ONLINE, overrides, []), LONG_AGO, on, on
+    )
     if expected and expected[0] == (9, "online"):
         expected = [(9 + i, "online") for i in range(3)]
     assert [(slot.start.astimezone(ZoneInfo(NY)).hour, slot.setting) for slot in slots] == expected
@@ -486,11 +492,15 @@ def test_check_bookable_reasons(
 ) -> None:
     settings_ = AvailabilitySettings(NY, **changes)  # type: ignore[arg-type]
     if reason is None:
-        check_bookable(settings_, CHECK_RULES, [], booked, CHECK_NOW, start, setting)
+        check_bookable(Schedule(settings_, CHECK_RULES, [], booked), CHECK_NOW, start, setting)
         return
     with pytest.raises(ConflictError) as caught:
         check_bookable(
-            settings_, CHECK_RULES, [], booked, CHECK_NOW, start, setting, is_new_client=True
+            Schedule(settings_, CHECK_RULES, [], booked),
+            CHECK_NOW,
+            start,
+            setting,
+            is_new_client=True,
         )
     assert caught.value.extra == {"reason": reason}
     assert caught.value.status == 409
@@ -499,9 +509,12 @@ def test_check_bookable_reasons(
 
 def test_a_therapist_not_accepting_new_clients_still_sees_existing_ones() -> None:
     settings_ = AvailabilitySettings(NY, accepting_new_clients=False)
-    check_bookable(settings_, CHECK_RULES, [], [], CHECK_NOW, TUE_NINE, "online")
-    assert next_opening(settings_, CHECK_RULES, [], [], CHECK_NOW, is_new_client=True) is None
-    assert next_opening(settings_, CHECK_RULES, [], [], CHECK_NOW) == Slot(
+    check_bookable(Schedule(settings_, CHECK_RULES, [], []), CHECK_NOW, TUE_NINE, "online")
+    assert (
+        next_opening(Schedule(settings_, CHECK_RULES, [], []), CHECK_NOW, is_new_client=True)
+        is None
+    )
+    assert next_opening(Schedule(settings_, CHECK_RULES, [], []), CHECK_NOW) == Slot(
         TUE_NINE, TUE_NINE + timedelta(minutes=50), "online"
     )
 
@@ -509,7 +522,7 @@ def test_a_therapist_not_accepting_new_clients_still_sees_existing_ones() -> Non
 def test_check_bookable_accepts_a_start_given_in_another_zone() -> None:
     settings_ = AvailabilitySettings(NY)
     start = TUE_NINE.astimezone(ZoneInfo(KOLKATA))
-    check_bookable(settings_, CHECK_RULES, [], [], CHECK_NOW, start, "online")
+    check_bookable(Schedule(settings_, CHECK_RULES, [], []), CHECK_NOW, start, "online")
 
 
 # --- next opening -----------------------------------------------------------------------
@@ -518,12 +531,12 @@ def test_check_bookable_accepts_a_start_given_in_another_zone() -> None:
 def test_next_opening_skips_a_vacation() -> None:
     settings_ = AvailabilitySettings(NY)
     vacation = days_off(date(2026, 5, 4), date(2026, 5, 10))
-    slot = next_opening(settings_, CHECK_RULES, vacation, [], CHECK_NOW)
+    slot = next_opening(Schedule(settings_, CHECK_RULES, vacation, []), CHECK_NOW)
     assert slot == Slot(local(NY, 2026, 5, 12, 9), local(NY, 2026, 5, 12, 9, 50), "online")
 
 
 def test_next_opening_filters_by_setting() -> None:
-    slot = next_opening(AvailabilitySettings(NY), CHECK_RULES, [], [], CHECK_NOW, "home")
+    slot = next_opening(Schedule(AvailabilitySettings(NY), CHECK_RULES, [], []), CHECK_NOW, "home")
     assert slot is not None
     assert (slot.start, slot.setting) == (local(NY, 2026, 5, 5, 13), "home")
 
@@ -540,7 +553,7 @@ def test_next_opening_is_none_when_nothing_is_offered(
     rules: list[WeeklyRule], overrides: list[DateOverride], horizon_days: int
 ) -> None:
     settings_ = AvailabilitySettings(NY, horizon_days=horizon_days)
-    assert next_opening(settings_, rules, overrides, [], CHECK_NOW) is None
+    assert next_opening(Schedule(settings_, rules, overrides, []), CHECK_NOW) is None
 
 
 def test_bulk_next_openings_match_one_by_one() -> None:
@@ -551,7 +564,9 @@ def test_bulk_next_openings_match_one_by_one() -> None:
     }
     result = next_openings_bulk(schedules, CHECK_NOW)
     assert result == {
-        key: next_opening(s.settings, s.rules, s.overrides, s.booked, CHECK_NOW, busy=s.busy)
+        key: next_opening(
+            Schedule(s.settings, s.rules, s.overrides, s.booked, busy=s.busy), CHECK_NOW
+        )
         for key, s in schedules.items()
     }
     assert result[3] is None
@@ -619,7 +634,7 @@ def test_generated_slots_respect_windows_busy_time_notice_and_caps(
     settings_, rules, booked, busy, now = calendar
     validate_availability(settings_, rules, [])
     first, last = now.date() - timedelta(days=1), now.date() + timedelta(days=11)
-    slots = generate_slots(settings_, rules, [], booked, now, first, last, busy=busy)
+    slots = generate_slots(Schedule(settings_, rules, [], booked, busy=busy), now, first, last)
     windows = expand_rules(rules, [], settings_.time_zone, first, last)
     zone = ZoneInfo(settings_.time_zone)
     taken = [
@@ -649,7 +664,7 @@ def test_generated_slots_respect_windows_busy_time_notice_and_caps(
             same_day = sum(1 for b in booked if b.start.astimezone(zone).date() == day)
             assert same_day < settings_.max_per_day
 
-    assert next_opening(settings_, rules, [], booked, now, busy=busy) == (
+    assert next_opening(Schedule(settings_, rules, [], booked, busy=busy), now) == (
         slots[0] if slots else None
     )
 
@@ -665,7 +680,9 @@ def test_check_bookable_accepts_exactly_the_offered_grid_points(
     first, last = now.date() - timedelta(days=1), now.date() + timedelta(days=11)
     offered = {
         (slot.start, slot.setting)
-        for slot in generate_slots(settings_, rules, [], booked, now, first, last, busy=busy)
+        for slot in generate_slots(
+            Schedule(settings_, rules, [], booked, busy=busy), now, first, last
+        )
     }
     session = timedelta(minutes=settings_.session_minutes)
     for window, kind in expand_rules(rules, [], settings_.time_zone, first, last):
@@ -674,7 +691,7 @@ def test_check_bookable_accepts_exactly_the_offered_grid_points(
         start = window.start
         while start + session <= window.end:
             try:
-                check_bookable(settings_, rules, [], booked, now, start, kind, busy=busy)
+                check_bookable(Schedule(settings_, rules, [], booked, busy=busy), now, start, kind)
                 accepted = True
             except ConflictError:
                 accepted = False

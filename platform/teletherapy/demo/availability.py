@@ -63,7 +63,7 @@ def varied_week(rng: random.Random) -> list[Window]:
 
 
 def seed_demo_availability(batch: list[tuple[DemoTherapist, int]]) -> None:
-    """A THERAPIST_STEPS step: settings and weekly rules for one batch, two bulk inserts.
+    """A therapist step: settings and weekly rules for one batch, two bulk inserts.
 
     Core inserts on the tables (not the ORM bulk path): about 2 s per 20,000 therapists.
     """

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from teletherapy.demo.seed import NEIGHBOURS, THERAPIST_STEPS, DemoTherapist
+from teletherapy.demo.seed import NEIGHBOURS, DemoTherapist
 from teletherapy.domain import vocabularies as vocab
 from teletherapy.domain.fees import FeeBand
 from teletherapy.extensions import db
@@ -161,6 +161,3 @@ def seed_matching_profiles(batch: list[tuple[DemoTherapist, int]]) -> None:
         db.session.execute(insert(TherapistTag), tags)
     if fees:
         db.session.execute(insert(TherapistFee), fees)
-
-
-THERAPIST_STEPS.append(seed_matching_profiles)

@@ -176,11 +176,9 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-# Steps that later capabilities add (profiles for matching, availability, ...).
-# Each receives the therapists of one batch with their new profile ids.
+# What each batch of demo therapists gets, in order; a step receives the therapists
+# of one batch with their new profile ids (see `therapist_steps`).
 TherapistStep = Callable[[list[tuple[DemoTherapist, int]]], None]
-THERAPIST_STEPS: list[TherapistStep] = []
-THERAPIST_STEPS.append(seed_demo_availability)
 
 
 def _payment_settings_step(batch: list[tuple[DemoTherapist, int]]) -> None:
@@ -203,7 +201,16 @@ def _payment_settings_step(batch: list[tuple[DemoTherapist, int]]) -> None:
     )
 
 
-THERAPIST_STEPS.append(_payment_settings_step)
+def therapist_steps() -> list[TherapistStep]:
+    """The explicit list of steps for each batch of demo therapists."""
+    from teletherapy.demo.matching import seed_matching_profiles
+
+    return [
+        seed_demo_availability,  # hours, session length, rules
+        _payment_settings_step,  # ways to pay and late-cancel fees
+        seed_matching_profiles,  # licences, settings, tags, fees by band
+        _demo_groups,  # a weekly group for therapists 1-3 (meetings via the lifecycle)
+    ]
 
 
 def seed_demo(
@@ -265,7 +272,7 @@ def seed_demo(
                 for t, uid in zip(batch, user_ids, strict=True)
             ],
         ).all()
-        for step in THERAPIST_STEPS:
+        for step in therapist_steps():
             step(list(zip(batch, profile_ids, strict=True)))
         db.session.commit()
         if progress:
@@ -304,12 +311,15 @@ def seed_demo_sessions(*, now: datetime, therapists: int, clients: int) -> int:
     """Sessions between demo clients 1-10 and therapists 1-5: a few past, a few upcoming.
 
     Upcoming ones go through the booking service (so invites and reminders exist as
-    for any booking); past ones are written as completed, which no booking could be.
+    for any booking); past ones through the lifecycle as completed sessions, at the
+    therapist's price for the client's band.
     """
     from datetime import timedelta
 
-    from teletherapy.models import Booking, TherapistProfile
-    from teletherapy.services.bookings import booking
+    from teletherapy.models import TherapistProfile
+    from teletherapy.services import bookings as booking
+    from teletherapy.services.bookings import lifecycle
+    from teletherapy.services.matching.search import price_for_client
 
     made = 0
     for i in range(1, clients + 1):
@@ -328,22 +338,29 @@ def seed_demo_sessions(*, now: datetime, therapists: int, clients: int) -> int:
         )
         if profile is None:
             continue
-        for weeks_ago in (1, 2):
-            start = (now - timedelta(weeks=weeks_ago)).replace(minute=0, second=0, microsecond=0)
-            db.session.add(
-                Booking(
-                    therapist_id=profile.id,
-                    client_id=client.id,
-                    status="completed",
+        # Clients who share a therapist meet them at different hours (one session at a time).
+        hour = (now - timedelta(hours=2 * ((i - 1) // max(therapists, 1)))).replace(
+            minute=0, second=0, microsecond=0
+        )
+        fee_cents, fee_band = price_for_client(therapist_id=profile.id, client_id=client.id)
+        lifecycle.add_past_sessions(
+            therapist_id=profile.id,
+            client_id=client.id,
+            sessions=[
+                lifecycle.NewSession(
+                    start=hour - timedelta(weeks=weeks_ago),
+                    end=hour - timedelta(weeks=weeks_ago) + timedelta(minutes=50),
                     setting="online",
-                    start_at=start,
-                    end_at=start + timedelta(minutes=50),
-                    blocked_start_at=start,
-                    blocked_end_at=start + timedelta(minutes=60),
                     time_zone=user.time_zone,
-                    fee_cents=0,
+                    buffer_minutes=10,
+                    travel_buffer_minutes=0,
                 )
-            )
+                for weeks_ago in (2, 1)
+            ],
+            fee_cents=fee_cents,
+            fee_band=fee_band,
+            now=now,
+        )
         db.session.commit()
         slots = booking.list_slots(
             therapist_id=profile.id,
@@ -378,7 +395,8 @@ def _demo_groups(batch: list[tuple[DemoTherapist, int]]) -> None:
     from zoneinfo import ZoneInfo
 
     from teletherapy.domain.availability import local_to_utc
-    from teletherapy.models import Booking, TherapyGroup
+    from teletherapy.models import TherapyGroup
+    from teletherapy.services.bookings import lifecycle
     from teletherapy.services.groups.groups import plan_meetings
 
     today = utcnow().date()
@@ -414,22 +432,8 @@ def _demo_groups(batch: list[tuple[DemoTherapist, int]]) -> None:
         )
         db.session.add(group)
         db.session.flush()
-        db.session.add_all(
-            Booking(
-                therapist_id=profile_id,
-                group_id=group.id,
-                status="confirmed",
-                setting="online",
-                start_at=m.start,
-                end_at=m.end,
-                blocked_start_at=m.blocked.start,
-                blocked_end_at=m.blocked.end,
-                time_zone=therapist.time_zone,
-            )
-            for m in meetings
+        lifecycle.add_group_meetings(
+            group=group,
+            meetings=[(m.start, m.end, m.blocked.start, m.blocked.end) for m in meetings],
+            now=utcnow(),
         )
-
-
-THERAPIST_STEPS.append(_demo_groups)
-# Matching profiles (tags, settings, fees) register their step by being imported.
-from teletherapy.demo import matching as demo_matching  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -12,9 +13,11 @@ from teletherapy.domain.intervals import Interval
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "BookingActions",
     "BookingStatus",
     "blocked_interval",
     "blocks_time",
+    "booking_actions",
     "can_transition",
     "is_late_cancellation",
     "join_window_open",
@@ -124,3 +127,46 @@ def join_window_open(
 ) -> bool:
     """True from `minutes_before` the start until the end (exclusive) of a session."""
     return start - timedelta(minutes=minutes_before) <= now < end
+
+
+@dataclass(frozen=True, slots=True)
+class BookingActions:
+    """What a booking's state allows right now; pages, the API and templates ask this."""
+
+    can_cancel: bool
+    can_reschedule: bool
+    can_pay: bool
+    can_join: bool
+    can_record_attendance: bool
+
+
+def is_live(status: BookingStatus | str, hold_expires_at: datetime | None, now: datetime) -> bool:
+    """Active and, for a hold, not lapsed: the session still takes place."""
+    return blocks_time(status, now, hold_expires_at)
+
+
+def booking_actions(
+    *,
+    status: BookingStatus | str,
+    start_at: datetime,
+    end_at: datetime,
+    hold_expires_at: datetime | None,
+    now: datetime,
+    is_group: bool = False,
+    is_online: bool = False,
+) -> BookingActions:
+    """Cancel or move: live and not started (a group meeting is never moved on its own).
+    Pay: a hold not lapsed. Join: confirmed, online, inside the join window. Attendance:
+    confirmed and started."""
+    live = is_live(status, hold_expires_at, now)
+    changeable = live and now < start_at
+    status = BookingStatus(status)
+    return BookingActions(
+        can_cancel=changeable,
+        can_reschedule=changeable and not is_group,
+        can_pay=status is BookingStatus.HELD and live,
+        can_join=status is BookingStatus.CONFIRMED
+        and is_online
+        and join_window_open(start_at, end_at, now),
+        can_record_attendance=status is BookingStatus.CONFIRMED and start_at <= now,
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.money import format_cents
 
 CancelledBy = Literal["client", "therapist"]
@@ -18,6 +19,96 @@ class PaymentMethod(StrEnum):
     PAY_NOW = "pay_now"
     CARD_ON_FILE = "card_on_file"
     PAY_AT_SESSION = "pay_at_session"
+
+
+# How long a new booking is held while the client pays by card.
+PAYMENT_HOLD_MINUTES: Final = 15
+
+
+def offered_methods(
+    *,
+    accepts_pay_now: bool,
+    accepts_card_on_file: bool,
+    accepts_pay_at_session: bool,
+    cards_enabled: bool,
+) -> list[PaymentMethod]:
+    """What a client may choose: the therapist's choices that work here (never empty)."""
+    methods: list[PaymentMethod] = []
+    if cards_enabled and accepts_pay_now:
+        methods.append(PaymentMethod.PAY_NOW)
+    if cards_enabled and accepts_card_on_file:
+        methods.append(PaymentMethod.CARD_ON_FILE)
+    if accepts_pay_at_session or not methods:
+        methods.append(PaymentMethod.PAY_AT_SESSION)
+    return methods
+
+
+def holds_for_payment(methods: list[PaymentMethod]) -> bool:
+    """A new booking waits for payment when a card can be taken at booking.
+
+    The pay page then offers every method the therapist accepts (paying at the
+    session included), so a hold never forces a card on anyone.
+    """
+    return methods != [PaymentMethod.PAY_AT_SESSION]
+
+
+class LedgerKind(StrEnum):
+    CHARGE = "charge"  # the price of a session, paid by the client
+    REFUND = "refund"  # money going back to the client
+    LATE_FEE = "late_fee"  # a late-cancel or no-show fee, kept or charged
+
+
+class LedgerStatus(StrEnum):
+    """The `PaymentStatus` values, plus states of our own bookkeeping."""
+
+    UNPAID = "unpaid"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    WAIVED = "waived"
+    PROCESSING = "processing"  # claimed by a sweep that is calling Stripe right now
+    VOID = "void"  # a charge that will never be collected (the session was cancelled)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerActions:
+    """What a ledger line allows (the page adds who may do it: the therapist or the client)."""
+
+    can_waive: bool
+    can_mark_fee_paid: bool
+    can_pay: bool
+    has_superbill: bool
+
+
+def ledger_actions(
+    *,
+    kind: str,
+    status: str,
+    method: str,
+    amount_cents: int,
+    booking_status: str,
+) -> LedgerActions:
+    """Waive a late fee (owed, failed or taken), mark an owed in-person fee paid, pay a
+    card charge still pending or failed, a superbill for a paid session that took place."""
+    is_fee = kind == LedgerKind.LATE_FEE
+    is_charge = kind == LedgerKind.CHARGE
+    return LedgerActions(
+        can_waive=is_fee
+        and status
+        in (LedgerStatus.PENDING, LedgerStatus.UNPAID, LedgerStatus.FAILED, LedgerStatus.SUCCEEDED)
+        and amount_cents > 0,
+        can_mark_fee_paid=is_fee
+        and status == LedgerStatus.UNPAID
+        and method == PaymentMethod.PAY_AT_SESSION,
+        can_pay=is_charge
+        and method in (PaymentMethod.PAY_NOW, PaymentMethod.CARD_ON_FILE)
+        and status in (LedgerStatus.PENDING, LedgerStatus.FAILED),
+        has_superbill=is_charge
+        and status in (LedgerStatus.SUCCEEDED, LedgerStatus.PARTIALLY_REFUNDED)
+        and booking_status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED),
+    )
 
 
 class PaymentStatus(StrEnum):

@@ -130,36 +130,28 @@ def expand_rules(
 
 
 def generate_slots(
-    settings: AvailabilitySettings,
-    rules: Sequence[WeeklyRule],
-    overrides: Sequence[DateOverride],
-    booked: Sequence[BookedSession],
+    schedule: Schedule,
     now: datetime,
     from_date: date,
     to_date: date,
     setting: str | None = None,
     *,
-    busy: Sequence[Interval] = (),
     is_new_client: bool = False,
 ) -> list[Slot]:
     """Every offered slot starting on local dates `from_date`..`to_date` (inclusive), sorted."""
-    engine = _Engine(settings, rules, overrides, booked, busy, now)
+    engine = _Engine.of(schedule, now)
     return list(engine.slots(from_date, to_date, setting, is_new_client=is_new_client))
 
 
 def next_opening(
-    settings: AvailabilitySettings,
-    rules: Sequence[WeeklyRule],
-    overrides: Sequence[DateOverride],
-    booked: Sequence[BookedSession],
+    schedule: Schedule,
     now: datetime,
     setting: str | None = None,
     *,
-    busy: Sequence[Interval] = (),
     is_new_client: bool = False,
 ) -> Slot | None:
     """The earliest offered slot, or None; scans day by day and stops at the first."""
-    engine = _Engine(settings, rules, overrides, booked, busy, now)
+    engine = _Engine.of(schedule, now)
     first, last = engine.date_range()
     return next(engine.slots(first, last, setting, is_new_client=is_new_client), None)
 
@@ -173,37 +165,24 @@ def next_openings_bulk(
 ) -> dict[K, Slot | None]:
     """next_opening for many therapists at once, keyed like `schedules`."""
     return {
-        key: next_opening(
-            schedule.settings,
-            schedule.rules,
-            schedule.overrides,
-            schedule.booked,
-            now,
-            setting,
-            busy=schedule.busy,
-            is_new_client=is_new_client,
-        )
+        key: next_opening(schedule, now, setting, is_new_client=is_new_client)
         for key, schedule in schedules.items()
     }
 
 
 def check_bookable(
-    settings: AvailabilitySettings,
-    rules: Sequence[WeeklyRule],
-    overrides: Sequence[DateOverride],
-    booked: Sequence[BookedSession],
+    schedule: Schedule,
     now: datetime,
     start: datetime,
     setting: str,
     *,
-    busy: Sequence[Interval] = (),
     is_new_client: bool = False,
 ) -> None:
     """Raise ConflictError(extra={"reason": ...}) unless `start` is a slot the engine offers."""
-    engine = _Engine(settings, rules, overrides, booked, busy, now)
+    engine = _Engine.of(schedule, now)
     reason = engine.refusal(start.astimezone(UTC), setting, is_new_client=is_new_client)
     if reason is not None:
-        raise ConflictError(_explain(reason, settings, setting), extra={"reason": reason})
+        raise ConflictError(_explain(reason, schedule.settings, setting), extra={"reason": reason})
 
 
 # --- internals ----------------------------------------------------------------
@@ -253,6 +232,17 @@ class _Calendar:
 
 class _Engine:
     """One therapist's calendar prepared once (indexes, blocked time, counts) for many queries."""
+
+    @classmethod
+    def of(cls, schedule: Schedule, now: datetime) -> _Engine:
+        return cls(
+            schedule.settings,
+            schedule.rules,
+            schedule.overrides,
+            schedule.booked,
+            schedule.busy,
+            now,
+        )
 
     def __init__(
         self,

@@ -35,6 +35,9 @@ PROCESSING = "processing"
 REQUIRES_ACTION = "requires_action"
 REQUIRES_PAYMENT_METHOD = "requires_payment_method"
 FAILED = "failed"
+CANCELED = "canceled"
+# Stripe statuses of an intent (or refund) that will never succeed.
+NOT_COMPLETED = (REQUIRES_PAYMENT_METHOD, FAILED, CANCELED)
 
 # Stripe says "authentication_required" in `code` for PaymentIntents and in
 # `decline_code` for older charges; both mean "the bank wants the client present".

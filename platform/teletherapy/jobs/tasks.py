@@ -1,24 +1,19 @@
-"""Thin job functions: open an app context, call one service, log the figures."""
+"""Thin job functions: open an app context, call one service, log the figures.
+
+Gateways come from `app.extensions["gateways"]` (built once at app creation),
+so tests swap fakes in there, jobs included.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import Flask
 
 from teletherapy.clock import utcnow
-from teletherapy.gateways.mail import Mailer, mailer_from_config
+from teletherapy.gateways import gateways
 
 logger = logging.getLogger(__name__)
-
-
-def app_mailer(app: Flask) -> Mailer:
-    return mailer_from_config(
-        app.config.get("MAIL_URL"),
-        Path(app.instance_path) / "outbox",
-        sender=str(app.config["MAIL_FROM"]),
-    )
 
 
 def sweep_outbox(app: Flask, owner: str) -> None:
@@ -26,7 +21,7 @@ def sweep_outbox(app: Flask, owner: str) -> None:
 
     lease_seconds = int(app.config.get("DISPATCHER_LEASE_SECONDS") or LEASE_SECONDS)
     with app.app_context():
-        mailer = app_mailer(app)
+        mailer = gateways().mail
         while True:
             result = dispatch_due(
                 mailer=mailer, now=utcnow(), limit=100, owner=owner, lease_seconds=lease_seconds
@@ -38,7 +33,7 @@ def sweep_outbox(app: Flask, owner: str) -> None:
 
 
 def expire_holds(app: Flask) -> None:
-    from teletherapy.services.payments.payments import expire_stale_holds
+    from teletherapy.services.payments import expire_stale_holds
 
     with app.app_context():
         expire_stale_holds(now=utcnow())
@@ -46,10 +41,10 @@ def expire_holds(app: Flask) -> None:
 
 def sweep_payments(app: Flask) -> None:
     """Refunds and card-on-file late fees recorded as pending by cancellations."""
-    from teletherapy.services.payments.payments import execute_pending, gateway_from_config
+    from teletherapy.services.payments import execute_pending
 
     with app.app_context():
-        gateway = gateway_from_config(app.config)
+        gateway = gateways().payments
         if gateway is None:
             return
         result = execute_pending(gateway=gateway, now=utcnow())
@@ -59,10 +54,10 @@ def sweep_payments(app: Flask) -> None:
 
 def charge_completed_sessions(app: Flask) -> None:
     """Off-session charges of cards on file for sessions that have taken place."""
-    from teletherapy.services.payments import payments
+    from teletherapy.services import payments
 
     with app.app_context():
-        gateway = payments.gateway_from_config(app.config)
+        gateway = gateways().payments
         if gateway is None:
             return
         result = payments.charge_completed_sessions(gateway=gateway, now=utcnow())

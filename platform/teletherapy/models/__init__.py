@@ -5,6 +5,8 @@ Every model module is imported here so that Alembic and `db.create_all` see them
 them and never imports models); they are re-exported here for the services' convenience.
 """
 
+from teletherapy.domain.groups import GroupStatus, SeatStatus, WaitlistStatus
+from teletherapy.domain.payments import LedgerKind, LedgerStatus
 from teletherapy.domain.vocabularies import AccountStatus, CalendarDetail, Role
 from teletherapy.models.accounts import (
     ApiToken,
@@ -20,14 +22,7 @@ from teletherapy.models.calendars import (
     CalendarFeedToken,
     NotificationPreference,
 )
-from teletherapy.models.groups import (
-    GroupSeat,
-    GroupStatus,
-    GroupWaitlistEntry,
-    SeatStatus,
-    TherapyGroup,
-    WaitlistStatus,
-)
+from teletherapy.models.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.models.matching import (
     TAG_KINDS,
     FeeBandRow,
@@ -38,8 +33,6 @@ from teletherapy.models.matching import (
 from teletherapy.models.outbox import OutboxMessage, OutboxStatus
 from teletherapy.models.payments import (
     ClientPaymentProfile,
-    LedgerKind,
-    LedgerStatus,
     Payment,
     StripeEvent,
     TherapistPaymentSettings,

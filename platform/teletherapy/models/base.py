@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -55,4 +57,17 @@ class Base(DeclarativeBase):
     # Every `Mapped[datetime]` is a UTCDateTime column.
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION), type_annotation_map=_TYPE_MAP
+    )
+
+
+def status_column_type(enum_class: type[enum.StrEnum], length: int) -> SAEnum:
+    """A status column typed with the domain's enum, stored as the same plain strings
+    (VARCHAR of `length`, no database enum type and no CHECK: no migration needed)."""
+    return SAEnum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
     )

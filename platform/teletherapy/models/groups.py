@@ -6,34 +6,14 @@ therapist's time is guarded by the same exclusion constraint as individual sessi
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from teletherapy.clock import utcnow
-from teletherapy.models.base import Base
-
-
-class GroupStatus(enum.StrEnum):
-    OPEN = "open"
-    CANCELLED = "cancelled"
-
-
-class SeatStatus(enum.StrEnum):
-    TAKEN = "taken"
-    RELEASED = "released"
-
-
-class WaitlistStatus(enum.StrEnum):
-    WAITING = "waiting"
-    # Reserved for an offer-with-expiry policy; the current policy seats the first
-    # in line at once (status "accepted", `offered_at` = when the seat was given).
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    EXPIRED = "expired"
-    LEFT = "left"
+from teletherapy.domain.groups import GroupStatus, SeatStatus, WaitlistStatus
+from teletherapy.models.base import Base, status_column_type
 
 
 class TherapyGroup(Base):
@@ -96,7 +76,9 @@ class GroupSeat(Base):
         ForeignKey("therapy_groups.id", ondelete="CASCADE"), index=True
     )
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default=SeatStatus.TAKEN.value)
+    status: Mapped[SeatStatus] = mapped_column(
+        status_column_type(SeatStatus, 16), default=SeatStatus.TAKEN
+    )
     taken_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None]
     from_waitlist: Mapped[bool] = mapped_column(default=False)

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from teletherapy.clock import utcnow
-from teletherapy.models.base import Base
-
-
-class LedgerKind(enum.StrEnum):
-    CHARGE = "charge"  # the price of a session, paid by the client
-    REFUND = "refund"  # money going back to the client
-    LATE_FEE = "late_fee"  # a late-cancel or no-show fee, kept or charged
-
-
-class LedgerStatus(enum.StrEnum):
-    """The `domain.payments.PaymentStatus` values, plus states of our own bookkeeping."""
-
-    UNPAID = "unpaid"
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REFUNDED = "refunded"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    WAIVED = "waived"
-    PROCESSING = "processing"  # claimed by a sweep that is calling Stripe right now
-    VOID = "void"  # a charge that will never be collected (the session was cancelled)
+from teletherapy.domain.payments import LedgerStatus
+from teletherapy.models.base import Base, status_column_type
 
 
 class Payment(Base):
@@ -54,7 +34,9 @@ class Payment(Base):
     kind: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="usd")
-    status: Mapped[str] = mapped_column(String(24), default=LedgerStatus.PENDING.value)
+    status: Mapped[LedgerStatus] = mapped_column(
+        status_column_type(LedgerStatus, 24), default=LedgerStatus.PENDING
+    )
     method: Mapped[str] = mapped_column(String(16))  # pay_now | card_on_file | pay_at_session
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)

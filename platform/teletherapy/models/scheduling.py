@@ -20,11 +20,14 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from teletherapy.clock import utcnow
-from teletherapy.models.base import Base
+from teletherapy.domain.booking import ACTIVE_STATUSES as DOMAIN_ACTIVE_STATUSES
+from teletherapy.domain.booking import BookingStatus
+from teletherapy.models.base import Base, status_column_type
 
-# Statuses that hold the therapist's time. A held booking whose hold expired is
-# moved to "expired" (under the therapist's lock) before anything new is inserted.
-ACTIVE_STATUSES = ("held", "confirmed")
+# Statuses that hold the therapist's time (the domain's, as a tuple for SQL `IN`). A held
+# booking whose hold expired is moved to "expired" (under the therapist's lock) before
+# anything new is inserted.
+ACTIVE_STATUSES: tuple[BookingStatus, ...] = tuple(sorted(DOMAIN_ACTIVE_STATUSES))
 
 
 class AvailabilitySettings(Base):
@@ -144,7 +147,9 @@ class Booking(Base):
     series_id: Mapped[int | None] = mapped_column(
         ForeignKey("booking_series.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    status: Mapped[BookingStatus] = mapped_column(
+        status_column_type(BookingStatus, 16), default=BookingStatus.CONFIRMED
+    )
     setting: Mapped[str] = mapped_column(String(16))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.extensions import db as _db
+from teletherapy.gateways.video import VideoRooms
 from teletherapy.models import Booking, BookingSeries, IdempotencyRecord, OutboxMessage
-from teletherapy.services.bookings import booking as svc
+from teletherapy.services import bookings as svc
+from teletherapy.services.bookings import book as book_module
 from tests.booking_setup import add_override, set_accepting, set_availability
 
 NY = ZoneInfo("America/New_York")
@@ -37,7 +39,7 @@ def client_user(make_user: Any) -> Any:
 
 
 def book(client_id: int, tid: int, start: datetime, now: datetime, **kw: Any) -> Any:
-    return svc.book_session(
+    result = svc.book_session(
         client_id=client_id,
         therapist_id=tid,
         start=start,
@@ -45,6 +47,7 @@ def book(client_id: int, tid: int, start: datetime, now: datetime, **kw: Any) ->
         now=now,
         **kw,
     )
+    return result.bookings if result.is_series else result.first
 
 
 def count(model: Any) -> int:
@@ -158,7 +161,7 @@ def test_overlap_constraint_violation_becomes_taken_not_a_crash(
     if _db.engine.dialect.name != "postgresql":
         pytest.skip("the exclusion constraint exists on PostgreSQL only")
     book(client_user.id, tid, THU_10, now)
-    monkeypatch.setattr(svc, "check_bookable", lambda *a, **k: None)
+    monkeypatch.setattr(book_module, "check_bookable", lambda *a, **k: None)
     with pytest.raises(ConflictError) as exc:
         book(make_user("client").id, tid, THU_10 + timedelta(minutes=30), now)
     assert reason_of(exc) == "taken"
@@ -567,7 +570,7 @@ def test_get_booking_is_not_found_for_strangers(
 def test_join_link_opens_fifteen_minutes_before_until_the_end(
     tid: int, client_user: Any, now: datetime, app: Any
 ) -> None:
-    app.config["VIDEO_BASE_URL"] = "https://video.example.org/"
+    app.extensions["gateways"].video = VideoRooms("https://video.example.org/")
     booking = book(client_user.id, tid, THU_10, now)
     assert svc.join_link(booking=booking, now=THU_10 - timedelta(minutes=16)) is None
     url = svc.join_link(booking=booking, now=THU_10 - timedelta(minutes=15))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from teletherapy.domain.errors import ConflictError
 from teletherapy.extensions import db as _db
 from teletherapy.models import Booking
-from teletherapy.services.bookings import booking as svc
+from teletherapy.services import bookings as svc
 from tests.booking_setup import quick_clients, set_availability
 
 THU_10 = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # Thu 10:00 New York
@@ -94,14 +94,14 @@ def test_concurrent_series_and_single_bookings_never_overlap(
                 lambda c=client_id: svc.book_session(
                     client_id=c, therapist_id=tid, start=THU_10, setting="online", now=now,
                     repeat_weekly=4,
-                )[0]
+                ).first
             )  # fmt: skip
         else:
             calls.append(
                 lambda c=client_id, w=week: svc.book_session(
                     client_id=c, therapist_id=tid, start=THU_10 + timedelta(weeks=w),
                     setting="online", now=now,
-                )
+                ).first
             )  # fmt: skip
     results = race(app, calls)
     assert [r for r in results if not isinstance(r, tuple | ConflictError)] == []
@@ -124,7 +124,7 @@ def test_concurrent_reschedules_into_one_slot_have_one_winner(
         start = day + timedelta(hours=(index % 4) * 2 - 1)
         booking = svc.book_session(
             client_id=client_id, therapist_id=tid, start=start, setting="online", now=now
-        )
+        ).first
         originals.append((booking.id, client_id, booking.start_at))
     target = THU_10 + timedelta(days=1)
 
@@ -160,7 +160,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_booking(
             setting="online",
             now=now,
             idempotency_key="same-key",
-        )
+        ).first
 
     results = race(app, [retry for _ in range(10)])
     assert all(isinstance(r, tuple) for r in results), results

@@ -15,10 +15,9 @@ from sqlalchemy import select
 from teletherapy.domain.errors import ConflictError
 from teletherapy.extensions import db
 from teletherapy.models import Booking, OutboxMessage, TherapyGroup, User
-from teletherapy.services.bookings import booking as booking_service
+from teletherapy.services import bookings as booking_service
+from teletherapy.services import groups, payments
 from teletherapy.services.calendars import feeds as calendar_feeds
-from teletherapy.services.groups import groups
-from teletherapy.services.payments import payments
 from tests.booking_setup import set_availability
 
 # `now` is Tue 2026-12-01 14:00Z; the group meets Thursdays 10:00-11:00 New York.
@@ -141,7 +140,7 @@ def test_member_sessions_do_not_take_the_therapists_time_or_caps(
     assert booking_service.is_new_client(client_id=client.id, therapist_id=tid)
     booked = booking_service.book_session(
         client_id=client.id, therapist_id=tid, start=noon, setting="online", now=now
-    )
+    ).first
     assert booked.status == "confirmed"
     # Now the day is full: the meeting and one individual session.
     later = booking_service.list_slots(

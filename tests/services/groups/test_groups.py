@@ -23,7 +23,7 @@ from teletherapy.models import (
     TherapyGroup,
     User,
 )
-from teletherapy.services.groups import groups
+from teletherapy.services import groups
 
 # Tuesday 18:00 in New York (EST).
 FIRST = datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
@@ -184,14 +184,16 @@ def test_the_exclusion_constraint_catches_a_clash_the_check_missed(
         pytest.skip("the exclusion constraint exists on PostgreSQL only")
     therapist = make_user("therapist")
     add_individual_booking(db, therapist, make_user("client"), FIRST)
-    real = groups._conflicting_starts
+    from teletherapy.services.groups import groups as group_module
+
+    real = group_module._conflicting_starts
     calls = {"n": 0}
 
     def blind_first(therapist_id: int, meetings: list[groups.Meeting]) -> list[datetime]:
         calls["n"] += 1
         return [] if calls["n"] == 1 else real(therapist_id, meetings)
 
-    monkeypatch.setattr(groups, "_conflicting_starts", blind_first)
+    monkeypatch.setattr(group_module, "_conflicting_starts", blind_first)
     with pytest.raises(ConflictError) as caught:
         make_group(therapist, now)
     assert caught.value.extra["conflicts"] == [groups.iso_utc(FIRST)]

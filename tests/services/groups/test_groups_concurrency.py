@@ -21,7 +21,7 @@ from teletherapy.models import (
     TherapyGroup,
     User,
 )
-from teletherapy.services.groups import groups
+from teletherapy.services import groups
 
 FIRST = datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
 

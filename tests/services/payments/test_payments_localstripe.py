@@ -23,7 +23,7 @@ from teletherapy.extensions import db
 from teletherapy.gateways.payments import PaymentGateway
 from teletherapy.jobs import tasks
 from teletherapy.models import Booking, OutboxMessage, Payment, StripeEvent
-from teletherapy.services.payments import payments
+from teletherapy.services import payments
 from tests.localstripe import (
     PUBLISHABLE_KEY,
     LiveServer,
@@ -47,7 +47,7 @@ def app_config(localstripe_url: str) -> dict[str, Any]:
 @pytest.fixture
 def gateway(app: Flask, localstripe_url: str, live_server: LiveServer) -> PaymentGateway:
     register_webhook(localstripe_url, "teletherapy-app", f"{live_server.url}/webhooks/stripe")
-    found = payments.gateway_from_config(app.config)
+    found = payments.current_gateway()
     assert found is not None
     return found
 

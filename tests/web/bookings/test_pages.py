@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from teletherapy.extensions import db as _db
+from teletherapy.gateways.video import VideoRooms
 from teletherapy.models import Booking
-from teletherapy.services.bookings import booking as svc
+from teletherapy.services import bookings as svc
 from tests.booking_setup import set_availability
 
 THU_10 = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # Thu 10:00 New York, 9:00 Chicago
@@ -63,9 +64,10 @@ def text(response: Any) -> str:
 
 
 def book_now(client_id: int, tid: int, now: datetime, start: datetime = THU_10, **kw: Any) -> Any:
-    return svc.book_session(
+    result = svc.book_session(
         client_id=client_id, therapist_id=tid, start=start, setting="online", now=now, **kw
     )
+    return result.bookings if result.is_series else result.first
 
 
 def test_slot_picker_shows_times_in_the_clients_zone_and_the_therapists(
@@ -227,7 +229,7 @@ def test_join_opens_fifteen_minutes_before_only_for_the_parties(
     make_user: Any,
     clock: Clock,
 ) -> None:
-    app.config["VIDEO_BASE_URL"] = "https://meet.example.org"
+    app.extensions["gateways"].video = VideoRooms("https://meet.example.org")
     booking = book_now(client_user.id, tid, clock.now)
     client = login(client_user)
     early = client.get(f"/sessions/{booking.id}/join")
@@ -300,11 +302,10 @@ def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
 def test_when_the_therapist_takes_cards_the_booking_is_held_and_the_client_pays(
     app: Flask, login: Any, client_user: Any, tid: int, therapist: Any
 ) -> None:
-    from teletherapy.web.payments.pages import GATEWAY_KEY
     from tests.payment_fakes import FakeGateway, accept
 
     app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x")
-    app.extensions[GATEWAY_KEY] = FakeGateway(card_behaviour={"pm_ok": "ok"})
+    app.extensions["gateways"].payments = FakeGateway(card_behaviour={"pm_ok": "ok"})
     accept(therapist, "pay_now", "pay_at_session")
     client = login(client_user)
     confirm_url = f"/sessions/book/{tid}/confirm?start={THU_10_Z}&setting=online"

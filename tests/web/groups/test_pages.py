@@ -11,7 +11,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 
 from teletherapy.models import TherapyGroup, User
-from teletherapy.services.groups import groups
+from teletherapy.services import groups
 
 # Two weeks ahead of the real clock (pages read it), at 23:00 UTC.
 START = (datetime.now(UTC) + timedelta(days=14)).replace(hour=23, minute=0, second=0, microsecond=0)

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.models import Booking, Payment, TherapistPaymentSettings, TherapistProfile
-from teletherapy.services.payments import payments
-from teletherapy.web.payments.pages import GATEWAY_KEY
+from teletherapy.services import payments
 from tests.payment_fakes import FakeGateway, accept, add_booking, cancel
 
 STRIPE_KEYS = {"STRIPE_SECRET_KEY": "sk_test_pages", "STRIPE_PUBLISHABLE_KEY": "pk_test_pages"}
@@ -24,7 +23,7 @@ STRIPE_KEYS = {"STRIPE_SECRET_KEY": "sk_test_pages", "STRIPE_PUBLISHABLE_KEY": "
 def gateway(app: Flask) -> FakeGateway:
     app.config.update(STRIPE_KEYS)
     fake = FakeGateway(card_behaviour={"pm_ok": "ok", "pm_no": "decline", "pm_3ds": "authenticate"})
-    app.extensions[GATEWAY_KEY] = fake
+    app.extensions["gateways"].payments = fake
     return fake
 
 

@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.models import Booking, OutboxMessage, Payment, StripeEvent
-from teletherapy.services.payments import payments
-from teletherapy.web.payments.pages import GATEWAY_KEY
+from teletherapy.services import payments
 from tests.payment_fakes import (
     FakeGateway,
     accept,
@@ -38,7 +37,7 @@ URL = "/webhooks/stripe"
 @pytest.fixture
 def gateway(app: Flask) -> FakeGateway:
     fake = FakeGateway(card_behaviour={"pm_3ds": "authenticate", "pm_ok": "ok"})
-    app.extensions[GATEWAY_KEY] = fake
+    app.extensions["gateways"].payments = fake
     return fake
 
 

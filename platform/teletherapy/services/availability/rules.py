@@ -158,28 +158,37 @@ def save_availability(*, therapist_id: int, payload: Mapping[str, Any]) -> dict[
     # each replaces the whole set instead of interleaving deletes and inserts
     # (SQLite writers are already serialised by BEGIN IMMEDIATE).
     try:
-        profile = _profile(therapist_id, lock=True)
-        unknown = sorted(str(key) for key in payload if key not in FIELDS)
-        if unknown:
-            raise ValidationError(
-                "Unknown fields in the availability.",
-                errors={key: ["Unknown field."] for key in unknown},
-            )
-        merged = {**get_availability(therapist_id=therapist_id), **payload}
-        settings, rules, overrides = parse_availability(merged)
-        validate_availability(settings, rules, overrides)  # the time zone too
-        _replace(therapist_id, profile, settings, rules, overrides)
+        apply_availability(therapist_id=therapist_id, payload=payload)
         db.session.commit()
     except Exception:
         db.session.rollback()  # releases the lock; nothing changed
         raise
+    return get_availability(therapist_id=therapist_id)
+
+
+def apply_availability(
+    *, therapist_id: int, payload: Mapping[str, Any]
+) -> tuple[AvailabilitySettings, list[WeeklyRule], list[DateOverride]]:
+    """Validate and write the new availability inside the caller's transaction (no commit);
+    returns what was written. The profile row is locked first."""
+    profile = _profile(therapist_id, lock=True)
+    unknown = sorted(str(key) for key in payload if key not in FIELDS)
+    if unknown:
+        raise ValidationError(
+            "Unknown fields in the availability.",
+            errors={key: ["Unknown field."] for key in unknown},
+        )
+    merged = {**get_availability(therapist_id=therapist_id), **payload}
+    settings, rules, overrides = parse_availability(merged)
+    validate_availability(settings, rules, overrides)  # the time zone too
+    _replace(therapist_id, profile, settings, rules, overrides)
     logger.info(
-        "availability saved for therapist %s: %d rules, %d overrides",
+        "availability written for therapist %s: %d rules, %d overrides",
         therapist_id,
         len(rules),
         len(overrides),
     )
-    return get_availability(therapist_id=therapist_id)
+    return settings, list(rules), list(overrides)
 
 
 def _replace(

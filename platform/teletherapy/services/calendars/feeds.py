@@ -17,8 +17,10 @@ from flask_babel import gettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import NotFoundError
 from teletherapy.extensions import db
+from teletherapy.gateways import public_url
 from teletherapy.gateways.ics import IcsEvent, build_feed
 from teletherapy.i18n import speaking_to
 from teletherapy.models import (
@@ -31,14 +33,14 @@ from teletherapy.models import (
 )
 from teletherapy.services.accounts.users import get_user, token_digest
 from teletherapy.services.availability.schedules import is_therapist_time
-from teletherapy.services.calendars.invites import UID_DOMAIN, location_for, organizer, public_url
+from teletherapy.services.calendars.invites import UID_DOMAIN, location_for, organizer
 from teletherapy.services.messaging.preferences import get_preferences
 
 PAST_DAYS = 30
 CANCELLED_SHOWN_DAYS = 30
 REFRESH_MINUTES = 60
 CALENDAR_NAME = "Teletherapy sessions"
-FEED_STATUSES = ("confirmed", "completed", "no_show")
+FEED_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -148,7 +150,7 @@ def _window(now: datetime) -> ColumnElement[bool]:
     """Sessions from 30 days ago on; cancelled ones only for 30 days after cancelling."""
     return (Booking.start_at >= now - timedelta(days=PAST_DAYS)) & or_(
         Booking.status.in_(FEED_STATUSES),
-        (Booking.status == "cancelled")
+        (Booking.status == BookingStatus.CANCELLED)
         & (
             func.coalesce(Booking.cancelled_at, Booking.updated_at)
             >= now - timedelta(days=CANCELLED_SHOWN_DAYS)
@@ -255,7 +257,7 @@ def _build(user: User, now: datetime) -> bytes:
                 ),
                 location=location_for(booking),
                 url=public_url(f"/sessions/{booking.id}"),
-                status="CANCELLED" if booking.status == "cancelled" else "CONFIRMED",
+                status="CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED",
             )
         )
     return build_feed(events, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)

@@ -12,9 +12,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from teletherapy.domain.booking import weekly_series_starts
+from teletherapy.domain.booking import BookingStatus, weekly_series_starts
 from teletherapy.domain.errors import NotFoundError
 from teletherapy.extensions import db
+from teletherapy.gateways import public_url
 from teletherapy.gateways.ics import (
     IcsEvent,
     Method,
@@ -37,16 +38,16 @@ from teletherapy.services.messaging.preferences import get_preferences
 
 UID_DOMAIN = "teletherapy"
 # Statuses whose session happens (or happened): shown as CONFIRMED; cancelled ones are not.
-SHOWN_STATUSES = ("held", "confirmed", "completed", "no_show")
+SHOWN_STATUSES = (
+    BookingStatus.HELD,
+    BookingStatus.CONFIRMED,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
+)
 LOCATION_TEXT = {
     "home": _l("Home visit"),
     "in_office": _l("In-office session (the address is on your booking page)"),
 }
-
-
-def public_url(path: str) -> str:
-    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
-    return base + path
 
 
 def organizer() -> Party:

@@ -1,8 +1,70 @@
-"""Groups: group therapy, seats and waitlists.
-
-The rows these services return; web code names their types from here.
-"""
+"""Groups: group therapy (groups.py: creating and reading groups), seats and waitlists
+(seats.py). The use cases, re-exported."""
 
 from teletherapy.models import GroupSeat, GroupWaitlistEntry, TherapyGroup
+from teletherapy.services.groups.groups import (
+    CURRENCIES,
+    GROUP_SETTINGS,
+    MAX_CAPACITY,
+    MAX_DURATION_MINUTES,
+    MAX_FEE_CENTS,
+    MAX_MEETINGS,
+    MIN_CAPACITY,
+    MIN_DURATION_MINUTES,
+    Meeting,
+    Membership,
+    count_waiting,
+    create_group,
+    default_time_zone,
+    get_group,
+    iso_utc,
+    list_groups,
+    list_meetings,
+    list_my_groups,
+    list_roster,
+    plan_meetings,
+    therapist_names,
+    waiting_counts,
+)
+from teletherapy.services.groups.seats import (
+    cancel_group,
+    get_membership,
+    join_waitlist,
+    leave_seat,
+    leave_waitlist,
+    take_seat,
+)
 
-__all__ = ["GroupSeat", "GroupWaitlistEntry", "TherapyGroup"]
+__all__ = [
+    "CURRENCIES",
+    "GROUP_SETTINGS",
+    "MAX_CAPACITY",
+    "MAX_DURATION_MINUTES",
+    "MAX_FEE_CENTS",
+    "MAX_MEETINGS",
+    "MIN_CAPACITY",
+    "MIN_DURATION_MINUTES",
+    "GroupSeat",
+    "GroupWaitlistEntry",
+    "Meeting",
+    "Membership",
+    "TherapyGroup",
+    "cancel_group",
+    "count_waiting",
+    "create_group",
+    "default_time_zone",
+    "get_group",
+    "get_membership",
+    "iso_utc",
+    "join_waitlist",
+    "leave_seat",
+    "leave_waitlist",
+    "list_groups",
+    "list_meetings",
+    "list_my_groups",
+    "list_roster",
+    "plan_meetings",
+    "take_seat",
+    "therapist_names",
+    "waiting_counts",
+]

@@ -36,26 +36,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from flask import current_app
-from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from teletherapy.domain.availability import time_zone_error
-from teletherapy.domain.booking import blocked_interval, is_late_cancellation, weekly_series_starts
+from teletherapy.domain.booking import blocked_interval, weekly_series_starts
 from teletherapy.domain.errors import (
     ConflictError,
     NotFoundError,
-    PermissionDenied,
     ValidationError,
 )
 from teletherapy.domain.intervals import Interval
 from teletherapy.domain.vocabularies import MODALITIES
 from teletherapy.extensions import db
-from teletherapy.gateways.video import video_rooms_from_config
-from teletherapy.i18n import format_instant, speaking_to
 from teletherapy.models import (
     ACTIVE_STATUSES,
     AvailabilitySettings,
@@ -63,7 +58,6 @@ from teletherapy.models import (
     GroupSeat,
     GroupStatus,
     GroupWaitlistEntry,
-    Role,
     SeatStatus,
     TherapistProfile,
     TherapyGroup,
@@ -75,8 +69,7 @@ from teletherapy.services.availability.schedules import (
     lock_therapist_calendar,
     settings_from_row,
 )
-from teletherapy.services.messaging import notifications, outbox
-from teletherapy.services.payments import payments
+from teletherapy.services.bookings import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -328,24 +321,11 @@ def create_group(
     db.session.add(group)
     db.session.flush()
     # Online meetings get a video room each; members' sessions share their meeting's room.
-    rooms = video_rooms_from_config(current_app.config.get("VIDEO_BASE_URL"))
-    for meeting in meetings:
-        db.session.add(
-            Booking(
-                therapist_id=therapist_id,
-                client_id=None,
-                group_id=group.id,
-                status="confirmed",
-                setting=setting,
-                start_at=meeting.start,
-                end_at=meeting.end,
-                blocked_start_at=meeting.blocked.start,
-                blocked_end_at=meeting.blocked.end,
-                time_zone=zone,
-                video_room=rooms.new_room() if setting == "online" else None,
-                created_at=now,
-            )
-        )
+    lifecycle.add_group_meetings(
+        group=group,
+        meetings=[(m.start, m.end, m.blocked.start, m.blocked.end) for m in meetings],
+        now=now,
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -388,7 +368,7 @@ def list_my_groups(*, client_id: int) -> list[TherapyGroup]:
         db.session.scalars(
             select(TherapyGroup)
             .join(GroupSeat, GroupSeat.group_id == TherapyGroup.id)
-            .where(GroupSeat.client_id == client_id, GroupSeat.status == SeatStatus.TAKEN.value)
+            .where(GroupSeat.client_id == client_id, GroupSeat.status == SeatStatus.TAKEN)
             .order_by(TherapyGroup.starts_at, TherapyGroup.id)
         )
     )
@@ -422,21 +402,13 @@ def therapist_names(therapist_ids: Iterable[int]) -> dict[int, str]:
     return {therapist_id: name for therapist_id, name in rows}
 
 
-def get_membership(*, group_id: int, client_id: int) -> Membership:
-    seated = _active_seat(group_id, client_id) is not None
-    entry = _waiting_entry(group_id, client_id)
-    return Membership(
-        is_seated=seated, waitlist_position=_position(entry) if entry is not None else None
-    )
-
-
 def list_roster(*, group_id: int, therapist_user_id: int) -> list[str]:
     """First names of the seated clients, for the group's own therapist only."""
     group = _own_group(group_id, therapist_user_id)
     names = db.session.scalars(
         select(User.display_name)
         .join(GroupSeat, GroupSeat.client_id == User.id)
-        .where(GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN.value)
+        .where(GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN)
         .order_by(GroupSeat.taken_at, GroupSeat.id)
     )
     return [(name.split() or ["Client"])[0] for name in names]
@@ -469,455 +441,4 @@ def _own_group(group_id: int, therapist_user_id: int) -> TherapyGroup:
     group = db.session.get(TherapyGroup, group_id)
     if group is None or user.therapist is None or group.therapist_id != user.therapist.id:
         raise NotFoundError("No such group.")
-    return group
-
-
-# --- seats and waitlist -----------------------------------------------------------
-
-
-def _active_seat(group_id: int, client_id: int) -> GroupSeat | None:
-    return db.session.scalar(
-        select(GroupSeat).where(
-            GroupSeat.group_id == group_id,
-            GroupSeat.client_id == client_id,
-            GroupSeat.status == SeatStatus.TAKEN.value,
-        )
-    )
-
-
-def _waiting_entry(group_id: int, client_id: int) -> GroupWaitlistEntry | None:
-    return db.session.scalar(
-        select(GroupWaitlistEntry).where(
-            GroupWaitlistEntry.group_id == group_id,
-            GroupWaitlistEntry.client_id == client_id,
-            GroupWaitlistEntry.status == WaitlistStatus.WAITING.value,
-        )
-    )
-
-
-def _waiting_in_order(group_id: int) -> Any:
-    return (
-        select(GroupWaitlistEntry)
-        .where(
-            GroupWaitlistEntry.group_id == group_id,
-            GroupWaitlistEntry.status == WaitlistStatus.WAITING.value,
-        )
-        .order_by(GroupWaitlistEntry.created_at, GroupWaitlistEntry.id)
-    )
-
-
-def _position(entry: GroupWaitlistEntry) -> int:
-    ahead = db.session.scalar(
-        select(func.count(GroupWaitlistEntry.id)).where(
-            GroupWaitlistEntry.group_id == entry.group_id,
-            GroupWaitlistEntry.status == WaitlistStatus.WAITING.value,
-            (GroupWaitlistEntry.created_at < entry.created_at)
-            | (
-                (GroupWaitlistEntry.created_at == entry.created_at)
-                & (GroupWaitlistEntry.id < entry.id)
-            ),
-        )
-    )
-    return int(ahead or 0) + 1
-
-
-def _client(client_id: int) -> User:
-    user = db.session.get(User, client_id)
-    if user is None or not user.is_active:
-        raise NotFoundError("No such client.")
-    if user.role != Role.CLIENT.value:
-        raise PermissionDenied("Only clients take seats in groups.")
-    return user
-
-
-def _lock_group(group_id: int) -> TherapyGroup:
-    """The group row, locked for this transaction (SQLite: the whole database already is)."""
-    group = db.session.scalar(
-        select(TherapyGroup)
-        .where(TherapyGroup.id == group_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if group is None:
-        raise NotFoundError("No such group.")
-    return group
-
-
-def _ensure_joinable(group: TherapyGroup, now: datetime) -> None:
-    if group.status != GroupStatus.OPEN.value:
-        raise ConflictError("This group is cancelled.", extra={"reason": "cancelled"})
-    if now >= group.ends_at:
-        raise ConflictError("This group has ended.", extra={"reason": "ended"})
-
-
-def _claim_seat(group_id: int) -> bool:
-    """The capacity guard: one more seat only while one is free, on every database."""
-    result = db.session.execute(
-        update(TherapyGroup)
-        .where(
-            TherapyGroup.id == group_id,
-            TherapyGroup.status == GroupStatus.OPEN.value,
-            TherapyGroup.seats_taken < TherapyGroup.capacity,
-        )
-        .values(seats_taken=TherapyGroup.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return _rowcount(result) == 1
-
-
-def _free_seat(group_id: int) -> bool:
-    result = db.session.execute(
-        update(TherapyGroup)
-        .where(TherapyGroup.id == group_id, TherapyGroup.seats_taken > 0)
-        .values(seats_taken=TherapyGroup.seats_taken - 1)
-        .execution_options(synchronize_session=False)
-    )
-    return _rowcount(result) == 1
-
-
-@_atomic
-def take_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat:
-    """Give the client a seat for the whole group: 409 when full (offering the waitlist)."""
-    _client(client_id)
-    group = get_group(group_id)
-    _ensure_joinable(group, now)
-    if _active_seat(group_id, client_id) is not None:
-        raise ConflictError(
-            "You already have a seat in this group.", extra={"reason": "already_seated"}
-        )
-    if not _claim_seat(group_id):
-        raise ConflictError(
-            "This group is full. Join the waitlist and the next free seat is yours.",
-            extra={
-                "reason": "full",
-                "waitlist": True,
-                "on_waitlist": _waiting_entry(group_id, client_id) is not None,
-            },
-        )
-    seat = GroupSeat(
-        group_id=group_id, client_id=client_id, status=SeatStatus.TAKEN.value, taken_at=now
-    )
-    entry = _waiting_entry(group_id, client_id)
-    if entry is not None:
-        entry.status = WaitlistStatus.ACCEPTED.value
-        entry.offered_at = now
-    db.session.add(seat)
-    try:
-        db.session.flush()
-        _add_member_sessions(group, client_id, now)
-        db.session.commit()
-    except IntegrityError:
-        # The same client won a concurrent request (one active seat per client per group).
-        db.session.rollback()
-        raise ConflictError(
-            "You already have a seat in this group.", extra={"reason": "already_seated"}
-        ) from None
-    logger.info("group seat taken group=%s client=%s", group_id, client_id)
-    return seat
-
-
-@_atomic
-def join_waitlist(*, group_id: int, client_id: int, now: datetime) -> GroupWaitlistEntry:
-    """Queue for a full group; the first in line gets the next freed seat."""
-    _client(client_id)
-    group = _lock_group(group_id)
-    _ensure_joinable(group, now)
-    if _active_seat(group_id, client_id) is not None:
-        raise ConflictError(
-            "You already have a seat in this group.", extra={"reason": "already_seated"}
-        )
-    if group.seats_taken < group.capacity:
-        raise ConflictError(
-            "This group has free seats: take one instead.", extra={"reason": "seats_available"}
-        )
-    if _waiting_entry(group_id, client_id) is not None:
-        raise ConflictError(
-            "You are already on this group's waitlist.", extra={"reason": "already_waiting"}
-        )
-    entry = GroupWaitlistEntry(
-        group_id=group_id, client_id=client_id, status=WaitlistStatus.WAITING.value, created_at=now
-    )
-    db.session.add(entry)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ConflictError(
-            "You are already on this group's waitlist.", extra={"reason": "already_waiting"}
-        ) from None
-    logger.info("group waitlist joined group=%s client=%s", group_id, client_id)
-    return entry
-
-
-@_atomic
-def leave_waitlist(*, group_id: int, client_id: int, now: datetime) -> None:
-    _lock_group(group_id)
-    entry = _waiting_entry(group_id, client_id)
-    if entry is None:
-        raise NotFoundError("You are not on this group's waitlist.")
-    entry.status = WaitlistStatus.LEFT.value
-    db.session.commit()
-
-
-@_atomic
-def leave_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat | None:
-    """Give up a seat; the first client in line gets it at once and is told by email.
-
-    Returns the seat handed to the next client, or None when nobody was waiting.
-    """
-    group = _lock_group(group_id)
-    seat = _active_seat(group_id, client_id)
-    if seat is None:
-        raise NotFoundError("You have no seat in this group.")
-    seat.status = SeatStatus.RELEASED.value
-    seat.released_at = now
-    _cancel_member_sessions(group, client_id, now, by="client", reason="Left the group")
-    db.session.flush()
-    if not _free_seat(group_id):  # pragma: no cover - the CHECK constraint forbids it
-        raise ConflictError("The seat count is inconsistent.", extra={"reason": "inconsistent"})
-    handed: GroupSeat | None = None
-    if group.status == GroupStatus.OPEN.value and now < group.ends_at:
-        handed = _seat_first_waiting(group, now)
-    db.session.commit()
-    logger.info(
-        "group seat released group=%s client=%s handed_to=%s",
-        group_id,
-        client_id,
-        handed.client_id if handed else None,
-    )
-    return handed
-
-
-def _future_meetings(group_id: int, now: datetime) -> list[Booking]:
-    """The group's meeting rows (the therapist's) that have not started and still take place."""
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.group_id == group_id,
-                Booking.client_id.is_(None),
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.start_at > now,
-            )
-            .order_by(Booking.start_at)
-        )
-    )
-
-
-def _add_member_sessions(group: TherapyGroup, client_id: int, now: datetime) -> list[Booking]:
-    """The member's own confirmed session for every meeting yet to start, invites included.
-
-    No buffer: the rows do not block the therapist's time (the meeting rows do).
-    """
-    rows = [
-        Booking(
-            therapist_id=group.therapist_id,
-            client_id=client_id,
-            group_id=group.id,
-            status="confirmed",
-            setting=meeting.setting,
-            start_at=meeting.start_at,
-            end_at=meeting.end_at,
-            blocked_start_at=meeting.start_at,
-            blocked_end_at=meeting.end_at,
-            fee_cents=group.fee_cents,
-            currency=group.currency,
-            fee_band=None,
-            time_zone=group.time_zone,
-            video_room=meeting.video_room,
-            created_at=now,
-            updated_at=now,
-        )
-        for meeting in _future_meetings(group.id, now)
-    ]
-    db.session.add_all(rows)
-    db.session.flush()
-    for row in rows:
-        notifications.on_booking_confirmed(booking=row, now=now)
-    return rows
-
-
-def _cancel_member_sessions(
-    group: TherapyGroup,
-    client_id: int,
-    now: datetime,
-    *,
-    by: Literal["client", "therapist"],
-    reason: str | None,
-) -> list[Booking]:
-    """Cancel the member's sessions that have not started; notices and fees as for any session.
-
-    A member leaving is a client cancellation: late inside the therapist's window.
-    """
-    rows = list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.group_id == group.id,
-                Booking.client_id == client_id,
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.start_at > now,
-            )
-            .order_by(Booking.start_at)
-        )
-    )
-    if not rows:
-        return rows
-    window = settings_from_row(
-        db.session.get(AvailabilitySettings, group.therapist_id), accepting_new_clients=True
-    ).cancellation_window_hours
-    for row in rows:
-        row.status = "cancelled"
-        row.cancelled_at = now
-        row.cancelled_by = by
-        row.cancel_reason = reason
-        row.is_late_cancellation = is_late_cancellation(row.start_at, now, window, by)
-        row.updated_at = now
-    db.session.flush()
-    for row in rows:
-        notifications.on_booking_cancelled(booking=row, now=now)
-        payments.on_booking_cancelled(booking=row, now=now)
-    return rows
-
-
-def _seat_first_waiting(group: TherapyGroup, now: datetime) -> GroupSeat | None:
-    """Seat the first waiting client (skipping any who are seated by now) and tell them."""
-    for entry in db.session.scalars(_waiting_in_order(group.id)).all():
-        if _active_seat(group.id, entry.client_id) is not None:
-            entry.status = WaitlistStatus.ACCEPTED.value
-            continue
-        client = db.session.get(User, entry.client_id)
-        if client is None or not client.is_active:
-            entry.status = WaitlistStatus.EXPIRED.value
-            continue
-        if not _claim_seat(group.id):  # pragma: no cover - a seat was just freed under lock
-            return None
-        seat = GroupSeat(
-            group_id=group.id,
-            client_id=entry.client_id,
-            status=SeatStatus.TAKEN.value,
-            from_waitlist=True,
-            taken_at=now,
-        )
-        db.session.add(seat)
-        entry.status = WaitlistStatus.ACCEPTED.value
-        entry.offered_at = now
-        db.session.flush()
-        _add_member_sessions(group, entry.client_id, now)
-        _tell_seat_given(client=client, group=group, entry=entry, now=now)
-        return seat
-    return None
-
-
-def _tell_seat_given(
-    *, client: User, group: TherapyGroup, entry: GroupWaitlistEntry, now: datetime
-) -> None:
-    """Plain-text email: the seat is theirs. No title or description (they may be clinical)."""
-    upcoming = db.session.scalar(
-        select(Booking.start_at)
-        .where(Booking.group_id == group.id, Booking.client_id.is_(None), Booking.start_at > now)
-        .order_by(Booking.start_at)
-        .limit(1)
-    )
-    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
-    first_name = (client.display_name.split() or [""])[0]
-    group_link = f"{base}/groups/{group.id}"
-    with speaking_to(client) as language:
-        lines = [
-            gettext("Hello %(name)s,", name=first_name),
-            "",
-            gettext("A seat opened in a group you were waiting for, and it is now yours."),
-        ]
-        if upcoming is not None:
-            when = format_instant(upcoming, client.time_zone, language)
-            lines.append(gettext("Next meeting: %(when)s.", when=when))
-        lines += [
-            "",
-            gettext(
-                "See the group, or give the seat back if you no longer want it: %(link)s",
-                link=group_link,
-            ),
-            "",
-            gettext("In a crisis, call or text 988 (press 2 for Spanish)."),
-        ]
-        subject = gettext("A seat in your group is yours")
-    outbox.enqueue(
-        kind="waitlist_seat",
-        to_address=client.email,
-        subject=subject,
-        body_text="\n".join(lines) + "\n",
-        user_id=client.id,
-        due_at=now,
-        dedupe_key=f"waitlist-seat-{entry.id}",
-    )
-
-
-@_atomic
-def cancel_group(
-    *, group_id: int, therapist_user_id: int, now: datetime, reason: str = ""
-) -> TherapyGroup:
-    """The therapist calls a group off: its future meetings leave the calendar, members are told.
-
-    Seats stay as a record of who belonged; waiting clients' entries expire.
-    """
-    _own_group(group_id, therapist_user_id)
-    group = _lock_group(group_id)
-    if group.status == GroupStatus.CANCELLED.value:
-        raise ConflictError("This group is already cancelled.", extra={"reason": "cancelled"})
-    group.status = GroupStatus.CANCELLED.value
-    group.cancelled_at = now
-    cancel_reason = reason.strip()[:500] or None
-    for member_id in db.session.scalars(
-        select(GroupSeat.client_id).where(
-            GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN.value
-        )
-    ).all():
-        _cancel_member_sessions(group, member_id, now, by="therapist", reason=cancel_reason)
-    for meeting in db.session.scalars(
-        select(Booking).where(
-            Booking.group_id == group.id,
-            Booking.client_id.is_(None),
-            Booking.start_at > now,
-            Booking.status.in_(ACTIVE_STATUSES),
-        )
-    ):
-        meeting.status = "cancelled"
-        meeting.cancelled_at = now
-        meeting.cancelled_by = "therapist"
-        meeting.cancel_reason = cancel_reason
-    for entry in db.session.scalars(_waiting_in_order(group.id)).all():
-        entry.status = WaitlistStatus.EXPIRED.value
-    members = db.session.scalars(
-        select(User)
-        .join(GroupSeat, GroupSeat.client_id == User.id)
-        .where(GroupSeat.group_id == group.id, GroupSeat.status == SeatStatus.TAKEN.value)
-    ).all()
-    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
-    group_link = f"{base}/groups/{group.id}"
-    for member in members:
-        first_name = (member.display_name.split() or [""])[0]
-        with speaking_to(member):
-            subject = gettext("A group you joined is cancelled")
-            body_text = "\n\n".join(
-                [
-                    gettext("Hello %(name)s,", name=first_name),
-                    gettext(
-                        "A group you joined has been cancelled by its therapist; its remaining "
-                        "meetings will not take place."
-                    ),
-                    gettext("See the group and find others: %(link)s", link=group_link),
-                    gettext("In a crisis, call or text 988 (press 2 for Spanish)."),
-                ]
-            )
-        outbox.enqueue(
-            kind="group_cancelled",
-            to_address=member.email,
-            subject=subject,
-            body_text=body_text + "\n",
-            user_id=member.id,
-            due_at=now,
-            dedupe_key=f"group-cancelled-{group.id}-{member.id}",
-        )
-    db.session.commit()
-    logger.info("group cancelled id=%s members=%s", group.id, len(members))
     return group

@@ -18,8 +18,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import reminder_times, usefulness_deadline
 from teletherapy.extensions import db
+from teletherapy.gateways import public_url
 from teletherapy.i18n import speaking_to
 from teletherapy.models import Booking, BookingSeries, OutboxMessage, OutboxStatus, User
 from teletherapy.services.calendars.invites import (
@@ -30,7 +32,6 @@ from teletherapy.services.calendars.invites import (
     invite_for,
     location_for,
     parties,
-    public_url,
 )
 from teletherapy.services.messaging import outbox
 from teletherapy.services.messaging.preferences import get_preferences
@@ -99,7 +100,7 @@ def on_booking_rescheduled(*, old: Booking, new: Booking, now: datetime) -> None
     _cancel_pending_reminders({old.id, new.id}, now=now)
     for person, other in parties(new):
         _enqueue_notice(new, person, other, kind="booking_rescheduled", now=now)
-        _enqueue_reminders([new] if new.status == "confirmed" else [], person, now=now)
+        _enqueue_reminders([new] if new.status == BookingStatus.CONFIRMED else [], person, now=now)
 
 
 def on_booking_cancelled(*, booking: Booking, now: datetime) -> None:
@@ -157,6 +158,15 @@ def _enqueue_notice(
             "location": location_for(booking),
             "manage_url": public_url(f"/sessions/{booking.id}"),
             "sessions_url": public_url("/sessions"),
+            # A client whose therapist called a session off is offered another time.
+            "rebook_url": (
+                public_url(f"/sessions/book/{booking.therapist_id}")
+                if kind == "booking_cancelled"
+                and booking.cancelled_by == "therapist"
+                and booking.group_id is None
+                and person.id == booking.client_id
+                else None
+            ),
             "is_cancelled": method == "CANCEL" or booking.status not in SHOWN_STATUSES,
         }
         subject = gettext(
@@ -216,12 +226,14 @@ def _shown_start(booking: Booking, kind: str) -> datetime:
 def _reminded_bookings(booking: Booking) -> list[Booking]:
     """The sessions a confirmation covers: the booking, or every confirmed week of its series."""
     if booking.series_id is None:
-        return [booking] if booking.status == "confirmed" else []
+        return [booking] if booking.status == BookingStatus.CONFIRMED else []
     db.session.flush()
     return list(
         db.session.scalars(
             select(Booking)
-            .where(Booking.series_id == booking.series_id, Booking.status == "confirmed")
+            .where(
+                Booking.series_id == booking.series_id, Booking.status == BookingStatus.CONFIRMED
+            )
             .order_by(Booking.start_at)
         )
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
 from teletherapy.extensions import db
 from teletherapy.gateways.mail import Mailer, OutgoingMessage
@@ -136,7 +137,7 @@ def _cause_is_gone(row: OutboxMessage) -> bool:
     if row.kind != "reminder" or row.booking_id is None:
         return False
     status = db.session.scalar(select(Booking.status).where(Booking.id == row.booking_id))
-    return status != "confirmed"
+    return status != BookingStatus.CONFIRMED
 
 
 def dispatch_due(

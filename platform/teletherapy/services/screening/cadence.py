@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from teletherapy.domain import screening as scoring
 from teletherapy.domain.errors import PermissionDenied, ValidationError
 from teletherapy.extensions import db
+from teletherapy.gateways import public_url
 from teletherapy.models import Booking, Role, Screening, ScreeningCadence
 from teletherapy.services.audit import record_event
-from teletherapy.services.calendars.invites import public_url
 from teletherapy.services.screening.access import get_actor, require_client_access
 
 CADENCES = tuple(c.value for c in scoring.Cadence)

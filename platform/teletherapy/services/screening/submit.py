@@ -13,6 +13,7 @@ from sqlalchemy import select
 from teletherapy.domain import screening as scoring
 from teletherapy.domain.errors import PermissionDenied
 from teletherapy.extensions import db
+from teletherapy.gateways import public_url
 from teletherapy.models import (
     AccountStatus,
     Role,
@@ -22,7 +23,6 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.services.audit import record_event
-from teletherapy.services.calendars.invites import public_url
 from teletherapy.services.messaging import outbox
 from teletherapy.services.screening.access import get_actor, therapist_users, treating_therapist_ids
 

@@ -9,8 +9,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
+from teletherapy.clock import utcnow
 from teletherapy.domain.availability import SETTINGS
 from teletherapy.domain.vocabularies import Role
+from teletherapy.services import bookings
 from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.schemas import BEARER
@@ -101,6 +103,15 @@ class AvailabilitySchema(_FlatErrors):
     max_per_week = fields.Integer(allow_none=True)
     cancellation_window_hours = fields.Integer(metadata={"example": 24})
     accepting_new_clients = fields.Boolean()
+    affected_bookings = fields.String(
+        load_only=True,
+        validate=validate.OneOf(["keep", "cancel"]),
+        metadata={
+            "description": "Sessions the change leaves outside your hours: keep them, or "
+            "cancel them (full refund; the client is told and invited to book again). "
+            "Without it such a change is a 409 listing them as `affected`."
+        },
+    )
 
 
 @bp.route("/me/availability", methods=["GET"])
@@ -116,7 +127,15 @@ def get_my_availability() -> dict[str, Any]:
 @roles(Role.THERAPIST)
 @bp.arguments(AvailabilitySchema)
 @bp.response(200, AvailabilitySchema)
+@bp.alt_response(409, description="Booked sessions would fall outside the new hours")
 @bp.doc(security=BEARER)
 def put_my_availability(body: dict[str, Any]) -> dict[str, Any]:
-    """Replace your availability; invalid input is a 422 naming each field and changes nothing."""
-    return availability.save_availability(therapist_id=own_therapist_id(), payload=body)
+    """Replace your availability; invalid input is a 422 naming each field and changes nothing.
+
+    A change that leaves booked sessions outside your hours is a 409 problem+json with
+    `affected: [{booking_id, start}]` unless `affected_bookings` is "keep" or "cancel".
+    """
+    choice = body.pop("affected_bookings", None)
+    return bookings.change_hours(
+        therapist_id=own_therapist_id(), payload=body, now=utcnow(), affected_bookings=choice
+    )

@@ -10,8 +10,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.vocabularies import SETTINGS, Role
+from teletherapy.services import bookings as booking_service
 from teletherapy.services.bookings import Booking
-from teletherapy.services.bookings import booking as booking_service
 from teletherapy.services.calendars import invites
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.downloads import ICS_CONTENT_TYPE, attachment
@@ -64,6 +64,14 @@ class BookingListQuerySchema(Schema):
     when = fields.String(load_default="all", validate=validate.OneOf(["all", "upcoming", "past"]))
 
 
+class PaymentSchema(Schema):
+    client_secret = fields.String(
+        allow_none=True, metadata={"description": "For Stripe.js confirmCardSetup."}
+    )
+    publishable_key = fields.String(allow_none=True)
+    pay_url = fields.String(metadata={"description": "The page where the client pays."})
+
+
 class BookingSchema(Schema):
     id = fields.Integer()
     therapist_id = fields.Integer()
@@ -82,6 +90,10 @@ class BookingSchema(Schema):
     cancelled_by = fields.String(allow_none=True)
     rescheduled_from_id = fields.Integer(allow_none=True)
     join_page = fields.String(allow_none=True, metadata={"description": "Online sessions."})
+    payment = fields.Nested(
+        PaymentSchema,
+        metadata={"description": "Answering a booking held for payment: how to pay."},
+    )
     occurrences = fields.List(
         fields.Nested(lambda: BookingSchema(exclude=("occurrences",))),
         metadata={"description": "Every session of a weekly series just booked."},
@@ -127,7 +139,11 @@ def booking_payload(booking: Booking) -> dict[str, Any]:
 @bookings_bp.alt_response(409, description="Taken, or not a slot the therapist offers")
 @bookings_bp.doc(security=BEARER)
 def create_booking(headers: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """Book a slot (or a weekly series); 409 problem+json says why a time cannot be had."""
+    """Book a slot (or a weekly series); 409 problem+json says why a time cannot be had.
+
+    When the therapist takes cards at booking, the session is `held` until
+    `hold_expires_at` and `payment` says how to pay (as the booking page does).
+    """
     actor = require_actor()
     result = booking_service.book_session(
         client_id=actor.id,
@@ -137,12 +153,18 @@ def create_booking(headers: dict[str, Any], body: dict[str, Any]) -> dict[str, A
         now=utcnow(),
         repeat_weekly=body.get("repeat_weekly"),
         idempotency_key=headers.get("idempotency_key"),
+        checkout=True,
     )
-    if isinstance(result, list):
-        payload = booking_payload(result[0])
-        payload["occurrences"] = [booking_payload(b) for b in result]
-        return payload
-    return booking_payload(result)
+    payload = booking_payload(result.first)
+    if result.is_series:
+        payload["occurrences"] = [booking_payload(b) for b in result.bookings]
+    if result.payment is not None:
+        payload["payment"] = {
+            "client_secret": result.payment.client_secret,
+            "publishable_key": result.payment.publishable_key,
+            "pay_url": result.payment.pay_url,
+        }
+    return payload
 
 
 @bookings_bp.route("/bookings", methods=["GET"])

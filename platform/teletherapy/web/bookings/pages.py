@@ -15,22 +15,27 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from teletherapy.clock import utcnow
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.slots import Slot
 from teletherapy.domain.vocabularies import Role
+from teletherapy.services import bookings as booking_service
+from teletherapy.services import groups as group_service
 from teletherapy.services.accounts import User
-from teletherapy.services.bookings import booking as booking_service
 from teletherapy.services.calendars import invites
-from teletherapy.services.groups import groups as group_service
-from teletherapy.services.payments import payments as payment_service
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.bookings.forms import BookForm, CancelForm
 from teletherapy.web.errors import translate
 from teletherapy.web.formatting import CLOCK, local_time, local_today, utc_iso
 from teletherapy.web.forms import ActionForm, attach_errors, date_arg
-from teletherapy.web.payments.pages import current_gateway
 
 bp = Blueprint("sessions", __name__)
+
+
+@bp.app_context_processor
+def _booking_vocabulary() -> dict[str, Any]:
+    """Templates ask the domain what a booking allows, and name statuses by the enum."""
+    return {"BookingStatus": BookingStatus, "booking_actions": booking_service.actions_for}
 
 
 # --- helpers (pure) -----------------------------------------------------------------
@@ -108,10 +113,10 @@ def _slot_picker_context(
     therapist_id: int,
     setting: str | None,
     week_start: date,
+    now: datetime,
     exclude_booking_ids: Sequence[int] = (),
     is_new_client: bool = False,
 ) -> dict[str, Any]:
-    now = utcnow()
     calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=now)
     slots = booking_service.list_slots(
         therapist_id=therapist_id,
@@ -128,7 +133,7 @@ def _slot_picker_context(
         "week_start": week_start,
         "prev_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
-        "show_prev": week_start > local_today(actor.time_zone, utcnow()),
+        "show_prev": week_start > local_today(actor.time_zone, now),
         "setting": setting or "",
         "viewer_zone": actor.time_zone,
         "zones_differ": actor.time_zone != calendar.time_zone,
@@ -149,12 +154,14 @@ def _setting_arg() -> str | None:
 @roles(Role.CLIENT)
 def book(therapist_id: int) -> Any:
     actor = require_actor()
-    week_start = date_arg(request.args.get("week"), local_today(actor.time_zone, utcnow()))
+    now = utcnow()
+    week_start = date_arg(request.args.get("week"), local_today(actor.time_zone, now))
     context = _slot_picker_context(
         actor=actor,
         therapist_id=therapist_id,
         setting=_setting_arg(),
         week_start=week_start,
+        now=now,
         is_new_client=booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id),
     )
     return render_template("sessions/book.html", **context)
@@ -171,38 +178,28 @@ def confirm(therapist_id: int) -> Any:
         form.request_key.data = secrets.token_urlsafe(16)
     start = _parse_instant(form.start.data)
     setting = form.setting.data or ""
-    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=utcnow())
+    now = utcnow()
+    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=now)
     conflict: ConflictError | None = None
     if form.validate_on_submit():
         repeat = int(form.repeat.data or "1")
-        # A single session is held while the client pays when the therapist takes cards;
-        # weekly series are confirmed at once and paid per session (card on file or at it).
-        hold = (
-            payment_service.payment_hold_minutes(
-                therapist_id=therapist_id, stripe_enabled=current_gateway() is not None
-            )
-            if repeat == 1
-            else None
-        )
         try:
             result = booking_service.book_session(
                 client_id=actor.id,
                 therapist_id=therapist_id,
                 start=start,
                 setting=setting,
-                now=utcnow(),
+                now=now,
                 repeat_weekly=repeat if repeat > 1 else None,
                 idempotency_key=form.request_key.data or None,
-                hold_minutes=hold,
             )
         except ConflictError as exc:
             conflict = exc
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            first = result[0] if isinstance(result, list) else result
-            count = len(result) if isinstance(result, list) else 1
-            if first.status == "held":
+            first, count = result.first, len(result.bookings)
+            if result.is_held:
                 flash(_("We are holding this time for you while you pay."), "success")
                 return redirect(url_for("payments.pay", booking_id=first.id))
             flash(
@@ -264,13 +261,14 @@ def detail(booking_id: int) -> Any:
         names=booking_service.names_for([booking]),
         is_therapist=is_therapist,
         changeable=booking_service.is_changeable(booking, now),
+        actions=booking_service.actions_for(booking, now),
         join_open=booking_service.join_link(booking=booking, now=now) is not None,
         join_opens_at=booking.start_at - timedelta(minutes=15),
         attendance_form=ActionForm(),
-        can_mark=booking.status == "confirmed" and booking.start_at <= now,
+        can_mark=booking_service.actions_for(booking, now).can_record_attendance,
         calendar_links=(
             invites.calendar_links(booking_id=booking.id, user_id=actor.id, now=now)
-            if booking.status == "confirmed"
+            if booking.status == BookingStatus.CONFIRMED
             and booking.client_id is not None
             and not (is_therapist and is_member_row)
             else None
@@ -282,11 +280,10 @@ def detail(booking_id: int) -> Any:
 @roles(Role.CLIENT, Role.THERAPIST)
 def cancel(booking_id: int) -> Any:
     actor = require_actor()
+    now = utcnow()  # one clock reading: the preview, the check and the action agree
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
-    preview = booking_service.preview_cancellation(
-        booking_id=booking_id, user_id=actor.id, now=utcnow()
-    )
-    if not booking_service.is_changeable(booking, utcnow()):
+    preview = booking_service.preview_cancellation(booking_id=booking_id, user_id=actor.id, now=now)
+    if not booking_service.is_changeable(booking, now):
         flash(_("This session can no longer be cancelled."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = CancelForm()
@@ -295,7 +292,7 @@ def cancel(booking_id: int) -> Any:
             booking_service.cancel_booking(
                 booking_id=booking_id,
                 actor_id=actor.id,
-                now=utcnow(),
+                now=now,
                 reason=form.reason.data,
                 scope="future" if form.scope.data == "future" else "one",
             )
@@ -316,8 +313,9 @@ def cancel(booking_id: int) -> Any:
 @roles(Role.CLIENT, Role.THERAPIST)
 def reschedule(booking_id: int) -> Any:
     actor = require_actor()
+    now = utcnow()
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
-    if not booking_service.is_changeable(booking, utcnow()):
+    if not booking_service.is_changeable(booking, now):
         flash(_("This session can no longer be moved."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
     form = ActionForm()
@@ -328,7 +326,7 @@ def reschedule(booking_id: int) -> Any:
                 booking_id=booking_id,
                 actor_id=actor.id,
                 new_start=_parse_instant(request.form.get("start")),
-                now=utcnow(),
+                now=now,
             )
         except (ConflictError, ValidationError) as exc:
             flash(translate(exc.detail), "error")
@@ -339,13 +337,14 @@ def reschedule(booking_id: int) -> Any:
     default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
     default_week = max(
         default_week - timedelta(days=default_week.weekday()),
-        local_today(actor.time_zone, utcnow()),
+        local_today(actor.time_zone, now),
     )
     context = _slot_picker_context(
         actor=actor,
         therapist_id=booking.therapist_id,
         setting=booking.setting,
         week_start=date_arg(request.args.get("week"), default_week),
+        now=now,
         exclude_booking_ids=[booking.id],
     )
     return render_template(

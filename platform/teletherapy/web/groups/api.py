@@ -10,8 +10,9 @@ from marshmallow import Schema, fields, validate
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import AuthenticationError
 from teletherapy.domain.vocabularies import MODALITIES, Role
+from teletherapy.services import groups
 from teletherapy.services.accounts import User
-from teletherapy.services.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup, groups
+from teletherapy.services.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.web.access import current_actor, public, require_actor, roles
 from teletherapy.web.schemas import BEARER, UtcDateTime
 

@@ -14,9 +14,11 @@ from werkzeug.wrappers import Response
 from teletherapy.clock import utcnow
 from teletherapy.domain.availability import local_to_utc, time_zone_error
 from teletherapy.domain.errors import ConflictError, ValidationError
+from teletherapy.domain.groups import GroupStatus
 from teletherapy.domain.vocabularies import Role
+from teletherapy.services import groups
 from teletherapy.services.accounts import User
-from teletherapy.services.groups import TherapyGroup, groups
+from teletherapy.services.groups import TherapyGroup
 from teletherapy.web.access import current_actor, public, require_actor, roles
 from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_time
@@ -24,6 +26,12 @@ from teletherapy.web.forms import ActionForm, attach_errors
 from teletherapy.web.groups.forms import GroupForm
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
+
+
+@bp.app_context_processor
+def _group_vocabulary() -> dict[str, Any]:
+    return {"GroupStatus": GroupStatus}
+
 
 # Service field names that the form shows under another name.
 _FIELD_FOR = {"first_start": "first_date", "fee_cents": "fee"}

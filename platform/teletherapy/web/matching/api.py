@@ -13,7 +13,7 @@ from teletherapy.domain import vocabularies as v
 from teletherapy.domain.matching_types import MAX_DISTANCE_KM, MAX_LIMIT, MAX_WEIGHT
 from teletherapy.domain.vocabularies import Role
 from teletherapy.extensions import limiter
-from teletherapy.services.bookings import booking as booking_service
+from teletherapy.services import bookings as booking_service
 from teletherapy.services.matching import profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public

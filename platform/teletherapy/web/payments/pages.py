@@ -20,13 +20,10 @@ from flask_babel import gettext as _
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import DomainError, ValidationError
+from teletherapy.domain.payments import ledger_actions
 from teletherapy.extensions import csrf
-from teletherapy.services.payments import (
-    InvalidWebhook,
-    PaymentGateway,
-    PaymentGatewayError,
-    payments,
-)
+from teletherapy.services import payments
+from teletherapy.services.payments import InvalidWebhook, PaymentGateway, PaymentGatewayError
 from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.downloads import attachment
 from teletherapy.web.errors import translate
@@ -36,14 +33,17 @@ from teletherapy.web.payments.pdf import superbill_pdf
 
 bp = Blueprint("payments", __name__)
 
-# Tests may put a gateway here (app.extensions[GATEWAY_KEY]); otherwise it comes from config.
-GATEWAY_KEY = "teletherapy.payment_gateway"
+
+@bp.app_context_processor
+def _ledger_vocabulary() -> dict[str, Any]:
+    """Templates ask the domain what a ledger line allows."""
+    return {"ledger_actions": ledger_actions}
 
 
 def current_gateway() -> PaymentGateway | None:
-    """The configured Stripe gateway (or a test's stand-in); None: pay at the session only."""
-    override: PaymentGateway | None = current_app.extensions.get(GATEWAY_KEY)
-    return override or payments.gateway_from_config(current_app.config)
+    """The Stripe gateway built at app creation (or a test's stand-in); None: pay at the
+    session only."""
+    return payments.current_gateway()
 
 
 def _json_error(exc: Exception) -> Any:

@@ -7,7 +7,7 @@ from fpdf import FPDF
 
 from teletherapy.domain.vocabularies import SETTINGS
 from teletherapy.i18n import vocabulary_label
-from teletherapy.services.payments.payments import Superbill
+from teletherapy.services.payments import Superbill
 from teletherapy.web.formatting import local_date, money, viewer_language
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,9 +14,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from teletherapy.clock import utcnow
 from teletherapy.domain.availability import days_off
-from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.vocabularies import Role
+from teletherapy.services import bookings
 from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.errors import translate, translated_errors
@@ -72,21 +75,36 @@ def edit_availability() -> Any:
         editor = _editor_from_saved(availability.get_availability(therapist_id=therapist_id))
         return _render(editor)
     editor, payload, row_of = _editor_from_form(request.form)
+    affected: list[Any] = []
     if not editor.errors and not editor.general:
+        choice = request.form.get("affected_bookings") or None
+        now = utcnow()
         try:
-            availability.save_availability(therapist_id=therapist_id, payload=payload)
+            bookings.change_hours(
+                therapist_id=therapist_id, payload=payload, now=now, affected_bookings=choice
+            )
         except ValidationError as exc:
             _attach(editor, exc, row_of)
+        except ConflictError as exc:
+            if "affected" not in exc.extra:
+                raise
+            # Show the sessions before anything is saved, and ask: keep them or cancel them.
+            affected = bookings.list_outside_hours(
+                therapist_id=therapist_id, payload=payload, now=now
+            )
+            return _render(editor, affected=affected), 409
         else:
             flash(_("Your availability is saved."), "success")
             return redirect(url_for("practice.edit_availability"))
     return _render(editor), 422
 
 
-def _render(editor: Editor) -> str:
+def _render(editor: Editor, *, affected: Sequence[Any] = ()) -> str:
     return render_template(
         "practice/availability.html",
         editor=editor,
+        affected=affected,
+        names=bookings.names_for(affected),
         weekdays=WEEKDAYS,
         zones=COMMON_ZONES,
         blank_index=max([r.n for r in editor.weekly + editor.overrides], default=0) + 1,

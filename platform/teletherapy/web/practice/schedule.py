@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.vocabularies import Role
+from teletherapy.services import bookings as booking_service
 from teletherapy.services.bookings import Booking
-from teletherapy.services.bookings import booking as booking_service
 from teletherapy.web.access import own_therapist_id, require_actor, roles
 from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_today

@@ -1,0 +1,327 @@
+"""Reading sessions: a therapist's calendar and slots, a person's sessions, names, previews.
+
+Also the small lookups the booking use cases share (the booking re-read under the
+lock, the therapist, their schedule and cancellation window, who a person is to
+a booking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from sqlalchemy import or_, select
+
+from teletherapy.domain.availability import SETTINGS
+from teletherapy.domain.booking import (
+    BookingActions,
+    BookingStatus,
+    booking_actions,
+    is_late_cancellation,
+    join_window_open,
+)
+from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
+from teletherapy.domain.slots import Schedule, Slot, generate_slots
+from teletherapy.extensions import db
+from teletherapy.gateways import video_rooms
+from teletherapy.models import (
+    ACTIVE_STATUSES,
+    AccountStatus,
+    Booking,
+    Role,
+    TherapistProfile,
+    User,
+)
+from teletherapy.models import AvailabilitySettings as SettingsRow
+from teletherapy.services.availability.schedules import is_therapist_time, load_schedule
+from teletherapy.services.bookings.lifecycle import RESCHEDULE
+
+MAX_SLOT_RANGE_DAYS = 62
+DEFAULT_CANCELLATION_WINDOW_HOURS = 24
+_INACTIVE_FOR_NEW_CLIENT = (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
+SETTINGS_ORDER = ("online", "in_office", "home")
+
+Party = Literal["client", "therapist"]
+When = Literal["all", "upcoming", "past"]
+
+
+def isoformat_z(value: datetime) -> str:
+    """An instant as the API writes it: UTC with a `Z`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class TherapistCalendar:
+    """What a booking page needs to know about a therapist besides the slots."""
+
+    therapist_id: int
+    display_name: str
+    time_zone: str
+    session_minutes: int
+    settings_offered: tuple[str, ...]
+    cancellation_window_hours: int
+
+
+def get_therapist_calendar(*, therapist_id: int, now: datetime) -> TherapistCalendar:
+    profile = active_therapist(therapist_id)
+    schedule = schedule_for(therapist_id, now=now)
+    offered = {rule.setting for rule in schedule.rules} | {
+        o.setting for o in schedule.overrides if o.available and o.setting
+    }
+    return TherapistCalendar(
+        therapist_id=therapist_id,
+        display_name=profile.display_name,
+        time_zone=schedule.settings.time_zone,
+        session_minutes=schedule.settings.session_minutes,
+        settings_offered=tuple(s for s in SETTINGS_ORDER if s in offered),
+        cancellation_window_hours=schedule.settings.cancellation_window_hours,
+    )
+
+
+def list_slots(
+    *,
+    therapist_id: int,
+    from_date: date,
+    to_date: date,
+    setting: str | None,
+    now: datetime,
+    is_new_client: bool,
+    exclude_booking_ids: Sequence[int] = (),
+) -> list[Slot]:
+    """Offered slots starting on the therapist's local dates `from_date`..`to_date`."""
+    errors: dict[str, list[str]] = {}
+    if to_date < from_date:
+        errors["to"] = ["The end date is before the start date."]
+    elif (to_date - from_date).days >= MAX_SLOT_RANGE_DAYS:
+        errors["to"] = [f"Ask for at most {MAX_SLOT_RANGE_DAYS} days at a time."]
+    if setting is not None and setting not in SETTINGS:
+        errors["setting"] = [f"'{setting}' is not a setting."]
+    if errors:
+        raise ValidationError("Invalid date range or setting.", errors=errors)
+    active_therapist(therapist_id)
+    schedule = schedule_for(therapist_id, now=now, exclude_booking_ids=exclude_booking_ids)
+    return generate_slots(schedule, now, from_date, to_date, setting, is_new_client=is_new_client)
+
+
+def is_new_client(*, client_id: int, therapist_id: int) -> bool:
+    """True when the client has no booking with this therapist that was not cancelled."""
+    earlier = db.session.scalar(
+        select(Booking.id)
+        .where(
+            Booking.client_id == client_id,
+            Booking.therapist_id == therapist_id,
+            Booking.status.not_in(_INACTIVE_FOR_NEW_CLIENT),
+            # A seat in a group does not make someone an individual client.
+            is_therapist_time(),
+        )
+        .limit(1)
+    )
+    return earlier is None
+
+
+def list_bookings_for(
+    *,
+    user_id: int,
+    now: datetime,
+    when: When = "all",
+    start_from: datetime | None = None,
+    start_before: datetime | None = None,
+) -> list[Booking]:
+    """The sessions a person is party to (client or therapist), expired holds and the
+    old halves of reschedules left out. Upcoming: active and not over, soonest first;
+    past: everything else, latest first."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        return []
+    query = select(Booking).where(
+        Booking.status != BookingStatus.EXPIRED,
+        or_(Booking.cancelled_by.is_(None), Booking.cancelled_by != RESCHEDULE),
+    )
+    if user.role == Role.THERAPIST.value and user.therapist_id is not None:
+        # A group meeting is listed once (its own row), not once per member.
+        query = query.where(Booking.therapist_id == user.therapist_id, is_therapist_time())
+    elif user.role == Role.CLIENT.value:
+        query = query.where(Booking.client_id == user_id)
+    else:
+        return []
+    if start_from is not None:
+        query = query.where(Booking.start_at >= start_from)
+    if start_before is not None:
+        query = query.where(Booking.start_at < start_before)
+    upcoming = (
+        Booking.status.in_(ACTIVE_STATUSES)
+        & (Booking.end_at > now)
+        & or_(Booking.hold_expires_at.is_(None), Booking.hold_expires_at > now)
+    )
+    if when == "upcoming":
+        query = query.where(upcoming).order_by(Booking.start_at, Booking.id)
+    elif when == "past":
+        query = query.where(~upcoming).order_by(Booking.start_at.desc(), Booking.id.desc())
+    else:
+        query = query.order_by(Booking.start_at, Booking.id)
+    return list(db.session.scalars(query))
+
+
+def get_booking_for(*, booking_id: int, user_id: int) -> Booking:
+    """The booking if `user_id` is its client or its therapist; a 404 otherwise."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or party_of(booking, user_id) is None:
+        raise NotFoundError("No such session.")
+    return booking
+
+
+@dataclass(frozen=True)
+class CancellationPreview:
+    """What cancelling now would mean, shown before the person confirms."""
+
+    by: Party
+    is_late: bool
+    window_hours: int
+
+
+def preview_cancellation(*, booking_id: int, user_id: int, now: datetime) -> CancellationPreview:
+    booking = get_booking_for(booking_id=booking_id, user_id=user_id)
+    by = party_of(booking, user_id)
+    assert by is not None  # get_booking_for checked
+    window = cancellation_window(booking.therapist_id)
+    return CancellationPreview(
+        by=by,
+        is_late=is_late_cancellation(booking.start_at, now, window, by),
+        window_hours=window,
+    )
+
+
+def join_link(*, booking: Booking, now: datetime) -> str | None:
+    """The video URL while the join window is open (15 minutes before until the end)."""
+    if (
+        booking.setting != "online"
+        or not booking.video_room
+        or booking.status != BookingStatus.CONFIRMED
+        or not join_window_open(booking.start_at, booking.end_at, now)
+    ):
+        return None
+    return video_rooms().join_url(booking.video_room)
+
+
+def actions_for(booking: Booking, now: datetime) -> BookingActions:
+    """What this booking allows at `now` (the domain decides; pages and templates ask)."""
+    return booking_actions(
+        status=booking.status,
+        start_at=booking.start_at,
+        end_at=booking.end_at,
+        hold_expires_at=booking.hold_expires_at,
+        now=now,
+        is_group=booking.group_id is not None,
+        is_online=booking.setting == "online",
+    )
+
+
+def is_changeable(booking: Booking, now: datetime) -> bool:
+    """True while a session can still be cancelled or moved: active and not yet started."""
+    return actions_for(booking, now).can_cancel
+
+
+@dataclass(frozen=True)
+class PartyNames:
+    """Display names for listing sessions: clients by user id, therapists by profile id."""
+
+    clients: dict[int, str]
+    therapists: dict[int, str]
+
+
+def names_for(bookings: Sequence[Booking]) -> PartyNames:
+    client_ids = {b.client_id for b in bookings if b.client_id is not None}
+    therapist_ids = {b.therapist_id for b in bookings}
+    clients = (
+        dict(
+            db.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(client_ids))
+            ).all()
+        )
+        if client_ids
+        else {}
+    )
+    therapists = (
+        dict(
+            db.session.execute(
+                select(TherapistProfile.id, TherapistProfile.display_name).where(
+                    TherapistProfile.id.in_(therapist_ids)
+                )
+            ).all()
+        )
+        if therapist_ids
+        else {}
+    )
+    return PartyNames(clients=clients, therapists=therapists)
+
+
+# --- shared by the use cases ---------------------------------------------------------
+
+
+def reload_booking(booking_id: int) -> Booking:
+    """The booking as committed now (after the lock), not as first read in this session."""
+    booking = db.session.scalars(
+        select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
+    ).one_or_none()
+    if booking is None:
+        raise NotFoundError("No such session.")
+    return booking
+
+
+def require_changeable(booking: Booking, now: datetime) -> None:
+    if booking.status not in ACTIVE_STATUSES or (
+        booking.status == BookingStatus.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at <= now
+    ):
+        raise ConflictError(
+            f"This session is {str(booking.status).replace('_', ' ')} and cannot be changed.",
+            extra={"reason": "not_active"},
+        )
+    if booking.start_at <= now:
+        raise ConflictError(
+            "This session has already started.", extra={"reason": "already_started"}
+        )
+
+
+def active_therapist(therapist_id: int) -> TherapistProfile:
+    profile = db.session.get(TherapistProfile, therapist_id)
+    if profile is None or profile.user.status != AccountStatus.ACTIVE.value:
+        raise NotFoundError("No such therapist.")
+    return profile
+
+
+def schedule_for(
+    therapist_id: int, *, now: datetime, exclude_booking_ids: Sequence[int] = ()
+) -> Schedule:
+    schedule = load_schedule(therapist_id, now=now, exclude_booking_ids=exclude_booking_ids)
+    if schedule is None:
+        raise NotFoundError("No such therapist.")
+    return schedule
+
+
+def party_of(booking: Booking, user_id: int) -> Party | None:
+    if booking.client_id is not None and booking.client_id == user_id:
+        return "client"
+    therapist_user = db.session.scalar(
+        select(TherapistProfile.user_id).where(TherapistProfile.id == booking.therapist_id)
+    )
+    return "therapist" if therapist_user == user_id else None
+
+
+def cancellation_window(therapist_id: int) -> int:
+    window = db.session.scalar(
+        select(SettingsRow.cancellation_window_hours).where(
+            SettingsRow.therapist_id == therapist_id
+        )
+    )
+    return DEFAULT_CANCELLATION_WINDOW_HOURS if window is None else int(window)
+
+
+def taken_error() -> ConflictError:
+    return ConflictError(
+        "That time is no longer available; please choose another slot.",
+        extra={"reason": "taken"},
+    )

@@ -1,0 +1,57 @@
+"""Plain messages to one person (no invite): rendered from templates/email/<kind>.txt in
+the recipient's language, queued in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import lazy_gettext as _l
+
+from teletherapy.i18n import language_for, speaking_to
+from teletherapy.models import User
+from teletherapy.services.messaging import outbox
+
+SUBJECTS = {
+    "waitlist_seat": _l("A seat in your group is yours"),
+    "group_cancelled": _l("A group you joined is cancelled"),
+    "payment_action_required": _l("Please complete the payment for your session"),
+}
+
+
+def language_of(person: User) -> str:
+    """The language messages to this person are written in."""
+    return language_for(person, list(current_app.config["LANGUAGES"]))
+
+
+def first_name(person: User) -> str:
+    return (person.display_name.split() or ["there"])[0]
+
+
+def send_message(
+    *,
+    kind: str,
+    person: User,
+    context: dict[str, Any],
+    now: datetime,
+    dedupe_key: str,
+    booking_id: int | None = None,
+) -> None:
+    """Queue `email/<kind>.txt` for `person`. The templates carry no clinical detail
+    (no group titles or descriptions, no reasons)."""
+    with speaking_to(person) as lang:  # the recipient's language, not the sender's
+        subject = str(SUBJECTS[kind])
+        body_text = render_template(
+            f"email/{kind}.txt", lang=lang, first_name=first_name(person), **context
+        )
+    outbox.enqueue(
+        kind=kind,
+        to_address=person.email,
+        subject=subject,
+        body_text=body_text,
+        user_id=person.id,
+        booking_id=booking_id,
+        due_at=now,
+        dedupe_key=dedupe_key,
+    )
