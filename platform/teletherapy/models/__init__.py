@@ -20,6 +20,7 @@ from teletherapy.models.calendars import (
     CalendarFeedToken,
     NotificationPreference,
 )
+from teletherapy.models.equity import EquityCareStart, EquityFirstSearch, EquitySearch
 from teletherapy.models.groups import (
     GroupSeat,
     GroupStatus,
@@ -77,6 +78,9 @@ __all__ = [
     "CalendarFeedToken",
     "ClientPaymentProfile",
     "ClientProfile",
+    "EquityCareStart",
+    "EquityFirstSearch",
+    "EquitySearch",
     "FeeBandRow",
     "GroupSeat",
     "GroupStatus",

@@ -80,6 +80,7 @@ from teletherapy.services.availability.schedules import (
     load_schedule,
     lock_therapist_calendar,
 )
+from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching import search as matching
 from teletherapy.services.messaging import notifications
 from teletherapy.services.payments import payments
@@ -452,6 +453,7 @@ def _book(
             )
         )
         db.session.flush()
+    equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
     if not hold_minutes:
         # A held booking is announced when it is confirmed (confirm_hold).
         for booking in bookings:
