@@ -10,7 +10,8 @@ Suppression (`protect`) works on the counts behind each cell: the number of dist
 people (clients, or therapists for capacity; each search counts as one person, as
 searches carry no identity) a cell is drawn from.
 
-1. Primary: a cell drawn from fewer than SUPPRESS_BELOW people is suppressed.
+1. Primary: a cell drawn from 1 to SUPPRESS_BELOW - 1 people is suppressed (a cell of
+   no one shows 0, as zeros disclose nothing about anyone).
 2. Complementary: the published cells and totals are linear equations (a total is the
    sum of its cells). While any suppressed count is *determined* by the visible ones
    (it lies in the row space of the equations restricted to the hidden cells), the
@@ -193,19 +194,21 @@ def protect(
     *,
     locked_visible: Iterable[Key] = (),
     locked_hidden: Iterable[Key] = (),
-    below: int = SUPPRESS_BELOW,
+    below: int | None = None,
 ) -> frozenset[Key]:
     """The cells to suppress: every cell under `below`, plus the fewest, smallest visible
     cells that stop any suppressed cell being recovered from the equations.
 
     Locked cells keep their state (they are published elsewhere as they are).
     """
+    below = SUPPRESS_BELOW if below is None else below
     fixed_visible = set(locked_visible)
     for total, parts in equations:
         # A total published as 0 tells everyone that each of its parts is 0.
         if total in fixed_visible and counts.get(total) == 0:
             fixed_visible.update(parts)
-    must = {k for k, n in counts.items() if n < below and k not in fixed_visible}
+    # A cell of no one is shown as 0: it says nothing about anybody.
+    must = {k for k, n in counts.items() if 0 < n < below and k not in fixed_visible}
     must |= set(locked_hidden)
     hidden = set(must)
     while True:
@@ -309,10 +312,10 @@ def publish(
     inside = [o for o in observations if _matches(o, filters)]
     cells: list[PublishedCell] = []
     for metric in family.metrics:
-        one_way = {d: _one_way(metric, observations, d) for d in family.dimensions}
+        one_way = {d: one_way_hidden(metric, observations, d) for d in family.dimensions}
         if filters:
             ((focus, code),) = filters.items()
-            total_hidden = people(metric, inside) < SUPPRESS_BELOW or code in one_way[focus]
+            total_hidden = 0 < people(metric, inside) < SUPPRESS_BELOW or code in one_way[focus]
         else:
             focus, code, total_hidden = "", "", ALL in one_way[family.dimensions[0]]
         cells.append(
@@ -369,7 +372,9 @@ def _crossed_hidden(
     return set(hidden) if first == focus else {(b, a) for a, b in hidden}
 
 
-def _one_way(metric: Metric, observations: Sequence[Observation], dimension: str) -> frozenset[str]:
+def one_way_hidden(
+    metric: Metric, observations: Sequence[Observation], dimension: str
+) -> frozenset[str]:
     counts = _counts(metric, _by(observations, dimension))
     return protect_table(counts, people(metric, observations))
 
