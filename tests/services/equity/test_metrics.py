@@ -19,8 +19,7 @@ from teletherapy.models import (
     Payment,
 )
 from teletherapy.services.equity import metrics
-
-from ...matching_helpers import make_therapist
+from tests.matching_helpers import make_therapist
 
 FROM, TO = date(2026, 11, 23), date(2026, 11, 29)  # Monday to Sunday: one week
 MON = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ...domain import vocabularies as v
-from ...domain.equity import (
+from teletherapy.domain import vocabularies as v
+from teletherapy.domain.equity import (
     Family,
     FilterError,
     Metric,
@@ -43,9 +43,9 @@ from ...domain.equity import (
     recruiting_list,
     summary_statistics,
 )
-from ...domain.errors import ValidationError
-from ...extensions import db
-from ...models import (
+from teletherapy.domain.errors import ValidationError
+from teletherapy.extensions import db
+from teletherapy.models import (
     Booking,
     ClientProfile,
     EquityCareStart,
@@ -57,8 +57,8 @@ from ...models import (
     TherapistTag,
     User,
 )
-from ..fee_bands import list_fee_bands
-from ..schedules import is_therapist_time
+from teletherapy.services.availability.schedules import is_therapist_time
+from teletherapy.services.matching.fee_bands import list_fee_bands
 
 MAX_RANGE_DAYS = 731
 FOURTEEN_DAYS_HOURS = 14 * 24
