@@ -12,7 +12,6 @@ def register_all(app: Flask) -> None:
     from teletherapy.web.admin.pages import bp as admin_bp
     from teletherapy.web.bookings.pages import bp as sessions_bp
     from teletherapy.web.calendars.pages import bp as calendar_bp
-    from teletherapy.web.equity.pages import bp as equity_bp
     from teletherapy.web.groups.pages import bp as groups_bp
     from teletherapy.web.main.pages import bp as main_bp
     from teletherapy.web.matching.pages import bp as find_bp
@@ -33,5 +32,4 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(sessions_bp)
     app.register_blueprint(find_bp)
     app.register_blueprint(screening_bp)
-    app.register_blueprint(equity_bp)
     register_api(app)

@@ -51,6 +51,7 @@ from teletherapy.models import (
     EquityCareStart,
     EquityFirstSearch,
     EquitySearch,
+    FeeBandRow,
     Payment,
     TherapistFee,
     TherapistProfile,
@@ -58,7 +59,6 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.services.availability.schedules import is_therapist_time
-from teletherapy.services.matching.fee_bands import list_fee_bands
 
 MAX_RANGE_DAYS = 731
 FOURTEEN_DAYS_HOURS = 14 * 24
@@ -169,7 +169,7 @@ def parse_request(
     elif (end - start).days > MAX_RANGE_DAYS:
         errors.setdefault("from", []).append("Choose at most two years.")
     allowed = {
-        "fee_band": {b.code for b in list_fee_bands()},
+        "fee_band": set(db.session.scalars(select(FeeBandRow.code))),
         "setting": set(v.SETTINGS),
         "language": set(v.LANGUAGES),
         "state": set(v.US_STATES),
@@ -306,7 +306,10 @@ def _week_starts(start: datetime, end: datetime) -> list[date]:
 
 
 def _capacity(start: datetime, end: datetime) -> list[Observation]:
-    reduced = [b.code for b in list_fee_bands() if b.is_reduced]
+    # A band with an income ceiling is a reduced-fee band (domain.fees.FeeBand.is_reduced).
+    reduced = list(
+        db.session.scalars(select(FeeBandRow.code).where(FeeBandRow.max_fpl_percent.is_not(None)))
+    )
     therapists = db.session.execute(
         select(
             TherapistProfile.id,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, select
 
-from teletherapy.domain.matching import MatchRequest
+from teletherapy.domain.matching_types import MatchRequest
 from teletherapy.extensions import db
 from teletherapy.models import Booking, EquityCareStart, EquityFirstSearch, EquitySearch
 

@@ -63,6 +63,7 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.services.availability.schedules import is_therapist_time
+from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching.candidates import (
     candidate_query,
     next_openings_for,
@@ -71,7 +72,6 @@ from teletherapy.services.matching.candidates import (
     read_rows,
     to_candidates,
 )
-from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
 from teletherapy.services.matching.profiles import therapist_shapes
 

@@ -10,8 +10,8 @@ from marshmallow import Schema, fields
 from teletherapy.clock import utcnow
 from teletherapy.services.equity import metrics
 from teletherapy.web.access import public
-from teletherapy.web.equity.pages import require_admin
 from teletherapy.web.equity.presenting import payload
+from teletherapy.web.equity.reading import require_admin
 from teletherapy.web.schemas import BEARER
 
 bp = Blueprint("api_equity", __name__, description="Access equity (administrators only)")
