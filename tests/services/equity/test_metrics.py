@@ -18,7 +18,7 @@ from teletherapy.models import (
     EquitySearch,
     Payment,
 )
-from teletherapy.services.equity import metrics
+from teletherapy.services.equity import metrics, therapist
 from tests.matching_helpers import make_therapist
 
 FROM, TO = date(2026, 11, 23), date(2026, 11, 29)  # Monday to Sunday: one week
@@ -253,11 +253,13 @@ def test_with_fewer_than_eleven_people_everything_is_suppressed(
 def test_a_therapist_sees_their_own_places_and_wait_beside_the_platform(
     fixture: dict[str, int], now: datetime
 ) -> None:
-    mine = metrics.therapist_equity(therapist_id=fixture["t1"], date_from=FROM, date_to=TO, now=now)
+    mine = therapist.therapist_equity(
+        therapist_id=fixture["t1"], date_from=FROM, date_to=TO, now=now
+    )
     assert (mine.weekly_cap, mine.places_offered, mine.places_used) == (2, 2, 2)
     assert (mine.new_clients, mine.hours_to_first_session_median) == (1, 96.0)
     assert mine.platform_hours_to_first_session_median is None  # 3 clients: fewer than 11
-    other = metrics.therapist_equity(
+    other = therapist.therapist_equity(
         therapist_id=fixture["t2"], date_from=FROM, date_to=TO, now=now
     )
     assert (other.places_offered, other.places_used, other.new_clients) == (1, 0, 2)

@@ -41,7 +41,6 @@ from teletherapy.domain.equity import (
     one_way_hidden,
     publish,
     recruiting_list,
-    summary_statistics,
 )
 from teletherapy.domain.errors import ValidationError
 from teletherapy.extensions import db
@@ -131,18 +130,6 @@ class EquityReport:
     recruiting: list[RecruitingNeed]
 
 
-@dataclass(frozen=True)
-class TherapistEquity:
-    """A therapist's own numbers (no suppression: they are theirs) beside the platform's."""
-
-    weekly_cap: int | None
-    places_offered: int
-    places_used: int
-    new_clients: int
-    hours_to_first_session_median: float | None
-    platform_hours_to_first_session_median: float | None  # None when under 11 clients
-
-
 # --- input --------------------------------------------------------------------------------
 
 
@@ -197,11 +184,11 @@ def equity_report(
     *, date_from: date, date_to: date, filters: Mapping[str, str], now: datetime
 ) -> EquityReport:
     """Every metric for the range, protected; `filters` holds at most one dimension."""
-    start, end = _instants(date_from, date_to)
+    start, end = instants(date_from, date_to)
     observations = {
         DEMAND.code: _searches(start, end),
         TIME_TO_CARE.code: _first_searches(start, end, now),
-        CAPACITY.code: _capacity(start, end),
+        CAPACITY.code: capacity(start, end),
         SESSIONS.code: _sessions(start, end),
         CONTINUITY.code: _continuity(start, end),
     }
@@ -217,7 +204,7 @@ def equity_report(
     )
 
 
-def _instants(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+def instants(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return (
         datetime.combine(date_from, time(0), tzinfo=UTC),
         datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=UTC),
@@ -305,7 +292,7 @@ def _week_starts(start: datetime, end: datetime) -> list[date]:
     return weeks
 
 
-def _capacity(start: datetime, end: datetime) -> list[Observation]:
+def capacity(start: datetime, end: datetime) -> list[Observation]:
     # A band with an income ceiling is a reduced-fee band (domain.fees.FeeBand.is_reduced).
     reduced = list(
         db.session.scalars(select(FeeBandRow.code).where(FeeBandRow.max_fpl_percent.is_not(None)))
@@ -504,55 +491,3 @@ def _continuity(start: datetime, end: datetime) -> list[Observation]:
             )
         )
     return observations
-
-
-# --- a therapist's own view ---------------------------------------------------------------
-
-
-def _hours_to_first_session(
-    therapist_id: int | None, start: datetime, end: datetime
-) -> list[float]:
-    """Hours from booking to session for each client's first session with a therapist
-    (that therapist's, or every therapist's), first sessions starting in the range."""
-    rows = db.session.execute(
-        select(Booking.therapist_id, Booking.client_id, Booking.created_at, Booking.start_at)
-        .where(
-            Booking.client_id.is_not(None),
-            Booking.status.in_(("confirmed", "completed", "no_show")),
-            is_therapist_time(),
-            *([Booking.therapist_id == therapist_id] if therapist_id is not None else []),
-        )
-        .order_by(Booking.start_at, Booking.id)
-    ).all()
-    first: dict[tuple[int, int], Any] = {}
-    for row in rows:
-        first.setdefault((row.therapist_id, row.client_id), row)
-    return [
-        (row.start_at - row.created_at).total_seconds() / 3600
-        for row in first.values()
-        if start <= row.start_at < end
-    ]
-
-
-def therapist_equity(
-    *, therapist_id: int, date_from: date, date_to: date, now: datetime
-) -> TherapistEquity:
-    start, end = _instants(date_from, date_to)
-    profile = db.session.get(TherapistProfile, therapist_id)
-    cap = profile.reduced_fee_weekly_cap if profile is not None else None
-    mine = [o for o in _capacity(start, end) if o.unit == ("therapist", therapist_id)]
-    own = _hours_to_first_session(therapist_id, start, end)
-    platform = _hours_to_first_session(None, start, end)
-    own_median, _ = summary_statistics(own)
-    platform_median, _ = summary_statistics(platform) if len(platform) >= 11 else (None, None)
-    db.session.rollback()
-    return TherapistEquity(
-        weekly_cap=cap,
-        places_offered=int(mine[0].numbers["offered"]) if mine else 0,
-        places_used=int(mine[0].numbers["used"]) if mine else 0,
-        new_clients=len(own),
-        hours_to_first_session_median=None if own_median is None else round(own_median, 1),
-        platform_hours_to_first_session_median=(
-            None if platform_median is None else round(platform_median, 1)
-        ),
-    )

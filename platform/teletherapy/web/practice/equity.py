@@ -9,7 +9,7 @@ from flask import render_template
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.vocabularies import Role
-from teletherapy.services.equity import metrics
+from teletherapy.services.equity import therapist
 from teletherapy.web.access import own_therapist_id, roles
 
 
@@ -17,7 +17,7 @@ from teletherapy.web.access import own_therapist_id, roles
 def equity() -> Any:
     today = utcnow().date()
     start = today - timedelta(days=89)
-    mine = metrics.therapist_equity(
+    mine = therapist.therapist_equity(
         therapist_id=own_therapist_id(), date_from=start, date_to=today, now=utcnow()
     )
     return render_template("equity/therapist.html", mine=mine, start=start, end=today)
