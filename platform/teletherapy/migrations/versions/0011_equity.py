@@ -1,7 +1,7 @@
 """equity: searches as aggregates-to-be, first searches until booked, anonymous care starts
 
-Revision ID: 0009_equity
-Revises: 0008_group_members
+Revision ID: 0011_equity
+Revises: 0010_screening
 Create Date: 2026-12-01 20:40:00
 
 """
@@ -12,8 +12,8 @@ import teletherapy.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = "0009_equity"
-down_revision = "0008_group_members"
+revision = "0011_equity"
+down_revision = "0010_screening"
 branch_labels = None
 depends_on = None
 
