@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 
 from teletherapy.clock import utcnow
 from teletherapy.demo.availability import seed_demo_availability
+from teletherapy.demo.equity import seed_demo_equity
 from teletherapy.demo.screening import seed_demo_screenings
 from teletherapy.extensions import db
 from teletherapy.models import ClientProfile, TherapistProfile, User
@@ -304,6 +305,8 @@ def seed_demo(
             progress(len(batch))
     seed_demo_sessions(now=now, therapists=min(therapists, 5), clients=min(clients, 10))
     seed_demo_screenings(now=now, therapists=min(therapists, 5), clients=min(clients, 10))
+    if therapists >= 60 and clients >= 30:  # the `make run` demo (the default size) or larger
+        seed_demo_equity(now=now, seed=seed)
     return {"therapists": therapists, "clients": clients}
 
 

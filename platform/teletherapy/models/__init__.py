@@ -22,6 +22,7 @@ from teletherapy.models.calendars import (
     CalendarFeedToken,
     NotificationPreference,
 )
+from teletherapy.models.equity import EquityCareStart, EquityFirstSearch, EquitySearch
 from teletherapy.models.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.models.matching import (
     TAG_KINDS,
@@ -70,6 +71,9 @@ __all__ = [
     "CalendarFeedToken",
     "ClientPaymentProfile",
     "ClientProfile",
+    "EquityCareStart",
+    "EquityFirstSearch",
+    "EquitySearch",
     "FeeBandRow",
     "GroupSeat",
     "GroupStatus",

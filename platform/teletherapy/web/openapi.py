@@ -29,9 +29,10 @@ def api_blueprints() -> list[Any]:
     from teletherapy.web.availability import api as availability
     from teletherapy.web.bookings import api as bookings
     from teletherapy.web.calendars import api as calendars
+    from teletherapy.web.equity import api as equity
     from teletherapy.web.groups import api as groups
     from teletherapy.web.matching import api as matching
     from teletherapy.web.screening import api as screening
 
-    modules = (accounts, availability, bookings, calendars, groups, matching, screening)
+    modules = (accounts, availability, bookings, calendars, equity, groups, matching, screening)
     return [blueprint for module in modules for blueprint in module.BLUEPRINTS]

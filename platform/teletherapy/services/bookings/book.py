@@ -67,6 +67,7 @@ from teletherapy.services.bookings.queries import (
     schedule_for,
     taken_error,
 )
+from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching import search as matching
 
 logger = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ def _book(
         hold_until=now + timedelta(minutes=hold) if hold else None,
         now=now,
     )
+    # Time to care: the client's first search -> this first booking, kept only as hours.
+    equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
     if idempotency_key:
         db.session.add(
             IdempotencyRecord(

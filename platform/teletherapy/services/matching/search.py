@@ -63,6 +63,7 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.services.availability.schedules import is_therapist_time
+from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching.candidates import (
     candidate_query,
     next_openings_for,
@@ -238,7 +239,7 @@ def find_matches(
     """Therapists for a request, best first, with reasons and relaxations.
 
     With a client, what they entered and the band it resolved to are saved on their
-    profile (one commit); anonymous searches write nothing.
+    profile; every search is also recorded for equity, without identity (one commit).
     """
     profile = _client_profile(client_id) if client_id is not None else None
     user = db.session.get(User, client_id) if client_id is not None else None
@@ -286,7 +287,14 @@ def find_matches(
     if profile is not None:
         profile.intake = _stored_intake(request_payload)
         profile.fee_band = band.code
-        db.session.commit()
+    equity_recording.record_search(
+        request=request,
+        result_count=len(candidates) - sum(overview.removed_by.values()),
+        most_removed_by=overview.most_removed_by,
+        client_id=client_id,
+        now=now,
+    )
+    db.session.commit()
     logger.info(
         "matches setting=%s considered=%s removed=%s shown=%s",
         request.setting,

@@ -16,6 +16,7 @@ from teletherapy.services.accounts import users as accounts
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.messaging import outbox
 from teletherapy.web.access import roles
+from teletherapy.web.admin import equity
 from teletherapy.web.admin.forms import (
     ROLE_LABELS,
     STATUS_LABELS,
@@ -27,6 +28,8 @@ from teletherapy.web.errors import translate, translated_errors
 from teletherapy.web.forms import ActionForm, attach_errors, to_cents, to_dollars
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.add_url_rule("/equity", endpoint="equity", view_func=equity.equity)
+bp.add_url_rule("/equity.csv", endpoint="equity_csv", view_func=equity.equity_csv)
 
 
 @bp.get("/")

@@ -15,7 +15,7 @@ from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.forms import WEEKDAYS
 from teletherapy.web.practice import availability as availability_pages
-from teletherapy.web.practice import profile, schedule
+from teletherapy.web.practice import equity, profile, schedule
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 
@@ -27,6 +27,7 @@ def dashboard() -> Any:
 
 
 bp.add_url_rule("/", view_func=dashboard)
+bp.add_url_rule("/equity", endpoint="equity", view_func=equity.equity)
 bp.add_url_rule(
     "/availability", view_func=availability_pages.edit_availability, methods=["GET", "POST"]
 )

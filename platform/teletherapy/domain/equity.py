@@ -1,0 +1,445 @@
+"""Access-equity metrics from anonymous observations, with small-cell and complementary suppression.
+
+A *family* of metrics shares one kind of observation (a search, a session, a client's
+first search, a therapist's reduced-fee places) and the dimensions it can be broken
+down by. Every published table is one metric by one dimension, with its total:
+
+    metric x {fee_band | setting | language | state}  +  the total ("group": {})
+
+Suppression (`protect`) works on the counts behind each cell: the number of distinct
+people (clients, or therapists for capacity; each search counts as one person, as
+searches carry no identity) a cell is drawn from.
+
+1. Primary: a cell drawn from 1 to SUPPRESS_BELOW - 1 people is suppressed (a cell of
+   no one shows 0, as zeros disclose nothing about anyone).
+2. Complementary: the published cells and totals are linear equations (a total is the
+   sum of its cells). While any suppressed count is *determined* by the visible ones
+   (it lies in the row space of the equations restricted to the hidden cells), the
+   smallest visible cell sharing an equation with it is suppressed too.
+
+A filter narrows the population to one band, setting, language or state (one at a
+time). A filtered table (band = a, by state) is one row of the two-way table band x
+state, protected as a whole with the one-way tables as its margins, locked to what the
+unfiltered views publish: every view that shows a cell shows it the same way, and
+subtracting views from each other recovers nothing.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+SUPPRESS_BELOW = 11
+DIMENSIONS = ("fee_band", "setting", "language", "state")
+ALL = "*"  # the total of a table in `protect`'s keys
+PRIME = (1 << 61) - 1  # rank over a large prime field: exact for these 0/1 systems
+
+Key = Hashable
+Equation = tuple[Key, Sequence[Key]]  # value(total) == sum(value(part) for part in parts)
+Kind = Literal["count", "share", "median", "p75", "sum"]
+
+
+# --- what is computed ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One anonymous fact: drawn from `unit` (an opaque id), in `group`, with numbers."""
+
+    unit: Hashable
+    group: Mapping[str, str]
+    numbers: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """`count`: sum of `field`; `share`: sum(field) / sum(denominator); `sum`: a total over
+    therapists (capacity); `median`/`p75`: of `field` among observations that have it.
+    The cell's people are the distinct units of observations where `base` is non-zero."""
+
+    code: str
+    kind: Kind
+    field: str
+    base: str
+    denominator: str | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    code: str
+    dimensions: tuple[str, ...]
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    metric: str
+    group: Mapping[str, str]
+    value: float | None
+    suppressed: bool
+    family: str = ""
+    dimension: str = ""  # "" for the total
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "metric": self.metric,
+            "group": dict(self.group),
+            "value": self.value,
+            "suppressed": self.suppressed,
+        }
+
+
+@dataclass(frozen=True)
+class RecruitingNeed:
+    state: str
+    setting: str
+    language: str
+    searches: int
+    most_removed_by: str | None
+
+
+@dataclass
+class _Counts:
+    units: set[Hashable] = field(default_factory=set)
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (statistics.quantiles 'inclusive')."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return float(ordered[0])
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
+def metric_value(metric: Metric, observations: Sequence[Observation]) -> float | None:
+    """The metric over these observations (None when it has nothing to be computed from)."""
+    if metric.kind in ("count", "sum"):
+        return float(sum(o.numbers.get(metric.field, 0) for o in observations))
+    if metric.kind == "share":
+        assert metric.denominator is not None
+        denominator = sum(o.numbers.get(metric.denominator, 0) for o in observations)
+        if not denominator:
+            return None
+        numerator = sum(o.numbers.get(metric.field, 0) for o in observations)
+        return round(numerator / denominator, 3)
+    values = [o.numbers[metric.field] for o in observations if metric.field in o.numbers]
+    result = quantile(values, 0.5 if metric.kind == "median" else 0.75)
+    return None if result is None else round(result, 1)
+
+
+def people(metric: Metric, observations: Iterable[Observation]) -> int:
+    return len({o.unit for o in observations if o.numbers.get(metric.base, 0)})
+
+
+# --- suppression --------------------------------------------------------------------------
+
+
+def determined(hidden: Iterable[Key], equations: Sequence[Equation]) -> frozenset[Key]:
+    """The hidden cells whose value the equations fix, given every other cell's value.
+
+    A hidden cell is fixed exactly when its unit vector lies in the row space of the
+    equations restricted to the hidden cells: in reduced row echelon form, a pivot
+    column whose row has no other non-zero entry.
+    """
+    columns = list(dict.fromkeys(hidden))
+    index = {key: i for i, key in enumerate(columns)}
+    rows: list[dict[int, int]] = []
+    for total, parts in equations:
+        row: dict[int, int] = {}
+        for key, sign in [(total, -1), *((p, 1) for p in parts)]:
+            if key in index:
+                col = index[key]
+                row[col] = (row.get(col, 0) + sign) % PRIME
+        row = {c: v for c, v in row.items() if v}
+        if row:
+            rows.append(row)
+    pivots: dict[int, dict[int, int]] = {}  # pivot column -> its row (pivot entry 1)
+    for row in rows:
+        for col, pivot_row in pivots.items():  # reduce by the earlier pivots
+            factor = row.get(col)
+            if factor:
+                for c, v in pivot_row.items():
+                    row[c] = (row.get(c, 0) - factor * v) % PRIME
+                row = {c: v for c, v in row.items() if v}
+        if not row:
+            continue
+        col = min(row)
+        inverse = pow(row[col], PRIME - 2, PRIME)
+        row = {c: v * inverse % PRIME for c, v in row.items()}
+        for other in pivots.values():  # keep the earlier rows reduced
+            factor = other.get(col)
+            if factor:
+                for c, v in row.items():
+                    other[c] = (other.get(c, 0) - factor * v) % PRIME
+                for c in [c for c, v in other.items() if not v]:
+                    del other[c]
+        pivots[col] = row
+    return frozenset(columns[col] for col, row in pivots.items() if len(row) == 1)
+
+
+def protect(
+    counts: Mapping[Key, int],
+    equations: Sequence[Equation],
+    *,
+    locked_visible: Iterable[Key] = (),
+    locked_hidden: Iterable[Key] = (),
+    below: int | None = None,
+) -> frozenset[Key]:
+    """The cells to suppress: every cell under `below`, plus the fewest, smallest visible
+    cells that stop any suppressed cell being recovered from the equations.
+
+    Locked cells keep their state (they are published elsewhere as they are).
+    """
+    below = SUPPRESS_BELOW if below is None else below
+    fixed_visible = set(locked_visible)
+    for total, parts in equations:
+        # A total published as 0 tells everyone that each of its parts is 0.
+        if total in fixed_visible and counts.get(total) == 0:
+            fixed_visible.update(parts)
+    # A cell of no one is shown as 0: it says nothing about anybody.
+    must = {k for k, n in counts.items() if 0 < n < below and k not in fixed_visible}
+    must |= set(locked_hidden)
+    hidden = set(must)
+    while True:
+        recovered = determined(hidden, equations) & must
+        if not recovered:
+            break
+        near = {
+            key
+            for total, parts in equations
+            if recovered & {total, *parts}
+            for key in (total, *parts)
+        }
+        free = [k for k in counts if k not in hidden and k not in fixed_visible]
+        candidates = [k for k in free if k in near] or free
+        if not candidates:
+            break  # nothing left to hide: what stays recoverable is public elsewhere
+        hidden.add(min(candidates, key=lambda k: (counts[k], repr(k))))
+    # A cell hidden only to protect others, whose value the visible cells fix anyway,
+    # is shown: hiding it would protect nothing.
+    return frozenset(hidden - (determined(hidden, equations) - must))
+
+
+def protect_table(counts: Mapping[str, int], total: int) -> frozenset[str]:
+    """A one-way table with its total: the codes to suppress (ALL for the total)."""
+    cells: dict[Key, int] = {code: n for code, n in counts.items()}
+    cells[ALL] = total
+    return frozenset(str(k) for k in protect(cells, [(ALL, list(counts))]))
+
+
+def protect_crossed(
+    counts: Mapping[tuple[str, str], int],
+    *,
+    rows_hidden: frozenset[str],
+    columns_hidden: frozenset[str],
+) -> frozenset[tuple[str, str]]:
+    """A two-way table (one dimension by another) whose margins are the one-way tables,
+    published as they are (`rows_hidden`, `columns_hidden`: what those suppress, ALL for
+    their total): the inner cells to suppress. A filtered view is one row (or column) of
+    it, so every view that shows a cell shows it the same way."""
+    rows = sorted({r for r, _ in counts})
+    columns = sorted({c for _, c in counts})
+    cells: dict[Key, int] = {(r, c): counts.get((r, c), 0) for r in rows for c in columns}
+    for r in rows:
+        cells[r, ALL] = sum(counts.get((r, c), 0) for c in columns)
+    for c in columns:
+        cells[ALL, c] = sum(counts.get((r, c), 0) for r in rows)
+    cells[ALL, ALL] = sum(counts.values())
+    equations: list[Equation] = [((r, ALL), [(r, c) for c in columns]) for r in rows]
+    equations += [((ALL, c), [(r, c) for r in rows]) for c in columns]
+    equations.append(((ALL, ALL), [(r, ALL) for r in rows]))
+    margins = [(r, ALL) for r in rows] + [(ALL, c) for c in columns] + [(ALL, ALL)]
+    hidden_margins = {(r, ALL) for r in rows if r in rows_hidden}
+    hidden_margins |= {(ALL, c) for c in columns if c in columns_hidden}
+    if ALL in rows_hidden:
+        hidden_margins.add((ALL, ALL))
+    hidden = protect(
+        cells,
+        equations,
+        locked_visible=[m for m in margins if m not in hidden_margins],
+        locked_hidden=hidden_margins,
+    )
+    return frozenset(
+        (str(k[0]), str(k[1])) for k in hidden if isinstance(k, tuple) and ALL not in k
+    )
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+def _matches(observation: Observation, filters: Mapping[str, str]) -> bool:
+    return all(observation.group.get(d) == c for d, c in filters.items())
+
+
+def _by(observations: Iterable[Observation], dimension: str) -> dict[str, list[Observation]]:
+    groups: dict[str, list[Observation]] = {}
+    for o in observations:
+        groups.setdefault(o.group.get(dimension, ""), []).append(o)
+    return groups
+
+
+def _counts(metric: Metric, groups: Mapping[str, Sequence[Observation]]) -> dict[str, int]:
+    return {code: people(metric, obs) for code, obs in groups.items()}
+
+
+class FilterError(ValueError):
+    """More than one of band, setting, language and state chosen at once."""
+
+
+def publish(
+    family: Family, observations: Sequence[Observation], filters: Mapping[str, str]
+) -> list[PublishedCell]:
+    """Every metric of the family: its total and one table per dimension, protected.
+
+    At most one dimension may be filtered on: a view filtered on one is a row of a
+    two-way table protected as a whole (`protect_crossed`); views filtered on several
+    would be cells of higher-way tables that no publication protects together.
+    """
+    if len(filters) > 1:
+        raise FilterError("Filter on one of band, setting, language and state at a time.")
+    filters = {d: c for d, c in filters.items() if d in family.dimensions}
+    inside = [o for o in observations if _matches(o, filters)]
+    cells: list[PublishedCell] = []
+    for metric in family.metrics:
+        one_way = {d: one_way_hidden(metric, observations, d) for d in family.dimensions}
+        if filters:
+            ((focus, code),) = filters.items()
+            total_hidden = 0 < people(metric, inside) < SUPPRESS_BELOW or code in one_way[focus]
+        else:
+            focus, code, total_hidden = "", "", ALL in one_way[family.dimensions[0]]
+        cells.append(
+            PublishedCell(
+                metric.code,
+                dict(filters),
+                None if total_hidden else metric_value(metric, inside),
+                total_hidden,
+                family.code,
+            )
+        )
+        for dimension in family.dimensions:
+            if dimension == focus:
+                continue
+            within = _by(inside, dimension)
+            if focus:
+                pairs = _crossed_hidden(family, metric, observations, one_way, focus, dimension)
+                hidden = {b for a, b in pairs if a == code}
+            else:
+                hidden = set(one_way[dimension])
+            for value in sorted(within):
+                suppressed = value in hidden  # the same in every view that shows it
+                cells.append(
+                    PublishedCell(
+                        metric.code,
+                        {**filters, dimension: value},
+                        None if suppressed else metric_value(metric, within[value]),
+                        suppressed,
+                        family.code,
+                        dimension,
+                    )
+                )
+    return cells
+
+
+def _crossed_hidden(
+    family: Family,
+    metric: Metric,
+    observations: Sequence[Observation],
+    one_way: Mapping[str, frozenset[str]],
+    focus: str,
+    dimension: str,
+) -> set[tuple[str, str]]:
+    """The two-way table of `focus` by `dimension`, always protected in the family's order
+    of dimensions so that both views of it (a row, or a column) agree: (focus code,
+    dimension code) pairs to suppress."""
+    first, second = sorted((focus, dimension), key=family.dimensions.index)
+    crossed = {
+        (row, column): people(metric, obs)
+        for row, groups in _by(observations, first).items()
+        for column, obs in _by(groups, second).items()
+    }
+    hidden = protect_crossed(crossed, rows_hidden=one_way[first], columns_hidden=one_way[second])
+    return set(hidden) if first == focus else {(b, a) for a, b in hidden}
+
+
+def one_way_hidden(
+    metric: Metric, observations: Sequence[Observation], dimension: str
+) -> frozenset[str]:
+    counts = _counts(metric, _by(observations, dimension))
+    return protect_table(counts, people(metric, observations))
+
+
+def recruiting_list(
+    no_match: Sequence[Observation],
+    *,
+    published_hidden: Mapping[str, frozenset[str]],
+    limit: int = 10,
+) -> list[RecruitingNeed]:
+    """The state x setting x required language cells with the most searches that found
+    no one: at most `limit`, each from at least SUPPRESS_BELOW searches, and only those
+    whose count cannot be recovered from the one-way tables of no-match searches
+    (`published_hidden`: the codes each of those tables suppresses). A cell that would
+    give another away is left off the list rather than shown as suppressed, so the order
+    of the list reveals nothing about hidden counts."""
+    dims = ("state", "setting", "language")
+    triples = Counter(tuple(o.group.get(d, "") for d in dims) for o in no_match)
+    filters: dict[tuple[str, str, str], Counter[str]] = {}
+    for o in no_match:
+        key = (o.group.get("state", ""), o.group.get("setting", ""), o.group.get("language", ""))
+        filters.setdefault(key, Counter())[o.group.get("most_removed_by", "")] += 1
+    codes = [sorted({t[i] for t in triples}) for i in range(3)]
+    every = [(s, se, la) for s in codes[0] for se in codes[1] for la in codes[2]]
+    counts: dict[Key, int] = {t: triples.get(t, 0) for t in every}
+    equations: list[Equation] = []
+    for i, dimension in enumerate(dims):
+        for code in codes[i]:
+            margin = (dimension, code)
+            counts[margin] = sum(n for t, n in triples.items() if t[i] == code)
+            equations.append((margin, [t for t in every if t[i] == code]))
+    counts[ALL] = sum(triples.values())
+    equations.append((ALL, list(every)))
+    ranked = sorted(
+        (t for t in every if counts[t] >= SUPPRESS_BELOW), key=lambda t: (-counts[t], t)
+    )
+    shown = ranked[:limit]
+    margins = [k for k in counts if (isinstance(k, tuple) and len(k) == 2) or k == ALL]
+    hidden_margins = [
+        k
+        for k in margins
+        if (k == ALL and ALL in published_hidden.get("state", frozenset()))
+        or (isinstance(k, tuple) and k[1] in published_hidden.get(str(k[0]), frozenset()))
+    ]
+    hidden = protect(
+        counts,
+        equations,
+        locked_visible=[k for k in margins if k not in hidden_margins],
+        locked_hidden=[*hidden_margins, *(t for t in every if t not in shown)],
+    )
+    return [
+        RecruitingNeed(
+            state=t[0],
+            setting=t[1],
+            language=t[2],
+            searches=counts[t],
+            most_removed_by=filters[t].most_common(1)[0][0] or None,
+        )
+        for t in shown
+        if t not in hidden
+    ]
+
+
+def summary_statistics(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Median and 75th percentile (a therapist's own numbers need no suppression)."""
+    if not values:
+        return None, None
+    return float(statistics.median(values)), quantile(values, 0.75)

@@ -1,0 +1,1 @@
+"""Equity: record searches as aggregates-to-be and compute the access-equity metrics."""
