@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from teletherapy.extensions import db
 from teletherapy.models import EquityCareStart, EquityFirstSearch, EquitySearch
-from teletherapy.services.bookings import booking
+from teletherapy.services import bookings as booking
 from teletherapy.services.equity import recording
 from teletherapy.services.matching.search import find_matches
 from tests.booking_setup import set_availability

@@ -22,11 +22,10 @@ from tests.web.bookings.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-pass-123"
-# axe-core from npm (`npm install axe-core`); AXE_CORE_JS names its axe.min.js.
+# axe-core: the copy vendored under tests/vendor (with its licence), or AXE_CORE_JS.
 AXE_PATHS = [
     os.environ.get("AXE_CORE_JS", ""),
-    "node_modules/axe-core/axe.min.js",
-    "/tmp/axe/node_modules/axe-core/axe.min.js",
+    str(Path(__file__).resolve().parents[2] / "vendor" / "axe-core" / "axe.min.js"),
 ]
 
 
