@@ -44,7 +44,7 @@ def answers_form(values: list[int], **extra: str) -> dict[str, str]:
 def test_intake_explains_and_records_the_choice(app: Flask, people: Any) -> None:
     browser = sign_in(app, people["client"])
     page = browser.get("/screening/intake").get_data(as_text=True)
-    assert "Who sees your answers" in page and "not a diagnosis" in page
+    assert "Quién ve sus respuestas" in page and "no son un diagnóstico" in page  # in Spanish
     assert browser.post("/screening/intake", data={}).status_code == 422
     declined = browser.post("/screening/intake", data={"consent": "no"})
     assert declined.status_code == 302
@@ -76,8 +76,8 @@ def test_missing_answers_are_named_next_to_the_item_and_nothing_is_saved(
     response = browser.post("/screening/answer/phq9", data=form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="item-9-error"' in page and "Item 9 has no answer." in page
-    assert 'id="item-4-error"' in page and "Item 4 is out of range" in page
+    assert 'id="item-9-error"' in page and "Elija una respuesta para la pregunta 9." in page
+    assert 'id="item-4-error"' in page and "Elija una respuesta para la pregunta 4." in page
     assert 'value="1"\n             checked' in page or re.search(r'value="1"\s+checked', page)
     bad_difficulty = browser.post(
         "/screening/answer/gad7", data=answers_form([0] * 7, difficulty="9")
@@ -89,7 +89,7 @@ def test_missing_answers_are_named_next_to_the_item_and_nothing_is_saved(
         == 422
     )  # type: ignore[list-item]
     history = browser.get("/screening/history").get_data(as_text=True)
-    assert "No results yet." in history
+    assert "Aún no hay resultados." in history
 
 
 def test_results_lead_with_crisis_lines_when_item_9_is_above_zero(
@@ -105,7 +105,7 @@ def test_results_lead_with_crisis_lines_when_item_9_is_above_zero(
     assert main.index("crisis-lead") < main.index("<h1>")
     assert "988" in main and "911" in main and "1-800-662-4357" in main
     assert "marque 2" in main  # Spanish available, told in the client's language
-    assert "never diagnoses" in main
+    assert "nunca hace diagnósticos" in main
     assert "/screening/answer/gad7" in main
     [message] = db.session.scalars(select(OutboxMessage)).all()
     assert message.to_address == people["therapist"].email
@@ -118,8 +118,8 @@ def test_a_calm_result_has_no_crisis_block_but_says_it_is_no_diagnosis(
     response = browser.post("/screening/answer/gad7?intake=1", data=answers_form([1] * 7))
     assert "intake=1" in response.headers["Location"]
     page = browser.get(response.headers["Location"]).get_data(as_text=True)
-    assert "crisis-lead" not in page and "never diagnoses" in page
-    assert "See my history" in page
+    assert "crisis-lead" not in page and "nunca hace diagnósticos" in page
+    assert "Ver mi historial" in page
 
 
 def test_results_of_someone_else_are_404(app: Flask, people: Any, make_user: Any, now: Any) -> None:
@@ -144,7 +144,7 @@ def test_history_chart_and_download(app: Flask, people: Any, now: Any) -> None:
     browser = sign_in(app, people["client"])
     page = browser.get("/screening/history").get_data(as_text=True)
     assert page.count("<svg") == 2 and 'role="img"' in page
-    assert "<table" in page and "reliable recovery" in page
+    assert "<table" in page and "recuperación confiable" in page
     assert "stroke-dasharray" in page  # the session is marked
     download = browser.get("/screening/download")
     assert download.mimetype == "application/fhir+json"

@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import render_template
+from flask_babel import gettext
 from sqlalchemy import select
 
 from teletherapy.domain import screening as scoring
 from teletherapy.domain.errors import PermissionDenied
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
+from teletherapy.i18n import speaking_to
 from teletherapy.models import (
     AccountStatus,
     Role,
@@ -32,10 +34,6 @@ CONSENT_TEXT_VERSION = "2026-12"
 # A client who submits without the intake step consents by submitting.
 SUBMITTED_CONSENT_VERSION = "by-submission"
 ALERT_KIND = "screening_alert"
-_ALERT_SUBJECT = {
-    "en": "A questionnaire needs your attention",
-    "es": "Un cuestionario requiere su atención",
-}
 
 
 @dataclass(frozen=True)
@@ -187,14 +185,17 @@ def _raise_alerts(row: Screening, client: User, *, now: datetime) -> int:
 
 def _enqueue_alert(person: User, *, link: str, alert: ScreeningAlert, now: datetime) -> None:
     """Nothing clinical: who and what stay behind the sign-in at the link."""
-    language = _language(person.language, "en")
-    context = {"person": person, "lang": language, "link": link}
+    context = {"person": person, "link": link}
+    with speaking_to(person):  # the recipient's language, from the catalog
+        subject = gettext("A questionnaire needs your attention")
+        body_text = render_template("email/screening_alert.txt", **context)
+        body_html = render_template("email/screening_alert.html", **context)
     outbox.enqueue(
         kind=ALERT_KIND,
         to_address=person.email,
-        subject=_ALERT_SUBJECT[language],
-        body_text=render_template("email/screening_alert.txt", **context),
-        body_html=render_template("email/screening_alert.html", **context),
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
         user_id=person.id,
         due_at=now,
         dedupe_key=f"screening-alert-{alert.id}-{person.id}",

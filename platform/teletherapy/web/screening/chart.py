@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from babel import dates
+
 from teletherapy.services.screening.queries import Series
 
 WIDTH = 640
@@ -73,7 +75,9 @@ class Chart:
     x_ticks: list[Tick]
 
 
-def build_chart(series: Series, sessions: list[datetime], *, now: datetime) -> Chart:
+def build_chart(
+    series: Series, sessions: list[datetime], *, now: datetime, language: str = "en"
+) -> Chart:
     spec = series.instrument
     right = WIDTH - RIGHT
     bottom = HEIGHT - BOTTOM
@@ -123,7 +127,9 @@ def build_chart(series: Series, sessions: list[datetime], *, now: datetime) -> C
     month = datetime(start.year, start.month, 1, tzinfo=start.tzinfo)
     while month <= end:
         if month >= start:
-            ticks.append(Tick(x=x_of(month), label=f"{month:%b %Y}"))
+            ticks.append(
+                Tick(x=x_of(month), label=dates.format_skeleton("yMMM", month, locale=language))
+            )
         month = datetime(
             month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=start.tzinfo
         )
@@ -137,7 +143,7 @@ def build_chart(series: Series, sessions: list[datetime], *, now: datetime) -> C
         bands=bands,
         dots=dots,
         path=path,
-        sessions=[Mark(x=x_of(s), label=f"Session {s:%Y-%m-%d}") for s in sessions],
+        sessions=[Mark(x=x_of(s), label=f"{s:%Y-%m-%d}") for s in sessions],
         y_ticks=y_ticks,
         x_ticks=ticks,
     )

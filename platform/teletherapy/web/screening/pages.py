@@ -6,6 +6,9 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from teletherapy.clock import utcnow
@@ -17,10 +20,46 @@ from teletherapy.web.screening.chart import build_chart
 
 bp = Blueprint("screening", __name__, url_prefix="/screening")
 CHECK_IN_ORDER = ("phq9", "gad7")
+# Codes of the instruments' data shown to people: their labels, translated when shown.
+SEVERITY_LABELS = {
+    "minimal": _l("minimal"),
+    "mild": _l("mild"),
+    "moderate": _l("moderate"),
+    "moderately_severe": _l("moderately severe"),
+    "severe": _l("severe"),
+}
+CHANGE_LABELS = {
+    "reliable_recovery": _l("reliable recovery"),
+    "recovery": _l("recovery"),
+    "reliable_improvement": _l("reliable improvement"),
+    "reliable_deterioration": _l("reliable deterioration"),
+    "no_reliable_change": _l("no reliable change"),
+    "self_harm_item": _l("self-harm question above 0"),
+}
+CADENCE_LABELS = {
+    "every_session": _l("Every session"),
+    "every_other": _l("Every other session"),
+    "monthly": _l("Monthly"),
+    "off": _l("Off"),
+}
+
+
+@bp.app_template_global()
+def screening_label(code: str) -> str:
+    """The translated label of a severity, change, flag or cadence code (else the code)."""
+    for labels in (SEVERITY_LABELS, CHANGE_LABELS, CADENCE_LABELS):
+        if code in labels:
+            return str(labels[code])
+    return code.replace("_", " ")
 
 
 def _language(person: Any) -> str:
     return person.language if person.language in scoring.LANGUAGES else "en"
+
+
+def _ui_language() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else "en"
 
 
 def _next_instrument(current: str) -> str | None:
@@ -58,9 +97,9 @@ def intake() -> Any:
             )
             if choice == "yes":
                 return redirect(url_for(".answer", instrument=CHECK_IN_ORDER[0], intake=1))
-            flash("No questionnaires. You can change your mind at any time.", "info")
+            flash(_("No questionnaires. You can change your mind at any time."), "info")
             return redirect(url_for("sessions.my_sessions"))
-        error = "Choose yes or no."
+        error = _("Choose yes or no.")
     return render_template("screening/intake.html", error=error), (422 if error else 200)
 
 
@@ -99,11 +138,13 @@ def answer(instrument: str) -> Any:
                 now=utcnow(),
             )
         except ValidationError as exc:
-            for key, messages in exc.errors.items():
+            for key in exc.errors:
+                # The domain's messages name codes and values; the page says what to do.
                 if key.startswith("answers["):
-                    errors[int(key[8:-1]) + 1] = messages[0]
+                    number = int(key[8:-1]) + 1
+                    errors[number] = _("Choose an answer to question %(number)d.", number=number)
                 elif key == "difficulty":
-                    difficulty_error = messages[0]
+                    difficulty_error = _("Choose one of the answers, or none.")
         else:
             return redirect(
                 url_for(
@@ -159,7 +200,9 @@ def history() -> str:
     actor = require_actor()
     now = utcnow()
     trend = queries.client_trend(actor_id=actor.id, client_id=actor.id, now=now)
-    charts = [(s, build_chart(s, trend.sessions, now=now)) for s in trend.series]
+    charts = [
+        (s, build_chart(s, trend.sessions, now=now, language=_ui_language())) for s in trend.series
+    ]
     return render_template("screening/history.html", trend=trend, charts=charts, own=True)
 
 
@@ -183,7 +226,9 @@ def client_chart(client_id: int) -> str:
     actor = require_actor()
     now = utcnow()
     trend = queries.client_trend(actor_id=actor.id, client_id=client_id, now=now)
-    charts = [(s, build_chart(s, trend.sessions, now=now)) for s in trend.series]
+    charts = [
+        (s, build_chart(s, trend.sessions, now=now, language=_ui_language())) for s in trend.series
+    ]
     current = cadence.get_cadence(therapist_id=actor.therapist_id or 0, client_id=client_id)
     return render_template(
         "screening/history.html",
@@ -207,9 +252,9 @@ def set_cadence(client_id: int) -> BaseResponse:
             now=utcnow(),
         )
     except ValidationError:
-        flash("Choose how often to ask.", "error")
+        flash(_("Choose how often to ask."), "error")
     else:
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
     return redirect(url_for(".client_chart", client_id=client_id))
 
 
@@ -235,5 +280,5 @@ def alert_list() -> str:
 def acknowledge(alert_id: int) -> BaseResponse:
     actor = require_actor()
     alerts.acknowledge_alert(actor_id=actor.id, alert_id=alert_id, now=utcnow())
-    flash("Acknowledged.", "success")
+    flash(_("Acknowledged."), "success")
     return redirect(url_for(".alert_list"))
