@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from teletherapy.domain.geo import BoundingBox, LatLon, bounding_box, distance_km
@@ -88,6 +88,7 @@ def _destination(start: LatLon, bearing_deg: float, km: float) -> LatLon:
     bearing=st.floats(0, 360),
     share=st.floats(0, 0.999),
 )
+@settings(suppress_health_check=[HealthCheck.too_slow])  # slow draws on a loaded CI box
 def test_every_point_within_the_radius_lies_inside_the_box(
     lat: float, lon: float, radius: float, bearing: float, share: float
 ) -> None:

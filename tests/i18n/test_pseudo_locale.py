@@ -67,8 +67,7 @@ def app_config(pseudo_catalogs: Path) -> dict[str, Any]:
 @pytest.fixture
 def world(app: Flask, db: Any, make_user: Any) -> dict[str, Any]:
     """One of everything a page can show: people of each role, a booking, a group."""
-    from teletherapy.services.bookings import booking as bookings
-    from teletherapy.services.groups import groups
+    from teletherapy.services import bookings, groups
     from teletherapy.services.screening import submit
 
     therapist = make_user("therapist", display_name="Ana Rivera")
@@ -107,7 +106,7 @@ def world(app: Flask, db: Any, make_user: Any) -> dict[str, Any]:
         "client": client,
         "admin": admin,
         "therapist_id": tid,
-        "booking_id": getattr(booking, "id", None),
+        "booking_id": booking.first.id,
         "group_id": group.id,
         "payment_id": 1,
         "token": "no-such-token",
@@ -188,8 +187,8 @@ def test_every_page_is_translated_for_every_role(
 
 
 def test_every_email_is_translated(app: Flask, db: Any, world: dict[str, Any]) -> None:
+    from teletherapy.services import bookings
     from teletherapy.services.accounts import users
-    from teletherapy.services.bookings import booking as bookings
 
     bookings.cancel_booking(booking_id=world["booking_id"], actor_id=world["therapist"].id, now=NOW)
     users.request_password_reset(email=world["client"].email, now=NOW, max_age_seconds=3600)

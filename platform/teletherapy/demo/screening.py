@@ -1,7 +1,7 @@
 """Demo screening history: a few months of PHQ-9 and GAD-7 for some demo clients.
 
 Each chosen client gets completed sessions every two weeks with their demo therapist
-(written as completed, as the demo's other past sessions are) and results answered
+(through the lifecycle, as the demo's other past sessions are) and results answered
 through the screening service, so the charts, the caseload view and the change flags
 show something real. No demo answer flags self-harm (no alert emails from the seed).
 """
@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from teletherapy.domain import screening as scoring
 from teletherapy.extensions import db
-from teletherapy.models import Booking, Screening, User
+from teletherapy.models import Screening, User
+from teletherapy.services.bookings import lifecycle
+from teletherapy.services.matching.search import price_for_client
 from teletherapy.services.screening import cadence, submit
 
 # Totals at 16, 12, 8, 4 and 1 weeks ago: improving, stuck, recovered, getting worse.
@@ -61,7 +63,7 @@ def seed_demo_screenings(*, now: datetime, therapists: int, clients: int) -> int
             continue
         if db.session.scalar(select(Screening.id).where(Screening.client_id == client.id)):
             continue
-        _past_sessions(client, therapist, now=now)
+        _past_sessions(client, therapist, now=now, slot=(i - 1) // therapists)
         pattern = (i - 1) % len(PHQ9_PATTERNS)
         for weeks, phq_total, gad_total in zip(
             WEEKS_AGO, PHQ9_PATTERNS[pattern], GAD7_PATTERNS[pattern], strict=True
@@ -85,22 +87,32 @@ def seed_demo_screenings(*, now: datetime, therapists: int, clients: int) -> int
     return seeded
 
 
-def _past_sessions(client: User, therapist: User, *, now: datetime) -> None:
+def _past_sessions(client: User, therapist: User, *, now: datetime, slot: int) -> None:
+    """Completed sessions through the lifecycle, at the client's price; clients who share a
+    therapist meet them at different hours (`slot`), so no two sessions overlap."""
     assert therapist.therapist_id is not None
+    fee_cents, fee_band = price_for_client(therapist_id=therapist.therapist_id, client_id=client.id)
+    sessions = []
     for weeks in SESSION_WEEKS_AGO:
-        start = (now - timedelta(weeks=weeks)).replace(minute=0, second=0, microsecond=0)
-        db.session.add(
-            Booking(
-                therapist_id=therapist.therapist_id,
-                client_id=client.id,
-                status="completed",
+        start = (now - timedelta(weeks=weeks, hours=-1 + 2 * slot)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        sessions.append(
+            lifecycle.NewSession(
+                start=start,
+                end=start + timedelta(minutes=50),
                 setting="online",
-                start_at=start + timedelta(hours=1),
-                end_at=start + timedelta(hours=1, minutes=50),
-                blocked_start_at=start + timedelta(hours=1),
-                blocked_end_at=start + timedelta(hours=2),
                 time_zone=therapist.time_zone,
-                fee_cents=0,
+                buffer_minutes=10,
+                travel_buffer_minutes=0,
             )
         )
+    lifecycle.add_past_sessions(
+        therapist_id=therapist.therapist_id,
+        client_id=client.id,
+        sessions=sessions,
+        fee_cents=fee_cents,
+        fee_band=fee_band,
+        now=now,
+    )
     db.session.commit()

@@ -352,7 +352,7 @@ def test_matching_counts_the_meeting_once_toward_the_weekly_load(
     therapist: User, make_user: Any, now: datetime
 ) -> None:
     from teletherapy.models import TherapistProfile
-    from teletherapy.services.matching.search import _week_columns
+    from teletherapy.services.matching.candidates import _week_columns
 
     group = make_group(therapist, now)
     for _ in range(3):
