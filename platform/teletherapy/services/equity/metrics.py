@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from teletherapy.domain import vocabularies as v
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.equity import (
     Family,
     FilterError,
@@ -43,6 +44,7 @@ from teletherapy.domain.equity import (
     recruiting_list,
 )
 from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.payments import LedgerStatus
 from teletherapy.extensions import db
 from teletherapy.models import (
     Booking,
@@ -408,8 +410,8 @@ def _client_bookings(start: datetime, end: datetime) -> list[Any]:
                 Booking.client_id.is_not(None),
                 Booking.start_at >= start,
                 Booking.start_at < end,
-                Booking.status != "expired",
-                Booking.status != "held",
+                Booking.status != BookingStatus.EXPIRED,
+                Booking.status != BookingStatus.HELD,
                 (Booking.cancelled_by.is_(None)) | (Booking.cancelled_by != "reschedule"),
             )
         ).all()
@@ -424,7 +426,7 @@ def _sessions(start: datetime, end: datetime) -> list[Observation]:
         db.session.scalars(
             select(Payment.booking_id).where(
                 Payment.kind == "late_fee",
-                Payment.status == "waived",
+                Payment.status == LedgerStatus.WAIVED,
                 Payment.booking_id.in_([r.id for r in rows] or [0]),
             )
         )
@@ -447,8 +449,10 @@ def _sessions(start: datetime, end: datetime) -> list[Observation]:
                 {
                     "booking": 1,
                     "session": int(is_session),
-                    "late_cancellation": int(r.status == "cancelled" and r.is_late_cancellation),
-                    "no_show": int(r.status == "no_show"),
+                    "late_cancellation": int(
+                        r.status == BookingStatus.CANCELLED and r.is_late_cancellation
+                    ),
+                    "no_show": int(r.status == BookingStatus.NO_SHOW),
                     "fee_waived": int(r.id in waived),
                     "language_asked": int(language_asked),
                     "language_match": int(

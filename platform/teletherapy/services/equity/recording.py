@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, select
 
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.matching_types import MatchRequest
 from teletherapy.extensions import db
 from teletherapy.models import Booking, EquityCareStart, EquityFirstSearch, EquitySearch
@@ -80,7 +81,7 @@ def _is_first_search(client_id: int) -> bool:
         select(
             exists().where(
                 Booking.client_id == client_id,
-                Booking.status != "expired",
+                Booking.status != BookingStatus.EXPIRED,
             )
         )
     )
