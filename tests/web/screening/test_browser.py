@@ -122,8 +122,8 @@ def test_a_spanish_client_answers_on_a_phone_with_crisis_lines_first(
 
     page.goto(f"{live_server}/screening/intake")
     assert axe_violations(page) == []
-    page.get_by_label("Yes, I agree").check()
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Sí, acepto responderlos y compartirlos con mi terapeuta").check()
+    page.get_by_role("button", name="Continuar").click()
 
     # PHQ-9: one question per screen, in Spanish, answered with the keyboard.
     questions = page.locator("fieldset[data-step]")
@@ -139,12 +139,12 @@ def test_a_spanish_client_answers_on_a_phone_with_crisis_lines_first(
         radio.focus()
         page.keyboard.press("Space")
         expect(radio).to_be_checked()
-        page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name="Siguiente pregunta").click()
     difficulty = page.locator("#difficulty")
     expect(difficulty).to_be_visible()
     expect(difficulty).to_be_focused()
     difficulty.get_by_role("radio", name="Un poco difícil").check()
-    page.get_by_role("button", name="Send my answers").click()
+    page.get_by_role("button", name="Enviar mis respuestas").click()
 
     # The result leads with the crisis lines and never diagnoses.
     crisis = page.locator(".crisis-lead")
@@ -154,19 +154,19 @@ def test_a_spanish_client_answers_on_a_phone_with_crisis_lines_first(
     box = crisis.bounding_box()
     heading = page.get_by_role("heading", level=1).bounding_box()
     assert box is not None and heading is not None and box["y"] < heading["y"]
-    expect(page.get_by_text("This platform never diagnoses.")).to_be_visible()
+    expect(page.get_by_text("Esta plataforma nunca hace diagnósticos.")).to_be_visible()
     assert axe_violations(page) == []
 
     # GAD-7, then the history with its chart and table.
-    page.get_by_role("link", name="Continue to the last questionnaire").click()
+    page.get_by_role("link", name="Continuar con el último cuestionario").click()
     for number in range(1, 8):
         page.locator(f"#item-{number}").get_by_role("radio", name="Varios días").check()
-        page.get_by_role("button", name="Next").click()
-    page.get_by_role("button", name="Send my answers").click()
+        page.get_by_role("button", name="Siguiente pregunta").click()
+    page.get_by_role("button", name="Enviar mis respuestas").click()
     expect(page.locator(".crisis-lead")).to_have_count(0)
-    page.get_by_role("link", name="See my history").click()
-    expect(page.get_by_role("img", name="GAD-7 totals over time")).to_be_visible()
-    expect(page.get_by_role("table", name="GAD-7 results")).to_contain_text("7")
+    page.get_by_role("link", name="Ver mi historial").click()
+    expect(page.get_by_role("img", name="Puntajes totales del GAD-7 a lo largo del tiempo")).to_be_visible()
+    expect(page.get_by_role("table", name="Resultados del GAD-7")).to_contain_text("7")
     assert axe_violations(page) == []
 
 
@@ -181,6 +181,6 @@ def test_without_javascript_every_question_shows_on_one_page(live_server: str, p
     page.get_by_role("button", name="Sign in").click()
     page.goto(f"{live_server}/screening/answer/gad7")
     expect(page.locator("fieldset[data-step]:visible")).to_have_count(8)
-    page.get_by_role("button", name="Send my answers").click()
-    expect(page.locator(".error-summary")).to_contain_text("Item 1 has no answer.")
+    page.get_by_role("button", name="Enviar mis respuestas").click()
+    expect(page.locator(".error-summary")).to_contain_text("Elija una respuesta para la pregunta 1.")
     expect(page.locator("#item-1-error")).to_be_visible()

@@ -319,17 +319,18 @@ def create_group(
         created_at=now,
     )
     db.session.add(group)
-    db.session.flush()
-    # Online meetings get a video room each; members' sessions share their meeting's room.
-    lifecycle.add_group_meetings(
-        group=group,
-        meetings=[(m.start, m.end, m.blocked.start, m.blocked.end) for m in meetings],
-        now=now,
-    )
     try:
+        db.session.flush()
+        # Online meetings get a video room each; members' sessions share their meeting's room.
+        lifecycle.add_group_meetings(
+            group=group,
+            meetings=[(m.start, m.end, m.blocked.start, m.blocked.end) for m in meetings],
+            now=now,
+        )
         db.session.commit()
     except IntegrityError:
-        # The exclusion constraint caught a booking our check could not see.
+        # The exclusion constraint (at the meetings' flush or the commit) caught a booking
+        # our check could not see.
         db.session.rollback()
         raise _conflict(_conflicting_starts(therapist_id, meetings)) from None
     logger.info(

@@ -8,8 +8,8 @@
   var nav = form.querySelector(".step-nav");
   var back = document.createElement("button");
   var next = document.createElement("button");
-  back.type = "button"; back.className = "button"; back.textContent = "Back";
-  next.type = "button"; next.className = "button primary"; next.textContent = "Next";
+  back.type = "button"; back.className = "button"; back.textContent = form.getAttribute("data-back-label") || "Back";
+  next.type = "button"; next.className = "button primary"; next.textContent = form.getAttribute("data-next-label") || "Next";
   nav.insertBefore(back, submit); nav.insertBefore(next, submit);
   var firstError = form.querySelector(".has-error[data-step]");
   var current = firstError ? steps.indexOf(firstError) : 0;
