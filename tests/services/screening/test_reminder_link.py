@@ -57,3 +57,31 @@ def test_reminder_has_no_link_when_the_cadence_is_off(db: Any, make_user: Any, n
     reminders = _reminders(db, client.id)
     assert reminders and all(LINK not in m.body_text for m in reminders)
     assert all("check-in" not in m.body_text for m in reminders)
+
+
+def _pending(db: Any, user_id: int) -> list[OutboxMessage]:
+    return [m for m in _reminders(db, user_id) if m.status == "pending"]
+
+
+def test_a_cadence_set_after_booking_reaches_the_queued_reminders(
+    db: Any, make_user: Any, now: Any
+) -> None:
+    client = make_user("client")
+    therapist = make_user("therapist")
+    add_booking(db, therapist, client, now - timedelta(days=7), status="completed")
+    _book(db, therapist, client, now + timedelta(days=3), now)
+    before = _pending(db, client.id)
+    assert before and all(LINK not in m.body_text for m in before)
+    therapist_reminders = {m.id for m in _pending(db, therapist.id)}
+
+    cadence.set_cadence(
+        therapist_user_id=therapist.id, client_id=client.id, cadence="every_session", now=now
+    )
+    after = _pending(db, client.id)
+    assert len(after) == len(before)
+    assert all(LINK in m.body_text for m in after)
+    assert {m.id for m in _pending(db, therapist.id)} == therapist_reminders  # untouched
+
+    cadence.set_cadence(therapist_user_id=therapist.id, client_id=client.id, cadence="off", now=now)
+    again = _pending(db, client.id)
+    assert len(again) == len(before) and all(LINK not in m.body_text for m in again)

@@ -3,31 +3,16 @@ to a cancellation, against the real app served on loopback (SQLite, CSRF on)."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from teletherapy import create_app
-from teletherapy.extensions import db as _db
 from tests.booking_setup import set_availability
-from tests.peers import free_port, peer_missing, wait_for_port
+from tests.browser import PASSWORD, browser_app, chromium, new_page, serve
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
-PASSWORD = "browser-pass-123"
 
 
 @pytest.fixture
@@ -35,18 +20,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any
     """The app on 127.0.0.1 in a thread, with one therapist (open every day) and one client."""
     from teletherapy.services.accounts.users import create_user
 
-    database = tmp_path / "browser.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "RATELIMIT_ENABLED": False,
-            "VIDEO_BASE_URL": "https://meet.example.org",
-        },
-        instance_path=tmp_path / "instance",
-    )
+    app = browser_app(sqlite_template, tmp_path, VIDEO_BASE_URL="https://meet.example.org")
     with app.app_context():
         therapist = create_user(
             email="ana@example.org",
@@ -66,41 +40,15 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any
             state="NY",
             zip="10027",
         )
-        _db.session.remove()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    assert wait_for_port(port)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "therapist_id": therapist_id}
-    finally:
-        server.shutdown()
-        thread.join(10)
-        with app.app_context():
-            _db.engine.dispose()
+    with serve(app) as url:
+        yield {"url": url, "therapist_id": therapist_id}
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        peer_missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - dev extras installed
-        peer_missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            peer_missing(f"Chromium does not start: {exc}")
-        context = browser.new_context()
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    with chromium() as browser, new_page(browser) as tab:
+        tab.set_default_timeout(15_000)
+        yield tab
 
 
 def test_client_books_a_slot_sees_it_and_cancels_it(live_server: dict[str, Any], page: Any) -> None:

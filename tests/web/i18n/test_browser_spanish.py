@@ -5,32 +5,17 @@ lang="es", holds no English sentence and is axe-clean."""
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from teletherapy import create_app
-from teletherapy.extensions import db as _db
 from tests.booking_setup import set_availability
-from tests.peers import free_port, peer_missing, wait_for_port
+from tests.browser import PASSWORD, axe_violations, browser_app, chromium, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
-AXE = Path(__file__).resolve().parents[2] / "vendor" / "axe-core" / "axe.min.js"
-PASSWORD = "browser-pass-123"
 # Words that give an English sentence away (none is a Spanish word).
 ENGLISH = {
     "the", "and", "your", "you", "is", "are", "of", "with", "this", "please", "session",
@@ -43,18 +28,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any
     """The app on 127.0.0.1 with one English-speaking therapist open every day."""
     from teletherapy.services.accounts.users import create_user
 
-    database = tmp_path / "browser.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "RATELIMIT_ENABLED": False,
-            "VIDEO_BASE_URL": "https://meet.example.org",
-        },
-        instance_path=tmp_path / "instance",
-    )
+    app = browser_app(sqlite_template, tmp_path, VIDEO_BASE_URL="https://meet.example.org")
     with app.app_context():
         therapist = create_user(
             email="ana@example.org",
@@ -66,38 +40,14 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, Any
         therapist_id = set_availability(
             therapist, rules=[(day, "08:00", "20:00", "online") for day in range(7)]
         )
-        _db.session.remove()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    assert wait_for_port(port)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "therapist_id": therapist_id}
-    finally:
-        server.shutdown()
-        thread.join(10)
-        with app.app_context():
-            _db.engine.dispose()
+    with serve(app) as url:
+        yield {"url": url, "therapist_id": therapist_id}
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        peer_missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - dev extras installed
-        peer_missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            peer_missing(f"Chromium does not start: {exc}")
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def english_lines(text: str) -> list[str]:
@@ -115,10 +65,7 @@ def check_page(page: Any, seen: list[str]) -> None:
     assert page.locator("html").get_attribute("lang") == "es", page.url
     body = page.locator("body").inner_text()
     assert english_lines(body) == [], page.url
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
-    assert violations == [], page.url
+    assert axe_violations(page, ["wcag2a", "wcag2aa"]) == [], page.url
     seen.append(page.url)
 
 

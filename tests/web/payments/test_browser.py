@@ -6,8 +6,6 @@ A card that pays, a card the bank declines, and a 3-D Secure card whose challeng
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -18,37 +16,18 @@ from flask import Flask
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.models import Booking, Payment
+from tests.browser import chromium
 from tests.conftest import PASSWORD
 from tests.localstripe import LiveServer, register_webhook, stripe_settings
 from tests.payment_fakes import accept, add_booking
-from tests.peers import peer_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if importlib.util.find_spec("playwright") is None:
-        peer_missing("playwright is not installed")
-    if not os.access(CHROMIUM, os.X_OK):
-        peer_missing(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

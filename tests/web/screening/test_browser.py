@@ -1,34 +1,21 @@
 """Chromium on a 390 px phone answers the questionnaires in Spanish, one question per screen,
-and axe-core (shipped offline inside the axe-playwright-python package) finds no violations."""
+and axe-core (vendored under tests/vendor) finds no violations."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db as _db
 from tests.booking_rows import add_booking
-from tests.peers import free_port, peer_missing, wait_for_port
+from tests.browser import PASSWORD, PHONE, axe_violations, browser_app, chromium, new_page, serve
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
-PASSWORD = "browser-pass-123"
 
 
 @pytest.fixture
@@ -36,17 +23,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
     """The app on loopback (SQLite, CSRF on): a Spanish-speaking client and their therapist."""
     from teletherapy.services.accounts.users import create_user
 
-    database = tmp_path / "browser.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=tmp_path / "instance",
-    )
+    app = browser_app(sqlite_template, tmp_path)
     with app.app_context():
         therapist = create_user(
             email="ana@example.org", password=PASSWORD, role="therapist", display_name="Ana"
@@ -56,57 +33,15 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
             language="es", state="NY", zip="10027",
         )  # fmt: skip
         add_booking(_db, therapist, client, utcnow() - timedelta(days=7), status="completed")
-        _db.session.remove()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    assert wait_for_port(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        with app.app_context():
-            _db.engine.dispose()
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
 def phone() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        peer_missing(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            peer_missing(f"Chromium does not start: {exc}")
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-        )
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    try:
-        import axe_playwright_python
-    except ImportError:  # pragma: no cover - dev extras installed
-        peer_missing("axe-playwright-python (which ships axe-core) is not installed")
-    script = Path(axe_playwright_python.__file__).with_name("axe.min.js").read_text()
-    page.add_script_tag(content=script)
-    result = page.evaluate(
-        "async () => await axe.run(document, "
-        "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
-    )
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
-    ]
+    with chromium() as browser, new_page(browser, **PHONE) as tab:
+        tab.set_default_timeout(15_000)
+        yield tab
 
 
 def test_a_spanish_client_answers_on_a_phone_with_crisis_lines_first(

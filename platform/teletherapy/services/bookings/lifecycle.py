@@ -67,6 +67,47 @@ def clean_reason(reason: str | None) -> str | None:
 # --- creating rows ------------------------------------------------------------------
 
 
+def _session_row(
+    session: NewSession,
+    *,
+    therapist_id: int,
+    client_id: int,
+    status: BookingStatus,
+    fee_cents: int,
+    fee_band: str | None,
+    now: datetime,
+    series_id: int | None = None,
+    hold_until: datetime | None = None,
+    video_room: str | None = None,
+) -> Booking:
+    """One individual session's row, its blocked interval from the setting's buffers."""
+    blocked = blocked_interval(
+        session.start,
+        session.end,
+        session.setting,
+        session.buffer_minutes,
+        session.travel_buffer_minutes,
+    )
+    return Booking(
+        therapist_id=therapist_id,
+        client_id=client_id,
+        series_id=series_id,
+        status=status,
+        hold_expires_at=hold_until,
+        setting=session.setting,
+        start_at=session.start,
+        end_at=session.end,
+        blocked_start_at=blocked.start,
+        blocked_end_at=blocked.end,
+        time_zone=session.time_zone,
+        fee_cents=fee_cents,
+        fee_band=fee_band,
+        video_room=video_room,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def add_sessions(
     *,
     therapist_id: int,
@@ -83,35 +124,21 @@ def add_sessions(
     A confirmed session is announced at once; a held one when it is confirmed.
     """
     rooms = video_rooms()
-    rows = []
-    for session in sessions:
-        blocked = blocked_interval(
-            session.start,
-            session.end,
-            session.setting,
-            session.buffer_minutes,
-            session.travel_buffer_minutes,
+    rows = [
+        _session_row(
+            session,
+            therapist_id=therapist_id,
+            client_id=client_id,
+            status=BookingStatus.HELD if hold_until else BookingStatus.CONFIRMED,
+            fee_cents=fee_cents,
+            fee_band=fee_band,
+            now=now,
+            series_id=series_id,
+            hold_until=hold_until,
+            video_room=rooms.new_room() if session.setting == "online" else None,
         )
-        rows.append(
-            Booking(
-                therapist_id=therapist_id,
-                client_id=client_id,
-                series_id=series_id,
-                status=BookingStatus.HELD if hold_until else BookingStatus.CONFIRMED,
-                hold_expires_at=hold_until,
-                setting=session.setting,
-                start_at=session.start,
-                end_at=session.end,
-                blocked_start_at=blocked.start,
-                blocked_end_at=blocked.end,
-                time_zone=session.time_zone,
-                fee_cents=fee_cents,
-                fee_band=fee_band,
-                video_room=rooms.new_room() if session.setting == "online" else None,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        for session in sessions
+    ]
     db.session.add_all(rows)
     db.session.flush()
     if hold_until is None:
@@ -133,32 +160,18 @@ def add_past_sessions(
 
     Nobody is told and nothing is charged; the caller checks they do not overlap.
     """
-    rows = []
-    for session in sessions:
-        blocked = blocked_interval(
-            session.start,
-            session.end,
-            session.setting,
-            session.buffer_minutes,
-            session.travel_buffer_minutes,
+    rows = [
+        _session_row(
+            session,
+            therapist_id=therapist_id,
+            client_id=client_id,
+            status=BookingStatus.COMPLETED,
+            fee_cents=fee_cents,
+            fee_band=fee_band,
+            now=now,
         )
-        rows.append(
-            Booking(
-                therapist_id=therapist_id,
-                client_id=client_id,
-                status=BookingStatus.COMPLETED,
-                setting=session.setting,
-                start_at=session.start,
-                end_at=session.end,
-                blocked_start_at=blocked.start,
-                blocked_end_at=blocked.end,
-                time_zone=session.time_zone,
-                fee_cents=fee_cents,
-                fee_band=fee_band,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        for session in sessions
+    ]
     db.session.add_all(rows)
     db.session.flush()
     return rows

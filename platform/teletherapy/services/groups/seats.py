@@ -161,9 +161,7 @@ def take_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat:
     group = get_group(group_id)
     _ensure_joinable(group, now)
     if _active_seat(group_id, client_id) is not None:
-        raise ConflictError(
-            "You already have a seat in this group.", extra={"reason": "already_seated"}
-        )
+        raise _already_seated()
     if not _claim_seat(group_id):
         raise ConflictError(
             "This group is full. Join the waitlist and the next free seat is yours.",
@@ -186,9 +184,7 @@ def take_seat(*, group_id: int, client_id: int, now: datetime) -> GroupSeat:
     except IntegrityError:
         # The same client won a concurrent request (one active seat per client per group).
         db.session.rollback()
-        raise ConflictError(
-            "You already have a seat in this group.", extra={"reason": "already_seated"}
-        ) from None
+        raise _already_seated() from None
     logger.info("group seat taken group=%s client=%s", group_id, client_id)
     return seat
 
@@ -200,17 +196,13 @@ def join_waitlist(*, group_id: int, client_id: int, now: datetime) -> GroupWaitl
     group = _lock_group(group_id)
     _ensure_joinable(group, now)
     if _active_seat(group_id, client_id) is not None:
-        raise ConflictError(
-            "You already have a seat in this group.", extra={"reason": "already_seated"}
-        )
+        raise _already_seated()
     if group.seats_taken < group.capacity:
         raise ConflictError(
             "This group has free seats: take one instead.", extra={"reason": "seats_available"}
         )
     if _waiting_entry(group_id, client_id) is not None:
-        raise ConflictError(
-            "You are already on this group's waitlist.", extra={"reason": "already_waiting"}
-        )
+        raise _already_waiting()
     entry = GroupWaitlistEntry(
         group_id=group_id, client_id=client_id, status=WaitlistStatus.WAITING.value, created_at=now
     )
@@ -219,9 +211,7 @@ def join_waitlist(*, group_id: int, client_id: int, now: datetime) -> GroupWaitl
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ConflictError(
-            "You are already on this group's waitlist.", extra={"reason": "already_waiting"}
-        ) from None
+        raise _already_waiting() from None
     logger.info("group waitlist joined group=%s client=%s", group_id, client_id)
     return entry
 
@@ -435,4 +425,16 @@ def get_membership(*, group_id: int, client_id: int) -> Membership:
     entry = _waiting_entry(group_id, client_id)
     return Membership(
         is_seated=seated, waitlist_position=_position(entry) if entry is not None else None
+    )
+
+
+def _already_seated() -> ConflictError:
+    return ConflictError(
+        "You already have a seat in this group.", extra={"reason": "already_seated"}
+    )
+
+
+def _already_waiting() -> ConflictError:
+    return ConflictError(
+        "You are already on this group's waitlist.", extra={"reason": "already_waiting"}
     )

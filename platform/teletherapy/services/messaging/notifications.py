@@ -305,14 +305,48 @@ def _enqueue_reminders(bookings: list[Booking], person: User, *, now: datetime) 
     return added
 
 
-def _cancel_pending_reminders(booking_ids: set[int], *, now: datetime) -> int:
-    """Pending reminders of these bookings will not be sent; their keys are freed."""
+def rewrite_client_reminders(*, client_id: int, therapist_id: int, now: datetime) -> int:
+    """Write again the client's pending reminders of upcoming sessions with this therapist.
+
+    What a reminder links (the screening check-in) is decided when it is written; when the
+    therapist changes how often the client is asked, the queued reminders follow. Reminders
+    already sent are kept (their keys stay taken). Returns how many were written.
+    """
+    client = db.session.get(User, client_id)
+    if client is None:
+        return 0
+    upcoming = list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.client_id == client_id,
+                Booking.therapist_id == therapist_id,
+                Booking.group_id.is_(None),
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.start_at > now,
+            )
+            .order_by(Booking.start_at)
+        )
+    )
+    if not upcoming:
+        return 0
+    _cancel_pending_reminders({b.id for b in upcoming}, now=now, user_id=client_id)
+    return _enqueue_reminders(upcoming, client, now=now)
+
+
+def _cancel_pending_reminders(
+    booking_ids: set[int], *, now: datetime, user_id: int | None = None
+) -> int:
+    """Pending reminders of these bookings (to one person, or to all) will not be sent;
+    their keys are freed."""
+    to_whom = () if user_id is None else (OutboxMessage.user_id == user_id,)
     result = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.kind == REMINDER_KIND,
             OutboxMessage.booking_id.in_(sorted(booking_ids)),
             OutboxMessage.status == OutboxStatus.PENDING.value,
+            *to_whom,
         )
         .values(status=OutboxStatus.CANCELLED.value, dedupe_key=None, last_error="booking changed")
         .execution_options(synchronize_session=False)

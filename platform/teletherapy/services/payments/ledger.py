@@ -324,18 +324,45 @@ def net_paid_cents(booking_id: int) -> int:
 
 
 def charge_line(booking: Booking, *, method: PaymentMethod, status: LedgerStatus) -> Payment:
+    return _line(
+        booking,
+        kind=LedgerKind.CHARGE,
+        amount_cents=booking.fee_cents,
+        status=status.value,
+        method=method.value,
+        reason="Session fee",
+        code="session_fee",
+        key=None,
+        intent_id=None,
+    )
+
+
+def _line(
+    booking: Booking,
+    *,
+    kind: LedgerKind,
+    amount_cents: int,
+    status: str,
+    method: str,
+    reason: str,
+    code: str,
+    key: str | None,
+    intent_id: str | None,
+) -> Payment:
     assert booking.client_id is not None
     return Payment(
         booking_id=booking.id,
         client_id=booking.client_id,
         therapist_id=booking.therapist_id,
-        kind=LedgerKind.CHARGE.value,
-        amount_cents=booking.fee_cents,
+        kind=kind.value,
+        amount_cents=amount_cents,
         currency=booking.currency,
-        status=status.value,
-        method=method.value,
-        reason="Session fee",
-        reason_code="session_fee",
+        status=status,
+        method=method,
+        idempotency_key=key,
+        stripe_payment_intent_id=intent_id,
+        reason=reason,
+        reason_code=code,
         attempts=0,
     )
 
@@ -350,21 +377,16 @@ def refund_line(
     code: str,
     method: str,
 ) -> Payment:
-    assert booking.client_id is not None
-    return Payment(
-        booking_id=booking.id,
-        client_id=booking.client_id,
-        therapist_id=booking.therapist_id,
-        kind=LedgerKind.REFUND.value,
+    return _line(
+        booking,
+        kind=LedgerKind.REFUND,
         amount_cents=amount_cents,
-        currency=booking.currency,
-        status=LedgerStatus.PENDING,
+        status=LedgerStatus.PENDING.value,
         method=method,
-        idempotency_key=key,
-        stripe_payment_intent_id=intent_id,
         reason=reason,
-        reason_code=code,
-        attempts=0,
+        code=code,
+        key=key,
+        intent_id=intent_id,
     )
 
 
@@ -378,21 +400,16 @@ def fee_line(
     key: str | None,
     intent_id: str | None,
 ) -> Payment:
-    assert booking.client_id is not None
-    return Payment(
-        booking_id=booking.id,
-        client_id=booking.client_id,
-        therapist_id=booking.therapist_id,
-        kind=LedgerKind.LATE_FEE.value,
+    return _line(
+        booking,
+        kind=LedgerKind.LATE_FEE,
         amount_cents=amount_cents,
-        currency=booking.currency,
         status=status.value,
         method=method,
-        idempotency_key=key,
-        stripe_payment_intent_id=intent_id,
         reason=reason,
-        reason_code=code,
-        attempts=0,
+        code=code,
+        key=key,
+        intent_id=intent_id,
     )
 
 

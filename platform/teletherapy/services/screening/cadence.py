@@ -12,6 +12,7 @@ from teletherapy.extensions import db
 from teletherapy.gateways import public_url
 from teletherapy.models import Booking, Role, Screening, ScreeningCadence
 from teletherapy.services.audit import record_event
+from teletherapy.services.messaging import notifications
 from teletherapy.services.screening.access import get_actor, require_client_access
 
 CADENCES = tuple(c.value for c in scoring.Cadence)
@@ -48,8 +49,13 @@ def set_cadence(
     if row is None:
         row = ScreeningCadence(therapist_id=actor.therapist_id, client_id=client_id)
         db.session.add(row)
+    changed = row.cadence != cadence
     row.cadence = cadence
     row.updated_at = now
+    if changed:
+        notifications.rewrite_client_reminders(
+            client_id=client_id, therapist_id=actor.therapist_id, now=now
+        )
     record_event(
         actor_id=actor.id,
         subject_user_id=client_id,
