@@ -53,7 +53,7 @@ test: lint
 # Catalogs: extract every marked string into messages.pot, then update each language's .po
 # (translate the new entries; the .po files are compiled when the app starts).
 TRANSLATIONS := platform/teletherapy/translations
-BABEL_KEYWORDS := -k _l -k N_ -k lazy_gettext -k lazy_ngettext:1,2 -k npgettext:1c,2,3
+BABEL_KEYWORDS := -k _l -k N_ -k Text -k lazy_gettext -k lazy_ngettext:1,2 -k npgettext:1c,2,3
 messages: dev-venv
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output \
 		--project Teletherapy --msgid-bugs-address i18n@teletherapy.test \

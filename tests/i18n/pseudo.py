@@ -22,6 +22,14 @@ PSEUDO = "eo"
 OPEN, CLOSE = "⟦", "⟧"
 
 
+def babel_keywords() -> list[str]:
+    """The `-k` options of `make messages` (the Makefile's BABEL_KEYWORDS), one source."""
+    for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("BABEL_KEYWORDS :="):
+            return line.split(":=", 1)[1].split()
+    raise AssertionError("BABEL_KEYWORDS not found in the Makefile")
+
+
 def extract(target: Path) -> Path:
     """The messages the code has now (make messages' extraction, to a temp .pot)."""
     pot = target / "messages.pot"
@@ -33,16 +41,7 @@ def extract(target: Path) -> Path:
             "extract",
             "-F",
             str(ROOT / "babel.cfg"),
-            "-k",
-            "_l",
-            "-k",
-            "N_",
-            "-k",
-            "lazy_gettext",
-            "-k",
-            "lazy_ngettext:1,2",
-            "-k",
-            "npgettext:1c,2,3",
+            *babel_keywords(),
             "--ignore-dirs",
             ".* __pycache__",
             "--no-location",

@@ -6,6 +6,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
+class Text(str):
+    """A message with values, in plain English (the text code and logs read), that keeps its
+    msgid and values so the web layer can say it in the person's language.
+
+    `Text("Item %(number)d has no answer.", number=3)` reads "Item 3 has no answer.";
+    `make messages` extracts the msgid (the `Text` keyword).
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Text:
+        text = super().__new__(cls, msgid % params if params else msgid)
+        text.msgid = msgid
+        text.params = params
+        return text
+
+
 class DomainError(Exception):
     """Base of every expected failure a user can cause (never a bug)."""
 

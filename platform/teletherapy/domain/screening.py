@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.errors import Text, ValidationError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "instruments"
 INSTRUMENT_CODES = ("phq9", "gad7")
@@ -148,8 +148,12 @@ def get_instrument(code: str) -> Instrument:
     """The instrument with this code; an unknown code is a 422 naming `instrument`."""
     if code not in INSTRUMENT_CODES:
         raise InvalidAnswers(
-            f"Unknown instrument {code!r}.",
-            errors={"instrument": [f"Must be one of: {', '.join(INSTRUMENT_CODES)}."]},
+            Text("Unknown instrument %(code)s.", code=repr(code)),
+            errors={
+                "instrument": [
+                    Text("Must be one of: %(choices)s.", choices=", ".join(INSTRUMENT_CODES))
+                ]
+            },
         )
     raw = json.loads((DATA_DIR / f"{code}.json").read_text(encoding="utf-8"))
     outcomes = _outcomes()
@@ -200,28 +204,47 @@ def validate_answers(instrument: Instrument, answers: Sequence[object]) -> tuple
     allowed = ", ".join(str(c.value) for c in instrument.choices)
     if len(answers) != count:
         raise InvalidAnswers(
-            f"{instrument.name} has {count} items; {len(answers)} answers were given.",
-            errors={"answers": [f"Give exactly {count} answers, one per item, in item order."]},
+            Text(
+                "%(instrument)s has %(count)d items; %(given)d answers were given.",
+                instrument=instrument.name,
+                count=count,
+                given=len(answers),
+            ),
+            errors={
+                "answers": [
+                    Text(
+                        "Give exactly %(count)d answers, one per item, in item order.",
+                        count=count,
+                    )
+                ]
+            },
         )
     errors: dict[str, list[str]] = {}
     values: list[int] = []
     for index, answer in enumerate(answers):
         number = instrument.items[index].number
         if answer is None:
-            errors[f"answers[{index}]"] = [f"Item {number} has no answer."]
+            errors[f"answers[{index}]"] = [Text("Item %(number)d has no answer.", number=number)]
             continue
         if isinstance(answer, bool) or not isinstance(answer, int):
-            errors[f"answers[{index}]"] = [f"Item {number} must be one of {allowed}."]
+            errors[f"answers[{index}]"] = [
+                Text("Item %(number)d must be one of %(allowed)s.", number=number, allowed=allowed)
+            ]
             continue
         if not 0 <= answer <= instrument.max_answer:
             errors[f"answers[{index}]"] = [
-                f"Item {number} is out of range: must be one of {allowed}."
+                Text(
+                    "Item %(number)d is out of range: must be one of %(allowed)s.",
+                    number=number,
+                    allowed=allowed,
+                )
             ]
             continue
         values.append(answer)
     if errors:
         raise InvalidAnswers(
-            f"Some {instrument.name} answers are missing or invalid.", errors=errors
+            Text("Some %(instrument)s answers are missing or invalid.", instrument=instrument.name),
+            errors=errors,
         )
     return tuple(values)
 
@@ -234,7 +257,11 @@ def validate_difficulty(instrument: Instrument, difficulty: object) -> int | Non
     if not isinstance(difficulty, int) or isinstance(difficulty, bool) or difficulty not in allowed:
         raise InvalidAnswers(
             "The difficulty answer is out of range.",
-            errors={"difficulty": [f"Must be one of {', '.join(map(str, allowed))}."]},
+            errors={
+                "difficulty": [
+                    Text("Must be one of %(choices)s.", choices=", ".join(map(str, allowed)))
+                ]
+            },
         )
     return difficulty
 

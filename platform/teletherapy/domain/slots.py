@@ -62,7 +62,7 @@ from teletherapy.domain.availability import (
     WeeklyRule,
     local_to_utc,
 )
-from teletherapy.domain.errors import ConflictError
+from teletherapy.domain.errors import ConflictError, Text
 from teletherapy.domain.intervals import Interval, normalise
 
 __all__ = [
@@ -370,22 +370,28 @@ def _iso_week(day: date) -> tuple[int, int]:
 
 
 def _explain(reason: str, settings: AvailabilitySettings, setting: str) -> str:
-    label = {"online": "an online", "in_office": "an in-office", "home": "a home-visit"}.get(
-        setting, f"a {setting!r}"
-    )
-    messages = {
-        "not_accepting": "This therapist is not accepting new clients at the moment.",
-        "too_soon": (
-            f"Sessions must be booked at least {settings.min_notice_hours} hours in advance."
+    offers = {
+        "online": Text("The therapist does not offer an online session starting at that time."),
+        "in_office": Text(
+            "The therapist does not offer an in-office session starting at that time."
         ),
-        "beyond_horizon": (
-            f"Sessions can be booked at most {settings.horizon_days} days in advance."
+        "home": Text("The therapist does not offer a home-visit session starting at that time."),
+    }
+    messages: dict[str, str] = {
+        "not_accepting": Text("This therapist is not accepting new clients at the moment."),
+        "too_soon": Text(
+            "Sessions must be booked at least %(hours)d hours in advance.",
+            hours=settings.min_notice_hours,
         ),
-        "outside_availability": (
-            f"The therapist does not offer {label} session starting at that time."
+        "beyond_horizon": Text(
+            "Sessions can be booked at most %(days)d days in advance.",
+            days=settings.horizon_days,
         ),
-        "taken": "That time is no longer available; please choose another slot.",
-        "day_cap": "The therapist's sessions for that day are fully booked.",
-        "week_cap": "The therapist's sessions for that week are fully booked.",
+        "outside_availability": offers.get(
+            setting, Text("The therapist does not offer that kind of session at that time.")
+        ),
+        "taken": Text("That time is no longer available; please choose another slot."),
+        "day_cap": Text("The therapist's sessions for that day are fully booked."),
+        "week_cap": Text("The therapist's sessions for that week are fully booked."),
     }
     return messages[reason]

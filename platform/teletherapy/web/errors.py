@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from teletherapy.domain.errors import DomainError
+from teletherapy.domain.errors import DomainError, Text
 from teletherapy.web.access import is_api_request
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,10 @@ MARSHMALLOW_MESSAGES = (
 
 def translate(text: str) -> str:
     """A message in the person's language when the catalog has it (service and domain
-    messages are extracted by teletherapy.i18n.extract_labels), else as written."""
+    messages are extracted by teletherapy.i18n.extract_labels; a domain `Text` keeps its
+    msgid and values), else as written."""
+    if isinstance(text, Text):
+        return str(gettext(text.msgid, **text.params))
     return str(gettext(text)) if text else text
 
 

@@ -327,7 +327,7 @@ def test_fhir_documents_validate_as_r4(db: Any, people: Any, now: Any) -> None:
     )
 
 
-def test_fhir_of_gad7_difficulty_has_no_loinc_link(db: Any, people: Any, now: Any) -> None:
+def test_fhir_of_gad7_difficulty_links_its_loinc_question(db: Any, people: Any, now: Any) -> None:
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
     row = submit.submit_screening(
@@ -335,4 +335,5 @@ def test_fhir_of_gad7_difficulty_has_no_loinc_link(db: Any, people: Any, now: An
     ).screening
     document = fhir.questionnaire_response(row)
     QuestionnaireResponse.model_validate(document)
-    assert document["item"][-2]["linkId"] == "difficulty"
+    # LOINC panel 69737-5 asks the same difficulty question as the PHQ-9 (69722-7).
+    assert document["item"][-2]["linkId"] == "/69722-7"

@@ -271,3 +271,25 @@ def test_booking_routes_are_in_the_openapi_document(client: FlaskClient) -> None
         assert path in paths
     post = paths["/api/v1/bookings"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+
+
+@pytest.mark.parametrize(
+    "start,detail",
+    [
+        (
+            "2026-12-03T15:30:00Z",
+            "El terapeuta no ofrece una sesión en línea que empiece a esa hora.",
+        ),
+        (
+            "2026-12-01T20:00:00Z",
+            "Las sesiones se deben reservar con al menos 24 horas de anticipación.",
+        ),
+    ],
+)
+def test_a_refused_time_is_explained_in_the_person_s_language(
+    client: FlaskClient, tid: int, make_user: Any, api_token: Any, start: str, detail: str
+) -> None:
+    spanish = api_token(make_user("client", language="es"))
+    response = post_booking(client, spanish, therapist_id=tid, start=start, setting="online")
+    assert response.status_code == 409
+    assert response.get_json()["detail"] == detail

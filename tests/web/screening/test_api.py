@@ -163,3 +163,18 @@ def test_screening_routes_are_in_the_openapi_document(client: FlaskClient) -> No
     assert {"post", "get"} <= set(paths["/api/v1/screenings"])
     assert "application/fhir+json" in str(paths["/api/v1/screenings/{screening_id}/fhir"])
     assert "/api/v1/clients/{client_id}/observations/fhir" in paths
+
+
+def test_the_422_names_the_item_in_the_person_s_language(
+    client: FlaskClient, people: Any, api_token: Any
+) -> None:
+    body = {"instrument": "gad7", "answers": [0, None, 0, 0, 0, 0, 0]}
+    spanish = client.post("/api/v1/screenings", headers=api_token(people["client"]), json=body)
+    assert spanish.get_json()["errors"]["answers[1]"] == ["La pregunta 2 no tiene respuesta."]
+    assert spanish.get_json()["detail"] == "Faltan algunas respuestas del GAD-7 o no son válidas."
+    english = client.post(
+        "/api/v1/screenings",
+        headers={**api_token(people["other_client"]), "Accept-Language": "en"},
+        json=body,
+    )
+    assert english.get_json()["errors"]["answers[1]"] == ["Item 2 has no answer."]
