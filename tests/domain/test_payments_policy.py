@@ -340,3 +340,29 @@ def test_payment_vocabularies_are_stable_strings() -> None:
         "partially_refunded",
         "waived",
     ]
+
+
+def test_every_decision_reason_is_read_back_with_its_message_and_values() -> None:
+    from itertools import product
+
+    from teletherapy.domain.errors import Text
+    from teletherapy.domain.payments import LEDGER_REASONS, read_reason, refund_for_cancellation
+
+    seen = set()
+    for paid, by, late, fee, first, hardship, no_show in product(
+        (0, 9000), ("client", "therapist"), (False, True), (0, 4000), (False, True),
+        (False, True), (False, True),
+    ):  # fmt: skip
+        decision = refund_for_cancellation(
+            9000, paid, by, late, fee, first, True, hardship, is_no_show=no_show, window_hours=36
+        )
+        text = read_reason(str(decision.reason))
+        assert isinstance(text, Text) and text == decision.reason
+        assert text.msgid in LEDGER_REASONS
+        seen.add(text.msgid)
+    assert len(seen) == 13  # every decision sentence is reachable
+    assert read_reason("Late cancellation (inside 36 h): $40.00 fee").params == {
+        "hours": 36,
+        "fee": "$40.00",
+    }
+    assert read_reason("Something an older release wrote") == "Something an older release wrote"

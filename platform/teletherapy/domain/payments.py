@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
 from teletherapy.domain.booking import BookingStatus
+from teletherapy.domain.errors import Text
 from teletherapy.domain.money import format_cents
 
 CancelledBy = Literal["client", "therapist"]
@@ -177,35 +179,102 @@ def refund_for_cancellation(
     if cancelled_by not in ("client", "therapist"):
         raise ValueError(f"cancelled_by must be 'client' or 'therapist': {cancelled_by!r}")
 
+    refund_or_none = "full refund" if paid_cents else "no charge"
     if cancelled_by == "therapist":
-        return Decision(paid_cents, 0, _no_fee("Cancelled by your therapist", paid_cents))
+        return Decision(paid_cents, 0, _reason("therapist", refund_or_none))
     if not (is_late or is_no_show):
-        ahead = f"Cancelled more than {window_hours} h ahead"
-        return Decision(paid_cents, 0, _no_fee(ahead, paid_cents))
+        return Decision(paid_cents, 0, _reason("early", refund_or_none, hours=window_hours))
 
-    what = (
-        "Missed session (no-show)" if is_no_show else f"Late cancellation (inside {window_hours} h)"
-    )
+    what = "no_show" if is_no_show else "late"
     if hardship_waiver:
-        return Decision(paid_cents, 0, f"{what}: fee waived for hardship", waiver=Waiver.HARDSHIP)
+        return Decision(
+            paid_cents, 0, _reason(what, "hardship", hours=window_hours), waiver=Waiver.HARDSHIP
+        )
     if waive_first and is_first_late_cancellation:
         return Decision(
-            paid_cents, 0, "First late cancellation waived", waiver=Waiver.FIRST_LATE_CANCELLATION
+            paid_cents,
+            0,
+            Text("First late cancellation waived"),
+            waiver=Waiver.FIRST_LATE_CANCELLATION,
         )
     fee = min(late_fee_cents, price_cents)
     if fee == 0:
-        return Decision(paid_cents, 0, _no_fee(what, paid_cents))
+        return Decision(paid_cents, 0, _reason(what, refund_or_none, hours=window_hours))
     kept = min(paid_cents, fee)
     return Decision(
         refund_cents=paid_cents - kept,
         fee_cents=fee,
-        reason=f"{what}: {format_usd(fee)} fee",
+        reason=_reason(what, "fee", hours=window_hours, fee=format_usd(fee)),
         charge_cents=fee - kept,
     )
 
 
-def _no_fee(what: str, paid_cents: int) -> str:
-    return f"{what}: full refund" if paid_cents else f"{what}: no charge"
+# Every reason the ledger records, as whole sentences (stored in English, shown in the
+# reader's language: `read_reason` finds the message and its values again).
+_DECISION_REASONS: Final = {
+    ("therapist", "full refund"): Text("Cancelled by your therapist: full refund"),
+    ("therapist", "no charge"): Text("Cancelled by your therapist: no charge"),
+    ("early", "full refund"): Text("Cancelled more than %(hours)d h ahead: full refund"),
+    ("early", "no charge"): Text("Cancelled more than %(hours)d h ahead: no charge"),
+    ("late", "full refund"): Text("Late cancellation (inside %(hours)d h): full refund"),
+    ("late", "no charge"): Text("Late cancellation (inside %(hours)d h): no charge"),
+    ("late", "hardship"): Text("Late cancellation (inside %(hours)d h): fee waived for hardship"),
+    ("late", "fee"): Text("Late cancellation (inside %(hours)d h): %(fee)s fee"),
+    ("no_show", "full refund"): Text("Missed session (no-show): full refund"),
+    ("no_show", "no charge"): Text("Missed session (no-show): no charge"),
+    ("no_show", "hardship"): Text("Missed session (no-show): fee waived for hardship"),
+    ("no_show", "fee"): Text("Missed session (no-show): %(fee)s fee"),
+}
+LEDGER_REASONS: Final = (
+    *(text.msgid for text in _DECISION_REASONS.values()),
+    Text("First late cancellation waived").msgid,
+    Text("Session fee").msgid,
+    Text("Cancelled by Teletherapy: full refund").msgid,
+    Text("Late-cancel fee waived for hardship: refunded").msgid,
+    Text("Payment arrived after the session was released: full refund").msgid,
+    Text("Paid twice for one session: refunded").msgid,
+    Text("Paid at the session").msgid,
+    Text("Card declined").msgid,
+    Text("Payment not completed").msgid,
+    Text("Payment not completed: another card was saved").msgid,
+    Text("Payment not completed: another card was used").msgid,
+)
+PAID_IN_PERSON_SUFFIX: Final = " (paid in person)"
+
+
+def _reason(what: str, outcome: str, **values: object) -> Text:
+    msgid = _DECISION_REASONS[(what, outcome)].msgid
+    return Text(msgid, **{k: v for k, v in values.items() if f"%({k})" in msgid})
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    parts = re.split(r"%\((\w+)\)([sd])", msgid)
+    regex = ""
+    for index, part in enumerate(parts):
+        if index % 3 == 0:
+            regex += re.escape(part)
+        elif index % 3 == 1:
+            kind = parts[index + 1]
+            regex += rf"(?P<{part}>\d+)" if kind == "d" else rf"(?P<{part}>.+?)"
+    return re.compile(regex + r"\Z")
+
+
+_REASON_PATTERNS: Final = tuple((msgid, _pattern(msgid)) for msgid in LEDGER_REASONS)
+
+
+def read_reason(stored: str | None) -> str:
+    """A stored ledger reason as a `Text` (its message and values) when it is one of ours,
+    so it can be shown in the reader's language; anything else as stored."""
+    if not stored:
+        return stored or ""
+    for msgid, pattern in _REASON_PATTERNS:
+        match = pattern.match(stored)
+        if match:
+            values: dict[str, object] = {
+                k: int(v) if f"%({k})d" in msgid else v for k, v in match.groupdict().items()
+            }
+            return Text(msgid, **values)
+    return stored
 
 
 def format_usd(cents: int) -> str:

@@ -14,7 +14,9 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from teletherapy.domain import vocabularies
+from teletherapy.domain.errors import Text
 from teletherapy.domain.matching_types import Cents, Codes, Opening, Reason
+from teletherapy.domain.payments import PAID_IN_PERSON_SUFFIX, read_reason
 from teletherapy.i18n import (
     TranslatedVocabularies,
     format_instant,
@@ -93,6 +95,17 @@ def band_label(label: str) -> str:
     return str(gettext(label)) if label else label
 
 
+def ledger_reason(stored: str | None) -> str:
+    """A ledger line's reason (stored in English) in the viewer's language."""
+    if stored and stored.endswith(PAID_IN_PERSON_SUFFIX):
+        first = ledger_reason(stored.removesuffix(PAID_IN_PERSON_SUFFIX))
+        return str(gettext("%(reason)s (paid in person)", reason=first))
+    text = read_reason(stored)
+    if isinstance(text, Text):
+        return str(gettext(text.msgid, **text.params))
+    return text
+
+
 def reason(text: str) -> str:
     """A match reason in the viewer's language (the API keeps the English text)."""
     if not isinstance(text, Reason):
@@ -142,6 +155,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(band_label, "band_label")
     app.add_template_filter(band_range, "band_range")
     app.add_template_filter(reason, "reason")
+    app.add_template_filter(ledger_reason, "ledger_reason")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -277,3 +277,15 @@ def test_therapist_payment_settings_are_saved_or_explained(
     assert row is not None
     assert (row.accepts_card_on_file, row.accepts_pay_at_session) == (True, False)
     assert (row.late_cancel_fee_cents, row.waive_first_late_cancel) == (3750, False)
+
+
+def test_the_reasons_are_shown_in_the_reader_s_language(
+    login: Any, client: FlaskClient, people: Any, gateway: FakeGateway
+) -> None:
+    paid_and_cancelled(people, gateway)
+    people[1].language = "es"
+    db.session.commit()
+    login(people[1])
+    page = client.get("/payments/").get_data(as_text=True)
+    assert "Cancelación tardía (con menos de 24 h): cargo de $25" in page
+    assert "Late cancellation" not in page

@@ -8,6 +8,7 @@ from datetime import datetime
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import ConflictError, NotFoundError
 from teletherapy.domain.payments import (
+    PAID_IN_PERSON_SUFFIX,
     PaymentMethod,
 )
 from teletherapy.extensions import db
@@ -51,7 +52,7 @@ def mark_paid_at_session(*, therapist: User, booking_id: int, now: datetime) -> 
         and fee.status == LedgerStatus.UNPAID
     ):
         fee.status = LedgerStatus.SUCCEEDED
-        fee.reason = fee.reason + " (paid in person)"
+        fee.reason = fee.reason + PAID_IN_PERSON_SUFFIX
         db.session.commit()
         return fee
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED):
