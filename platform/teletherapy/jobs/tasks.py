@@ -39,6 +39,14 @@ def expire_holds(app: Flask) -> None:
         expire_stale_holds(now=utcnow())
 
 
+def refresh_openings(app: Flask) -> None:
+    """Stored next openings that time has made due (notice passed, holds lapsed, horizon)."""
+    from teletherapy.services.availability.openings import refresh_due_openings
+
+    with app.app_context():
+        refresh_due_openings(now=utcnow())
+
+
 def sweep_payments(app: Flask) -> None:
     """Refunds and card-on-file late fees recorded as pending by cancellations."""
     from teletherapy.services.payments import execute_pending

@@ -31,6 +31,7 @@ from teletherapy.models.matching import (
     TherapistFee,
     TherapistTag,
 )
+from teletherapy.models.openings import TherapistOpening
 from teletherapy.models.outbox import OutboxMessage, OutboxStatus
 from teletherapy.models.payments import (
     ClientPaymentProfile,
@@ -95,6 +96,7 @@ __all__ = [
     "SeatStatus",
     "StripeEvent",
     "TherapistFee",
+    "TherapistOpening",
     "TherapistPaymentSettings",
     "TherapistProfile",
     "TherapistTag",
