@@ -3,7 +3,9 @@
 One therapist with 2,000 sessions in the feed window (the last 30 days and the months
 ahead), fetched through the Flask test client on a migrated SQLite file (or
 BENCH_DATABASE_URL). Prints the median of several runs for
-  * GET /feeds/<token>.ics, a full build;
+  * GET /feeds/<token>.ics, a full build (no event text kept yet);
+  * the same GET right after one session changed (its SEQUENCE rose): the other events'
+    texts are reused;
   * the same GET again, unchanged, served from the per-process cache of built feeds;
   * the same GET with If-None-Match, answered 304 from one aggregate query;
 each as a ratio to GET /healthz measured in the same run.
@@ -21,11 +23,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
+from sqlalchemy import delete, func, select, update
 
 from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
-from teletherapy.models import Booking
+from teletherapy.models import Booking, BookingFeedText
 from teletherapy.services.accounts.users import create_user
 from teletherapy.services.calendars.feeds import clear_feed_cache, get_or_create_feed
 
@@ -37,6 +40,17 @@ REPEATS = 9
 def median_seconds(action: Callable[[], object], repeats: int = REPEATS) -> float:
     timings = []
     for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def timed_after(prepare: Callable[[], object], action: Callable[[], object]) -> float:
+    """Median of `action` alone, each run after an untimed `prepare`."""
+    timings = []
+    for _ in range(REPEATS):
+        prepare()
         started = time.perf_counter()
         action()
         timings.append(time.perf_counter() - started)
@@ -92,13 +106,38 @@ def main() -> int:
         assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
 
         healthz = median_seconds(lambda: client.get("/healthz"))
-        build = median_seconds(lambda: (clear_feed_cache(), client.get(path)))
+
+        def cold() -> None:
+            db.session.execute(delete(BookingFeedText))
+            db.session.commit()
+            clear_feed_cache()
+
+        def one_change() -> None:
+            # A reschedule or cancellation: SEQUENCE rises on one session of the feed.
+            db.session.execute(
+                update(Booking)
+                .where(Booking.id == first_id)
+                .values(ics_sequence=Booking.ics_sequence + 1, updated_at=utcnow())
+            )
+            db.session.commit()
+
+        first_id = db.session.scalar(select(func.min(Booking.id)))
+        build = timed_after(cold, lambda: client.get(path))
+        changed = timed_after(one_change, lambda: client.get(path))
+        latest = client.get(path)
+        assert latest.data.count(b"BEGIN:VEVENT") == SESSIONS
+        etag = latest.headers["ETag"]
+        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
         cached = median_seconds(lambda: client.get(path))
         not_modified = median_seconds(lambda: client.get(path, headers={"If-None-Match": etag}))
 
     print(f"feed of {SESSIONS} sessions ({len(full.data) / 1024:.0f} KiB) on {url.split(':')[0]}")
     print(f"  GET /healthz                 {healthz * 1000:8.2f} ms   1.0x")
-    print(f"  feed, full build             {build * 1000:8.2f} ms {build / healthz:6.1f}x healthz")
+    print(f"  feed, full build (no kept    {build * 1000:8.2f} ms {build / healthz:6.1f}x healthz")
+    print("        event texts)")
+    print(
+        f"  feed, after one change       {changed * 1000:8.2f} ms {changed / healthz:6.1f}x healthz"
+    )
     print(
         f"  feed, unconditional, cached  {cached * 1000:8.2f} ms {cached / healthz:6.1f}x healthz"
     )

@@ -23,7 +23,15 @@ from teletherapy.models.calendars import (
     NotificationPreference,
 )
 from teletherapy.models.equity import EquityCareStart, EquityFirstSearch, EquitySearch
-from teletherapy.models.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
+from teletherapy.models.feed_texts import BookingFeedText
+from teletherapy.models.groups import (
+    GroupSeat,
+    GroupStatus,
+    GroupWaitlistEntry,
+    SeatStatus,
+    TherapyGroup,
+    WaitlistStatus,
+)
 from teletherapy.models.matching import (
     TAG_KINDS,
     FeeBandRow,
@@ -67,6 +75,7 @@ __all__ = [
     "Base",
     "Booking",
     "BookingCalendarEntry",
+    "BookingFeedText",
     "BookingSeries",
     "CalendarDetail",
     "CalendarFeedToken",

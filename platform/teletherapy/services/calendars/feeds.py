@@ -9,22 +9,30 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import NotFoundError
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
-from teletherapy.gateways.ics import IcsEvent, build_feed
+from teletherapy.gateways.ics import (
+    IcsEvent,
+    assemble_feed,
+    feed_zone_windows,
+    render_feed_event,
+)
 from teletherapy.i18n import speaking_to
 from teletherapy.models import (
     Booking,
+    BookingFeedText,
     CalendarDetail,
     CalendarFeedToken,
     NotificationPreference,
@@ -225,45 +233,101 @@ def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, date
 
 
 def _build(user: User, now: datetime) -> bytes:
-    bookings = list(
-        db.session.scalars(
-            select(Booking).where(_whose(user), _window(now)).order_by(Booking.start_at)
+    """The feed from each booking's kept text (BookingFeedText): only bookings whose
+    fingerprint changed since (a new SEQUENCE, a new DTSTAMP, another summary) are
+    rendered again, and their new text is kept in the same commit."""
+    audience = "therapist" if user.therapist is not None else "client"
+    kept = BookingFeedText
+    rows = db.session.execute(
+        select(
+            Booking.id,
+            Booking.therapist_id,
+            Booking.client_id,
+            Booking.start_at,
+            Booking.end_at,
+            Booking.setting,
+            Booking.status,
+            Booking.ics_sequence,
+            Booking.updated_at,
+            kept.fingerprint,
+            kept.body,
         )
-    )
+        .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
+        .where(_whose(user), _window(now))
+    ).all()
     named = get_preferences(user).calendar_detail == CalendarDetail.NAMED.value
-    names = _other_names(user, bookings) if named else {}
+    names = _other_names(user, rows) if named else {}
     host = organizer()
-    events = []
-    for booking in bookings:
+    base = public_url("/")
+    texts: list[bytes] = []
+    fresh: list[dict[str, Any]] = []
+    # build_feed's order: start, then the UID as text.
+    for row in sorted(rows, key=lambda r: (r.start_at, _uid(r.id))):
         if named:
-            other = names.get(booking.id)
+            other = names.get(row.id)
             summary = (
                 gettext("Session with %(name)s", name=other) if other else gettext("Group session")
             )
         else:
             summary = gettext("Appointment")
-        events.append(
+        link = public_url(f"/sessions/{row.id}")
+        description = gettext("Manage this session: %(link)s", link=link)
+        location = location_for(cast(Booking, row))
+        parts = (row.ics_sequence, row.updated_at, row.start_at, row.end_at, row.status)
+        fingerprint = hashlib.sha1(
+            repr(
+                (*parts, row.setting, summary, description, location, user.time_zone, base, host)
+            ).encode(),
+            usedforsecurity=False,
+        ).hexdigest()
+        if row.fingerprint == fingerprint and row.body is not None:
+            texts.append(row.body)
+            continue
+        body = render_feed_event(
             IcsEvent(
-                uid=f"feed-booking-{booking.id}@{UID_DOMAIN}",
-                sequence=booking.ics_sequence,
-                start=booking.start_at,
-                end=booking.end_at,
+                uid=_uid(row.id),
+                sequence=row.ics_sequence,
+                start=row.start_at,
+                end=row.end_at,
                 time_zone=user.time_zone,
                 summary=summary,
-                dtstamp=booking.updated_at,
+                dtstamp=row.updated_at,
                 organizer=host,
-                description=gettext(
-                    "Manage this session: %(link)s", link=public_url(f"/sessions/{booking.id}")
-                ),
-                location=location_for(booking),
-                url=public_url(f"/sessions/{booking.id}"),
-                status="CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED",
+                description=description,
+                location=location,
+                url=link,
+                status="CANCELLED" if row.status == BookingStatus.CANCELLED else "CONFIRMED",
             )
         )
-    return build_feed(events, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
+        texts.append(body)
+        fresh.append(
+            {"booking_id": row.id, "audience": audience, "fingerprint": fingerprint, "body": body}
+        )
+    if fresh:
+        _keep(fresh)
+    windows = feed_zone_windows(user.time_zone, [t for r in rows for t in (r.start_at, r.end_at)])
+    return assemble_feed(texts, windows, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
 
 
-def _other_names(user: User, bookings: list[Booking]) -> dict[int, str]:
+def _uid(booking_id: int) -> str:
+    return f"feed-booking-{booking_id}@{UID_DOMAIN}"
+
+
+def _keep(rows: list[dict[str, Any]]) -> None:
+    """Upsert rendered texts (two feeds built at once both write; the last one wins)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), 500):
+        stmt = dialect.insert(BookingFeedText).values(rows[start : start + 500])
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["booking_id", "audience"],
+                set_={"fingerprint": stmt.excluded.fingerprint, "body": stmt.excluded.body},
+            )
+        )
+    db.session.commit()
+
+
+def _other_names(user: User, bookings: Sequence[Any]) -> dict[int, str]:
     """booking id -> the other person's name, in one query for the whole feed."""
     if user.therapist is not None:
         client_ids = {b.client_id for b in bookings if b.client_id is not None}

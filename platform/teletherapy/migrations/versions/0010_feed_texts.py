@@ -1,0 +1,36 @@
+"""feed texts: each booking's rendered calendar-feed event, per viewer
+
+Revision ID: 0010_feed_texts
+Revises: 0009_openings
+Create Date: 2026-12-01 21:05:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0010_feed_texts"
+down_revision = "0009_openings"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "booking_feed_texts",
+        sa.Column("booking_id", sa.Integer(), nullable=False),
+        sa.Column("audience", sa.String(length=16), nullable=False),
+        sa.Column("fingerprint", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["booking_id"],
+            ["bookings.id"],
+            name=op.f("fk_booking_feed_texts_booking_id_bookings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("booking_id", "audience", name=op.f("pk_booking_feed_texts")),
+    )
+
+
+def downgrade():
+    op.drop_table("booking_feed_texts")
