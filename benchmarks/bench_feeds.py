@@ -8,6 +8,7 @@ BENCH_DATABASE_URL). Prints the median of several runs for
     texts are reused;
   * the same GET again, unchanged, served from the per-process cache of built feeds;
   * the same GET with If-None-Match, answered 304 from one aggregate query;
+A PostgreSQL BENCH_DATABASE_URL is a scratch database: its public schema is DROPPED.
 each as a ratio to GET /healthz measured in the same run.
 """
 
@@ -91,6 +92,17 @@ def seed() -> str:
 def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-feeds-"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.sqlite3'}"
+    if url.startswith("postgres"):  # a scratch database: emptied, so the script can rerun
+        from sqlalchemy import create_engine, text
+
+        from teletherapy.settings import normalise_database_url
+
+        url = normalise_database_url(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url},
         instance_path=folder,
