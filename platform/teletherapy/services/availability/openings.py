@@ -3,11 +3,12 @@ their calendar, read by matching instead of running the slot engine per candidat
 
 How it stays current
 --------------------
-* Anything that changes what a therapist can offer marks them: every writer of a
-  calendar takes `lock_therapist_calendar` (bookings, groups), and a flush that touches
-  a booking, availability settings, rules, overrides or the profile marks its therapist.
-* Just before the session commits, the marked therapists' rows are recomputed with the
-  slot engine under the same calendar lock (so the last writer to commit computes from
+* Anything that changes what a therapist can offer marks them: a flush that touches a
+  booking (bookings, groups, payments), availability settings, rules, overrides or the
+  profile marks its therapist (`mark_calendar_changed` marks by hand). Bulk UPDATEs of
+  bookings only ever expire lapsed holds, which stopped blocking time when they lapsed.
+* Just before the session commits, the marked therapists' rows are locked (in id
+  order), recomputed with the slot engine (so the last writer to commit computes from
   everything committed before it) and upserted: same transaction, same commit.
 * Time alone changes an answer only at known instants, stored as `valid_until`: a slot
   falling inside the minimum notice, a hold expiring, the horizon moving over a setting
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import delete, event, func, or_, select
+from sqlalchemy import delete, event, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -38,6 +39,7 @@ from teletherapy.models import (
     Booking,
     TherapistOpening,
     TherapistProfile,
+    UTCDateTime,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ BATCH = 500
 JOB_BATCHES = 20
 _COLUMNS = {"online": "online_at", "in_office": "in_office_at", "home": "home_at"}
 _MARK = "teletherapy.openings_dirty"
+# An empty row (only there to be locked) is past due from the start.
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 _WATCHED = (Booking, AvailabilitySettings, AvailabilityRule, AvailabilityOverride)
 
 
@@ -111,13 +115,21 @@ def _holds(therapist_ids: Sequence[int], now: datetime) -> dict[int, list[dateti
 
 
 def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
-    """Recompute and upsert the rows of these therapists in the current transaction."""
+    """Recompute and upsert the rows of these therapists in the current transaction.
+
+    On PostgreSQL the rows are locked first (created empty if need be), in id order:
+    writers of one therapist's row take turns, and each computes from everything
+    committed before it, so the last to commit leaves the right answer. Nothing else is
+    waited for while holding these locks, so they cannot close a deadlock (the calendar
+    lock could: a payment holding a booking row would wait for it at commit).
+    """
     from teletherapy.services.availability.schedules import load_schedules
 
     ids = sorted(set(therapist_ids))
     written = 0
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
+        _lock_rows(chunk)
         schedules = load_schedules(chunk, now=now)
         holds = _holds(chunk, now)
         rows = [compute_row(tid, s, now, holds.get(tid, ())) for tid, s in schedules.items()]
@@ -130,6 +142,27 @@ def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
             db.session.execute(_upsert(rows))
         written += len(rows)
     return written
+
+
+def _lock_rows(chunk: list[int]) -> None:
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite writers are serialised already (BEGIN IMMEDIATE)
+    P, row = TherapistProfile, TherapistOpening
+    never = literal(_NEVER, UTCDateTime())
+    db.session.execute(
+        postgresql.insert(row)
+        .from_select(
+            ["therapist_id", "computed_at", "valid_until"],
+            select(P.id, never, never).where(P.id.in_(chunk)).order_by(P.id),
+        )
+        .on_conflict_do_nothing(index_elements=["therapist_id"])
+    )
+    db.session.execute(
+        select(row.therapist_id)
+        .where(row.therapist_id.in_(chunk))
+        .order_by(row.therapist_id)
+        .with_for_update()
+    )
 
 
 def _upsert(rows: list[dict[str, Any]]) -> Any:
@@ -207,7 +240,6 @@ def _is_app_session(session: Session) -> bool:
 
 def _before_commit(session: Session) -> None:
     from teletherapy.clock import utcnow
-    from teletherapy.services.availability.schedules import lock_therapist_calendar
 
     if not session.info.get(_MARK):
         return
@@ -216,9 +248,6 @@ def _before_commit(session: Session) -> None:
         return
     session.flush()  # the last changes mark too
     ids = sorted(session.info.pop(_MARK, ()))
-    if len(ids) <= BATCH:
-        for therapist_id in ids:  # in id order: two writers never wait on each other
-            lock_therapist_calendar(therapist_id)
     with db.session.no_autoflush:
         write_openings(ids, now=utcnow())
     session.info.pop(_MARK, None)  # writing the rows marks nothing worth redoing
@@ -244,7 +273,8 @@ def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
 
 
 def refresh_due_openings(*, now: datetime, limit: int = BATCH * JOB_BATCHES) -> int:
-    """Rewrite the rows that time has made due, and create missing ones; one commit."""
+    """Rewrite the rows that time has made due, and create missing ones; a commit per
+    batch."""
     P, row = TherapistProfile, TherapistOpening
     due = list(
         db.session.scalars(
@@ -257,9 +287,11 @@ def refresh_due_openings(*, now: datetime, limit: int = BATCH * JOB_BATCHES) -> 
     )
     if not due:
         return 0
-    with db.session.no_autoflush:
-        written = write_openings(due, now=now)
-    db.session.info.pop(_MARK, None)
-    db.session.commit()
+    written = 0
+    for start in range(0, len(due), BATCH):  # a commit per batch: row locks held briefly
+        with db.session.no_autoflush:
+            written += write_openings(due[start : start + BATCH], now=now)
+        db.session.info.pop(_MARK, None)
+        db.session.commit()
     logger.info("openings refreshed for %d therapists", written)
     return written
