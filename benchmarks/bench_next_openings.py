@@ -134,7 +134,7 @@ def run(label: str, url: str, therapists: int, repeats: int) -> None:
             health = median_seconds(lambda: client.get("/healthz"), max(repeats, 21))
             from datetime import timedelta
 
-            from teletherapy.services.bookings.booking import list_slots
+            from teletherapy.services.bookings.queries import list_slots
 
             busiest = ids[0]
             slot_count: dict[str, int] = {}

@@ -24,14 +24,7 @@ from teletherapy.models.calendars import (
 )
 from teletherapy.models.equity import EquityCareStart, EquityFirstSearch, EquitySearch
 from teletherapy.models.feed_texts import BookingFeedText
-from teletherapy.models.groups import (
-    GroupSeat,
-    GroupStatus,
-    GroupWaitlistEntry,
-    SeatStatus,
-    TherapyGroup,
-    WaitlistStatus,
-)
+from teletherapy.models.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.models.matching import (
     TAG_KINDS,
     FeeBandRow,

@@ -1,7 +1,7 @@
 """openings: each therapist's next opening per setting, kept with their calendar
 
-Revision ID: 0009_openings
-Revises: 0008_group_members
+Revision ID: 0013_openings
+Revises: 0011_equity
 Create Date: 2026-12-01 20:30:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 from teletherapy.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
-revision = "0009_openings"
-down_revision = "0008_group_members"
+revision = "0013_openings"
+down_revision = "0011_equity"
 branch_labels = None
 depends_on = None
 

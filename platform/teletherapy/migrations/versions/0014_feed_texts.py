@@ -1,7 +1,7 @@
 """feed texts: each booking's rendered calendar-feed event, per viewer
 
-Revision ID: 0010_feed_texts
-Revises: 0009_openings
+Revision ID: 0014_feed_texts
+Revises: 0013_openings
 Create Date: 2026-12-01 21:05:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0010_feed_texts"
-down_revision = "0009_openings"
+revision = "0014_feed_texts"
+down_revision = "0013_openings"
 branch_labels = None
 depends_on = None
 

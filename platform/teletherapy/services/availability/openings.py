@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
 from teletherapy.domain.availability import SETTINGS
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.slots import Schedule, next_opening, next_openings_bulk
 from teletherapy.extensions import db
 from teletherapy.models import (
@@ -67,16 +68,7 @@ def compute_row(
     """The stored row for one therapist at `now` (the slot engine decides every value)."""
 
     def first(setting: str | None) -> datetime | None:
-        slot = next_opening(
-            schedule.settings,
-            schedule.rules,
-            schedule.overrides,
-            schedule.booked,
-            now,
-            setting,
-            busy=schedule.busy,
-            is_new_client=True,
-        )
+        slot = next_opening(schedule, now, setting, is_new_client=True)
         return None if slot is None else slot.start
 
     row: dict[str, Any] = {"therapist_id": therapist_id, "computed_at": now}
@@ -105,7 +97,7 @@ def _holds(therapist_ids: Sequence[int], now: datetime) -> dict[int, list[dateti
     for therapist_id, expires in db.session.execute(
         select(Booking.therapist_id, Booking.hold_expires_at).where(
             Booking.therapist_id.in_(therapist_ids),
-            Booking.status == "held",
+            Booking.status == BookingStatus.HELD,
             Booking.hold_expires_at > now,
         )
     ):

@@ -1,5 +1,4 @@
 """The outbox sweep: claim due messages, send them once, retry with backoff, dead-letter."""
-from teletherapy.domain.booking import BookingStatus
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
 from teletherapy.extensions import db
 from teletherapy.gateways.mail import Mailer, OutgoingMessage
@@ -142,7 +142,9 @@ def _causes_gone(rows: list[OutboxMessage]) -> set[int]:
         return set()
     confirmed = set(
         db.session.scalars(
-            select(Booking.id).where(Booking.id.in_(booking_ids), Booking.status == BookingStatus.CONFIRMED)
+            select(Booking.id).where(
+                Booking.id.in_(booking_ids), Booking.status == BookingStatus.CONFIRMED
+            )
         )
     )
     return {
