@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from teletherapy import create_app
 from teletherapy.clock import utcnow
@@ -125,12 +125,11 @@ def main() -> int:
             clear_feed_cache()
 
         def one_change() -> None:
-            # A reschedule or cancellation: SEQUENCE rises on one session of the feed.
-            db.session.execute(
-                update(Booking)
-                .where(Booking.id == first_id)
-                .values(ics_sequence=Booking.ics_sequence + 1, updated_at=utcnow())
-            )
+            # A reschedule or cancellation: SEQUENCE rises on one session of the feed
+            # (through the ORM, as the services do, so the feed's stamp moves too).
+            booking = db.session.get(Booking, first_id)
+            assert booking is not None
+            booking.ics_sequence += 1
             db.session.commit()
 
         first_id = db.session.scalar(select(func.min(Booking.id)))

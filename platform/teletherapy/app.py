@@ -52,6 +52,9 @@ def register_extensions(app: Flask) -> None:
     from teletherapy.services.availability.openings import install as keep_openings_current
 
     keep_openings_current()
+    from teletherapy.services.calendars.feeds import install as keep_feed_stamps
+
+    keep_feed_stamps()
 
 
 def register_gateways(app: Flask) -> None:

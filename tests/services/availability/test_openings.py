@@ -158,3 +158,21 @@ def test_a_setting_with_hours_but_no_opening_is_rechecked_as_the_horizon_moves(
         booked=(),
     )
     assert compute_row(1, closed, now, [])["valid_until"] == now + timedelta(days=1)
+
+
+def test_a_change_flushed_only_by_the_commit_rewrites_the_row(db: Any) -> None:
+    from teletherapy.demo.seed import seed_demo
+    from teletherapy.models import AvailabilitySettings
+
+    seed_demo(therapists=2, clients=0, seed=3)
+    therapist_id = db.session.scalars(
+        select(TherapistProfile.id).order_by(TherapistProfile.id)
+    ).first()
+    before = db.session.get(TherapistOpening, therapist_id).online_at
+    settings = db.session.get(AvailabilitySettings, therapist_id)
+    settings.min_notice_hours = settings.min_notice_hours + 24 * 7  # a week later at least
+    db.session.commit()  # no query in between: only the commit flushes this change
+    db.session.expire_all()
+    after = db.session.get(TherapistOpening, therapist_id)
+    assert after.online_at != before
+    _assert_rows_match_the_engine(db)

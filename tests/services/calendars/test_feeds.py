@@ -258,3 +258,35 @@ def test_each_sessions_text_is_kept_and_only_a_changed_one_is_rendered_again(
     calendar_feeds.clear_feed_cache()
     assert calendar_feeds.build_feed_for_token(token=token, now=NOW)[0] == changed
     assert callable(build_feed)
+
+
+def test_a_conditional_request_reads_one_row_and_any_change_of_the_feed_moves_its_tag(db, people):
+    from sqlalchemy import event
+
+    ana, sam = people["ana"], people["sam"]
+    booking = add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first = calendar_feeds.feed_validators(token=token, now=NOW).etag
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    # A change flushed only by the commit itself stamps the feed too.
+    booking.status = "cancelled"
+    booking.cancelled_at = NOW
+    db.session.commit()
+    second = calendar_feeds.feed_validators(token=token, now=NOW).etag
+    assert second != first
+    db.session.get(User, sam.id).time_zone = "Europe/Madrid"
+    db.session.commit()
+    assert calendar_feeds.feed_validators(token=token, now=NOW).etag != second
+    # The window moves once a day: the same day keeps the tag, the next day changes it.
+    third = calendar_feeds.feed_validators(token=token, now=NOW).etag
+    assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(hours=11)).etag == third
+    assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(hours=13)).etag != third

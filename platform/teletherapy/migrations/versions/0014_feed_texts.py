@@ -1,4 +1,4 @@
-"""feed texts: each booking's rendered calendar-feed event, per viewer
+"""feed texts: each booking's rendered calendar-feed event, per viewer; feed change stamps
 
 Revision ID: 0014_feed_texts
 Revises: 0013_openings
@@ -7,6 +7,8 @@ Create Date: 2026-12-01 21:05:00
 """
 import sqlalchemy as sa
 from alembic import op
+
+from teletherapy.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0014_feed_texts"
@@ -30,7 +32,10 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("booking_id", "audience", name=op.f("pk_booking_feed_texts")),
     )
+    op.add_column("calendar_feed_tokens", sa.Column("changed_at", UTCDateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("calendar_feed_tokens") as batch:
+        batch.drop_column("changed_at")
     op.drop_table("booking_feed_texts")

@@ -233,12 +233,13 @@ def _is_app_session(session: Session) -> bool:
 def _before_commit(session: Session) -> None:
     from teletherapy.clock import utcnow
 
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit flushes after this hook: mark the last changes first
     if not session.info.get(_MARK):
         return
     if not _is_app_session(session):
         session.info.pop(_MARK, None)
         return
-    session.flush()  # the last changes mark too
     ids = sorted(session.info.pop(_MARK, ()))
     with db.session.no_autoflush:
         write_openings(ids, now=utcnow())
