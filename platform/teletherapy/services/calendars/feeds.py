@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from flask import has_app_context
 from flask_babel import gettext
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import ColumnElement
@@ -168,9 +168,9 @@ def _window(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _validators(token: str, now: datetime) -> tuple[FeedValidators, int]:
+def _validators(token: str, now: datetime) -> FeedValidators:
     """ETag and Last-Modified from one row (the token, its owner and their preferences),
-    and the token row's id; unknown or revoked tokens and inactive owners: 404."""
+    unknown or revoked tokens and inactive owners: 404."""
     T, U, P = CalendarFeedToken, User, NotificationPreference
     row = db.session.execute(
         select(
@@ -209,7 +209,7 @@ def _validators(token: str, now: datetime) -> tuple[FeedValidators, int]:
         ]
     )
     etag = hashlib.sha256(raw.encode()).hexdigest()[:32]
-    return FeedValidators(row.user_id, etag, last_modified), row.id
+    return FeedValidators(row.user_id, etag, last_modified)
 
 
 def _as_utc(value: Any) -> datetime:
@@ -221,7 +221,7 @@ def _as_utc(value: Any) -> datetime:
 
 def feed_validators(*, token: str, now: datetime) -> FeedValidators:
     """ETag and Last-Modified from one row: enough to answer 304."""
-    return _validators(token, now)[0]
+    return _validators(token, now)
 
 
 # Built feeds by (token hash, ETag): calendar apps that poll without conditional headers
@@ -234,16 +234,22 @@ def clear_feed_cache() -> None:
     _BUILT.clear()
 
 
-def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, datetime]:
-    """(the feed's bytes, ETag, Last-Modified) for a valid token; unknown or revoked: 404."""
-    validators, token_id = _validators(token, now)
+def build_feed_for_token(
+    *, token: str, now: datetime, validators: FeedValidators | None = None
+) -> tuple[bytes, str, datetime]:
+    """(the feed's bytes, ETag, Last-Modified) for a valid token; unknown or revoked: 404.
+
+    `validators`: what feed_validators answered for this token a moment ago (not read
+    again)."""
+    if validators is None:
+        validators = feed_validators(token=token, now=now)
     key = (token_digest(token), validators.etag)
     cached = _BUILT.get(key)
     if cached is not None:
         _BUILT.move_to_end(key)
         return cached, validators.etag, validators.last_modified
     user = db.session.get(User, validators.user_id)
-    assert user is not None and token_id
+    assert user is not None
     with speaking_to(user):
         body = _build(user, now)
     _BUILT[key] = body
@@ -284,7 +290,7 @@ def _build(user: User, now: datetime) -> bytes:
     group = gettext("Group session")
     appointment = gettext("Appointment")
     manage = gettext("Manage this session: %(link)s")
-    places = {setting: str(text) for setting, text in LOCATION_TEXT.items()}
+    places = {setting: str(label) for setting, label in LOCATION_TEXT.items()}
     base = public_url("/")
     shared = repr((with_name, group, appointment, manage, places, user.time_zone, base, host))
     contexts: dict[str | None, str] = {}
@@ -337,7 +343,12 @@ def _uid(booking_id: int) -> str:
 
 def _keep(rows: list[dict[str, Any]]) -> None:
     """Upsert rendered texts (two feeds built at once both write; the last one wins)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if is_postgresql:
+        # Kept texts are a cache: a crash that loses this commit costs a rendering, so
+        # the feed does not wait for the WAL flush.
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    dialect = postgresql if is_postgresql else sqlite
     for start in range(0, len(rows), 500):
         stmt = dialect.insert(BookingFeedText).values(rows[start : start + 500])
         db.session.execute(
