@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, insert, select, text
 
 from teletherapy import create_app
 from teletherapy.demo.seed import seed_demo
-from teletherapy.domain.slots import generate_slots
+from teletherapy.domain.slots import Schedule, generate_slots
 from teletherapy.extensions import db
 from teletherapy.models import Booking, TherapistProfile, User
 from teletherapy.services.availability.openings import write_openings
@@ -79,9 +79,8 @@ def book_some(ids: list[int], rng: random.Random) -> int:
             continue  # some have a free calendar
         s = schedule.settings
         first = NOW.date() + timedelta(days=1)
-        offered = generate_slots(
-            s, schedule.rules, schedule.overrides, (), NOW, first, first + timedelta(days=14)
-        )
+        free = Schedule(settings=s, rules=schedule.rules, overrides=schedule.overrides)
+        offered = generate_slots(free, NOW, first, first + timedelta(days=14))
         for slot in rng.sample(offered[:12], min(3, len(offered[:12]))):
             travel = timedelta(minutes=s.travel_buffer_minutes if slot.setting == "home" else 0)
             rows.append(
@@ -187,10 +186,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--therapists", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # migrations' progress lines
-    with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{folder}/bench.sqlite3", args.therapists, args.repeats)
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as folder:
+            run("SQLite", f"sqlite:///{folder}/bench.sqlite3", args.therapists, args.repeats)
+    if args.only == "sqlite":
+        return
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if pg:
         run("PostgreSQL", fresh_postgres(pg), args.therapists, args.repeats)
