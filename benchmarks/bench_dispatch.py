@@ -92,7 +92,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     reset(url, folder)
     outbox, go = folder / "outbox", folder / "go"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")])}
     workers = []
     for name in ("a", "b"):
         ready = folder / f"{name}.ready"

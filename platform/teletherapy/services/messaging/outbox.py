@@ -6,11 +6,12 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
@@ -118,9 +119,10 @@ def claim_due(
     return ids
 
 
-def _finish(message_id: int, owner: str, **values: object) -> bool:
-    """Record an outcome only if we still hold the lease."""
-    result = db.session.execute(
+def _finish(message_id: int, owner: str, via: Connection | None = None, **values: object) -> bool:
+    """Record an outcome only if we still hold the lease, committed on its own (`via`: an
+    autocommit connection, one round trip instead of BEGIN, UPDATE and COMMIT)."""
+    statement = (
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -128,10 +130,23 @@ def _finish(message_id: int, owner: str, **values: object) -> bool:
             OutboxMessage.lease_owner == owner,
         )
         .values(lease_until=None, **values)
-        .execution_options(synchronize_session=False)
     )
+    if via is not None:
+        return bool(_rowcount(via.execute(statement)))
+    result = db.session.execute(statement.execution_options(synchronize_session=False))
     db.session.commit()
     return bool(_rowcount(result))
+
+
+@contextlib.contextmanager
+def _outcomes() -> Iterator[Connection | None]:
+    """On PostgreSQL, one autocommit connection for a sweep's outcomes: each UPDATE is its
+    own durable transaction, as with a commit per message. Elsewhere: the session."""
+    if db.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _causes_gone(rows: list[OutboxMessage]) -> set[int]:
@@ -195,12 +210,14 @@ def dispatch_due(
             headers=dict(row.headers or {}),
         )
         work.append((row.id, row.attempts, row.is_sensitive, message))
+    for row in rows:  # else every commit below expires every row of the batch again
+        db.session.expunge(row)
     db.session.rollback()  # no transaction held across the SMTP hand-offs
     batch = getattr(mailer, "batch", None)
     # Stop handing over well before the lease ends: a message sent after another
     # dispatcher re-claimed it would go out twice. What is left returns after the lease.
     deadline = time.monotonic() + lease_seconds / 2
-    with batch() if callable(batch) else contextlib.nullcontext():
+    with _outcomes() as via, batch() if callable(batch) else contextlib.nullcontext():
         for message_id, attempts, is_sensitive, message in work:
             if time.monotonic() > deadline:
                 logger.warning("outbox sweep stopped at the lease's half-life; rest later")
@@ -219,6 +236,7 @@ def dispatch_due(
                     _finish(
                         message_id,
                         owner,
+                        via,
                         status=OutboxStatus.DEAD.value,
                         last_error=f"{type(exc).__name__}: {exc}"[:500],
                     )
@@ -227,6 +245,7 @@ def dispatch_due(
                     _finish(
                         message_id,
                         owner,
+                        via,
                         status=OutboxStatus.PENDING.value,
                         due_at=now + backoff(attempts),
                         last_error=f"{type(exc).__name__}: {exc}"[:500],
@@ -240,7 +259,7 @@ def dispatch_due(
             }
             if is_sensitive:
                 values.update(body_text="[sent; contents removed]", body_html=None)
-            _finish(message_id, owner, **values)
+            _finish(message_id, owner, via, **values)
             sent += 1
     return SweepResult(
         claimed=len(ids),
