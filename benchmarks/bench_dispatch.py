@@ -6,6 +6,7 @@ each with its own app) drain them from PostgreSQL with FOR UPDATE SKIP LOCKED, w
 which must be 0 (the script fails otherwise).
 
 Needs BENCH_DATABASE_URL or TEST_DATABASE_URL: a scratch database, EMPTIED by this script.
+BENCH_REMINDERS changes the number of reminders (a loaded machine drains 10,000 slowly).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from sqlalchemy import create_engine, func, insert, select, text
 from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
+from teletherapy.jobs.tasks import CLAIM_BATCH
 from teletherapy.models import Booking, OutboxMessage, TherapistProfile, User
 from teletherapy.settings import normalise_database_url
 
-REMINDERS = 10_000
-BATCH = 100
+REMINDERS = int(os.environ.get("BENCH_REMINDERS", "10000"))
+BATCH = CLAIM_BATCH  # what the dispatcher's sweep claims per round
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -90,7 +92,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     reset(url, folder)
     outbox, go = folder / "outbox", folder / "go"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")])}
     workers = []
     for name in ("a", "b"):
         ready = folder / f"{name}.ready"

@@ -40,8 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
 from teletherapy import create_app  # noqa: E402
+from teletherapy.clock import utcnow  # noqa: E402
 from teletherapy.extensions import db  # noqa: E402
 from teletherapy.models import AvailabilityRule, TherapistProfile  # noqa: E402
+from teletherapy.services.availability.openings import write_openings  # noqa: E402
 
 REQUESTS: list[tuple[str, dict[str, Any]]] = [
     (
@@ -162,6 +164,9 @@ def prepare(url: str, size: int, instance: Path) -> Any:
         started = clock.perf_counter()
         seed_demo(therapists=size, clients=5, seed=1)
         add_availability(list(db.session.scalars(select(TherapistProfile.id))))
+        # The rules above are bulk inserts that bypass the services' commit hooks: store
+        # the next openings as those hooks (or the refresh job) would have.
+        write_openings(list(db.session.scalars(select(TherapistProfile.id))), now=utcnow())
         # Planner statistics, as a running database has them (autovacuum, or a nightly
         # ANALYZE on SQLite); fresh bulk loads have none.
         db.session.execute(text("ANALYZE"))

@@ -49,6 +49,12 @@ def register_extensions(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(map(str, compile_catalogs(sources)))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _configure_sqlite(app)
+    from teletherapy.services.availability.openings import install as keep_openings_current
+
+    keep_openings_current()
+    from teletherapy.services.calendars.feeds import install as keep_feed_stamps
+
+    keep_feed_stamps()
 
 
 def register_gateways(app: Flask) -> None:

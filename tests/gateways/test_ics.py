@@ -409,3 +409,28 @@ def test_no_comma_separated_rdate_anywhere_in_a_long_feed():
     rdates = [line for line in ics.split("\r\n") if line.startswith("RDATE")]
     assert len(rdates) == 2 * 4  # two transitions a year, the first of each is a DTSTART
     assert not [line for line in rdates if re.search(r",", line)]
+
+
+def test_a_feed_assembled_from_kept_event_texts_is_the_same_bytes_as_built_whole():
+    from teletherapy.gateways.ics import assemble_feed, feed_zone_windows, render_feed_event
+
+    zone = "America/New_York"
+    events = [
+        make_event(
+            uid=f"feed-{i}@teletherapy.test",
+            start=datetime(2026, 12, 30, 14, tzinfo=UTC) + timedelta(days=i),
+            end=datetime(2026, 12, 30, 15, tzinfo=UTC) + timedelta(days=i),
+            time_zone=zone,
+        )
+        for i in range(5)  # across the new year: two years of VTIMEZONE
+    ]
+    whole = build_feed(events, "Sessions", refresh_minutes=30)
+    windows = feed_zone_windows(zone, [t for e in events for t in (e.start, e.end)])
+    parts = assemble_feed(
+        [render_feed_event(e) for e in events], windows, "Sessions", refresh_minutes=30
+    )
+    assert parts == whole
+    assert feed_zone_windows("UTC", [events[0].start]) == {}
+    assert feed_zone_windows(zone, []) == {}
+    with pytest.raises(ValueError):
+        assemble_feed([], {}, "Sessions", refresh_minutes=0)

@@ -382,3 +382,63 @@ def test_ics_method_reads_the_method_line():
     assert ics_method(invite()) == "REQUEST"
     assert ics_method(invite("CANCEL")) == "CANCEL"
     assert ics_method(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n") is None
+
+
+class SessionCounter(Recorder):
+    """Also notes which SMTP session (connection) carried each message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[int] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sessions.append(id(session))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_batch_sends_every_message_on_one_connection_and_survives_a_refusal(smtp_server):
+    from aiosmtpd.controller import Controller
+
+    recorder = SessionCounter()
+    recorder.refuse.add("gone@demo.test")
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", sender=SENDER, timeout=5)
+        with mailer.batch():
+            mailer.send(message(to="a@demo.test"))
+            with pytest.raises(MailError):
+                mailer.send(message(to="gone@demo.test"))
+            mailer.send(message(to="b@demo.test"))
+        assert [m.recipients for m in recorder.messages] == [["a@demo.test"], ["b@demo.test"]]
+        assert len(set(recorder.sessions)) == 1
+        mailer.send(message(to="c@demo.test"))  # outside a batch: a connection of its own
+        assert len(set(recorder.sessions)) == 2
+    finally:
+        controller.stop()
+
+
+def test_a_batch_opens_a_new_connection_after_a_failed_one(smtp_server):
+    from aiosmtpd.controller import Controller
+
+    class RefusesData(SessionCounter):
+        async def handle_DATA(self, server, session, envelope):
+            if "bad@demo.test" in envelope.rcpt_tos:
+                return "554 5.6.0 refused"
+            return await super().handle_DATA(server, session, envelope)
+
+    recorder = RefusesData()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", sender=SENDER, timeout=5)
+        with mailer.batch():
+            mailer.send(message(to="a@demo.test"))
+            with pytest.raises(MailError):
+                mailer.send(message(to="bad@demo.test"))
+            mailer.send(message(to="b@demo.test"))
+        assert len(recorder.messages) == 2 and len(set(recorder.sessions)) == 2
+    finally:
+        controller.stop()

@@ -211,6 +211,7 @@ def therapist_steps() -> list[TherapistStep]:
         _payment_settings_step,  # ways to pay and late-cancel fees
         seed_matching_profiles,  # licences, settings, tags, fees by band
         _demo_groups,  # a weekly group for therapists 1-3 (meetings via the lifecycle)
+        _openings_step,  # next openings stored when the batch commits
     ]
 
 
@@ -440,3 +441,11 @@ def _demo_groups(batch: list[tuple[DemoTherapist, int]]) -> None:
             meetings=[(m.start, m.end, m.blocked.start, m.blocked.end) for m in meetings],
             now=utcnow(),
         )
+
+
+def _openings_step(batch: list[tuple[DemoTherapist, int]]) -> None:
+    """Each demo therapist's next openings are stored when the batch commits."""
+    from teletherapy.services.availability.openings import mark_calendar_changed
+
+    for _, profile_id in batch:
+        mark_calendar_changed(profile_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal, NamedTuple
@@ -107,20 +107,53 @@ def build_feed(events: Iterable[IcsEvent], calendar_name: str, refresh_minutes: 
     the ETag. Attendees are left out: a published feed is informational, and listing
     attendees makes some clients offer replies to an organizer who is not listening.
     """
+    ordered = sorted(events, key=lambda e: (_utc(e.start), e.uid, _recurrence_key(e)))
+    return assemble_feed(
+        [render_feed_event(event) for event in ordered],
+        _zone_windows(ordered),
+        calendar_name,
+        refresh_minutes=refresh_minutes,
+    )
+
+
+def render_feed_event(event: IcsEvent) -> bytes:
+    """One event's text exactly as a feed writes it (callers may keep it and reuse it)."""
+    return b"".join(c.to_ical() for c in _event_components(event, with_attendees=False))
+
+
+def feed_zone_windows(time_zone: str, instants: Iterable[datetime]) -> dict[str, tuple[date, date]]:
+    """The VTIMEZONE windows of a feed whose events are all written in `time_zone`."""
+    zone = _zone(time_zone)
+    years = [i.astimezone(zone).year for i in instants]
+    if zone is UTC or not years:
+        return {}
+    return {time_zone: (date(min(years), 1, 1), date(max(years) + 1, 1, 1))}
+
+
+def assemble_feed(
+    event_texts: Sequence[bytes],
+    zone_windows: Mapping[str, tuple[date, date]],
+    calendar_name: str,
+    *,
+    refresh_minutes: int = 60,
+) -> bytes:
+    """A feed from events already rendered (render_feed_event), in the order given:
+    the header, the time zones and a join, the same bytes as building it whole."""
     if refresh_minutes < 1:
         raise ValueError("refresh_minutes must be positive")
-    ordered = sorted(events, key=lambda e: (_utc(e.start), e.uid, _recurrence_key(e)))
-    components: list[Event] = []
-    for event in ordered:
-        components.extend(_event_components(event, with_attendees=False))
-    calendar = _calendar("PUBLISH", components, ordered)
+    calendar = _calendar("PUBLISH", (), ())
+    for time_zone, (first_date, last_date) in sorted(zone_windows.items()):
+        calendar.add_component(vtimezone(time_zone, first_date, last_date))
     # NAME (RFC 7986) and X-WR-CALNAME (Apple/Google/Outlook) carry the same name.
     calendar.calendar_name = calendar_name
     refresh = timedelta(minutes=refresh_minutes)
     calendar.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
-    data: bytes = calendar.to_ical()
-    return data
+    head: bytes = calendar.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    if not head.endswith(end):  # pragma: no cover - icalendar always ends a calendar so
+        raise ValueError("unexpected calendar serialisation")
+    return head[: -len(end)] + b"".join(event_texts) + end
 
 
 def google_calendar_url(event: IcsEvent) -> str:

@@ -10,7 +10,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -186,6 +186,7 @@ class SmtpMailer:
         self.timeout = timeout
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.local_hostname = local_hostname
+        self._batch: list[smtplib.SMTP] | None = None
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpMailer(host={self.host!r}, port={self.port}, user={self.username!r})"
@@ -198,8 +199,11 @@ class SmtpMailer:
         if not envelope_to:
             raise MailError(f"no address in {message.to!r}", permanent=True)
         try:
-            with self._connect() as smtp:
-                smtp.send_message(mime, from_addr=envelope_from, to_addrs=[envelope_to])
+            if self._batch is None:
+                with self._connect() as smtp:
+                    smtp.send_message(mime, from_addr=envelope_from, to_addrs=[envelope_to])
+            else:
+                self._send_in_batch(mime, envelope_from, envelope_to)
         # Only a refusal of this message or recipient is permanent; a refused login or
         # sender is our configuration, which an operator can fix before the retries end.
         except smtplib.SMTPRecipientsRefused as exc:
@@ -216,6 +220,34 @@ class SmtpMailer:
             raise MailError(f"SMTP delivery failed: {type(exc).__name__}") from exc
         logger.info("mail handed to SMTP", extra={"message_id": message_id})
         return message_id
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Send every message inside on one connection (opened on the first, reopened
+        after a failure), closed at the end: a sweep's batch pays one handshake."""
+        self._batch = []
+        try:
+            yield
+        finally:
+            for smtp in self._batch:
+                _close_quietly(smtp)
+            self._batch = None
+
+    def _send_in_batch(self, mime: EmailMessage, envelope_from: str, envelope_to: str) -> None:
+        assert self._batch is not None
+        if not self._batch:
+            self._batch.append(self._connect())
+        smtp = self._batch[0]
+        try:
+            smtp.send_message(mime, from_addr=envelope_from, to_addrs=[envelope_to])
+        except smtplib.SMTPRecipientsRefused:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.rset()  # the connection is fine; only this message was refused
+            raise
+        except BaseException:
+            self._batch.clear()  # a broken connection is not reused
+            _close_quietly(smtp)
+            raise
 
     def _connect(self) -> smtplib.SMTP:
         smtp: smtplib.SMTP

@@ -38,6 +38,9 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     )
     scheduler.add_job(tasks.expire_holds, "interval", seconds=60, args=[app], id="expire_holds")
     scheduler.add_job(
+        tasks.refresh_openings, "interval", seconds=60, args=[app], id="refresh_openings"
+    )
+    scheduler.add_job(
         tasks.sweep_payments,
         "interval",
         seconds=int(app.config["DISPATCHER_INTERVAL_SECONDS"]),

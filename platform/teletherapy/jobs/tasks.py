@@ -15,6 +15,10 @@ from teletherapy.gateways import gateways
 
 logger = logging.getLogger(__name__)
 
+# Messages claimed per sweep round: each round costs a claim query, one read of the rows
+# and their bookings, and one SMTP connection, shared by the whole batch.
+CLAIM_BATCH = 500
+
 
 def sweep_outbox(app: Flask, owner: str) -> None:
     from teletherapy.services.messaging.outbox import LEASE_SECONDS, dispatch_due
@@ -24,11 +28,15 @@ def sweep_outbox(app: Flask, owner: str) -> None:
         mailer = gateways().mail
         while True:
             result = dispatch_due(
-                mailer=mailer, now=utcnow(), limit=100, owner=owner, lease_seconds=lease_seconds
+                mailer=mailer,
+                now=utcnow(),
+                limit=CLAIM_BATCH,
+                owner=owner,
+                lease_seconds=lease_seconds,
             )
             if result.claimed:
                 logger.info("outbox sweep: %s", result)
-            if result.claimed < 100:
+            if result.claimed < CLAIM_BATCH:
                 break
 
 
@@ -37,6 +45,14 @@ def expire_holds(app: Flask) -> None:
 
     with app.app_context():
         expire_stale_holds(now=utcnow())
+
+
+def refresh_openings(app: Flask) -> None:
+    """Stored next openings that time has made due (notice passed, holds lapsed, horizon)."""
+    from teletherapy.services.availability.openings import refresh_due_openings
+
+    with app.app_context():
+        refresh_due_openings(now=utcnow())
 
 
 def sweep_payments(app: Flask) -> None:

@@ -23,6 +23,7 @@ from teletherapy.models.calendars import (
     NotificationPreference,
 )
 from teletherapy.models.equity import EquityCareStart, EquityFirstSearch, EquitySearch
+from teletherapy.models.feed_texts import BookingFeedText
 from teletherapy.models.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.models.matching import (
     TAG_KINDS,
@@ -31,6 +32,7 @@ from teletherapy.models.matching import (
     TherapistFee,
     TherapistTag,
 )
+from teletherapy.models.openings import TherapistOpening
 from teletherapy.models.outbox import OutboxMessage, OutboxStatus
 from teletherapy.models.payments import (
     ClientPaymentProfile,
@@ -66,6 +68,7 @@ __all__ = [
     "Base",
     "Booking",
     "BookingCalendarEntry",
+    "BookingFeedText",
     "BookingSeries",
     "CalendarDetail",
     "CalendarFeedToken",
@@ -95,6 +98,7 @@ __all__ = [
     "SeatStatus",
     "StripeEvent",
     "TherapistFee",
+    "TherapistOpening",
     "TherapistPaymentSettings",
     "TherapistProfile",
     "TherapistTag",

@@ -22,6 +22,10 @@ class CalendarFeedToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # When something the owner's feed is made of last changed (their sessions, their
+    # preferences, their zone or language), stamped in the commit that changed it:
+    # a conditional request is answered from this one row. None: since created_at.
+    changed_at: Mapped[datetime | None]
 
 
 class NotificationPreference(Base):

@@ -198,13 +198,13 @@ def test_an_unchanged_feed_is_served_from_the_cache_and_rebuilt_after_a_change(
     token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
     body, etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
     built: list[int] = []
-    real_build = calendar_feeds.build_feed
+    real_build = calendar_feeds.assemble_feed
 
     def counting_build(*args, **kwargs):
         built.append(1)
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(calendar_feeds, "build_feed", counting_build)
+    monkeypatch.setattr(calendar_feeds, "assemble_feed", counting_build)
     assert calendar_feeds.build_feed_for_token(token=token, now=NOW) == (
         body,
         etag,
@@ -215,3 +215,78 @@ def test_an_unchanged_feed_is_served_from_the_cache_and_rebuilt_after_a_change(
     db.session.commit()
     changed, new_etag, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
     assert built == [1] and new_etag != etag and changed != body
+
+
+def test_each_sessions_text_is_kept_and_only_a_changed_one_is_rendered_again(
+    db, people, monkeypatch
+):
+    from teletherapy.gateways.ics import build_feed
+    from teletherapy.models import BookingFeedText
+
+    ana, sam = people["ana"], people["sam"]
+    bookings = [
+        add_booking(db, ana, sam, z("2027-03-05T15:00Z") + timedelta(days=i)) for i in range(4)
+    ]
+    preferences.update_preferences(user_id=ana.id, calendar_detail="named")
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=ana.id, now=NOW).url)
+    first, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    kept = db.session.scalars(select(BookingFeedText)).all()
+    assert sorted((k.booking_id, k.audience) for k in kept) == [
+        (b.id, "therapist") for b in bookings
+    ]
+    rendered: list[int] = []
+    real_render = calendar_feeds.render_feed_event
+
+    def counting_render(event):
+        rendered.append(1)
+        return real_render(event)
+
+    monkeypatch.setattr(calendar_feeds, "render_feed_event", counting_render)
+    calendar_feeds.clear_feed_cache()
+    assert calendar_feeds.build_feed_for_token(token=token, now=NOW)[0] == first
+    assert rendered == []
+    move(bookings[2], z("2027-03-20T15:00Z"))  # SEQUENCE rises
+    db.session.commit()
+    changed, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    assert rendered == [1]
+    assert b"20270320T" in changed and changed != first
+    # The same bytes as rendering every event afresh.
+    events = icalendar.Calendar.from_ical(changed).walk("VEVENT")
+    assert len(events) == 4 and all(e["SUMMARY"] == "Session with Sam Lee" for e in events)
+    db.session.query(BookingFeedText).delete()
+    db.session.commit()
+    calendar_feeds.clear_feed_cache()
+    assert calendar_feeds.build_feed_for_token(token=token, now=NOW)[0] == changed
+    assert callable(build_feed)
+
+
+def test_a_conditional_request_reads_one_row_and_any_change_of_the_feed_moves_its_tag(db, people):
+    from sqlalchemy import event
+
+    ana, sam = people["ana"], people["sam"]
+    booking = add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first = calendar_feeds.feed_validators(token=token, now=NOW).etag
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    # A change flushed only by the commit itself stamps the feed too.
+    booking.status = "cancelled"
+    booking.cancelled_at = NOW
+    db.session.commit()
+    second = calendar_feeds.feed_validators(token=token, now=NOW).etag
+    assert second != first
+    db.session.get(User, sam.id).time_zone = "Europe/Madrid"
+    db.session.commit()
+    assert calendar_feeds.feed_validators(token=token, now=NOW).etag != second
+    # The window moves once a day: the same day keeps the tag, the next day changes it.
+    third = calendar_feeds.feed_validators(token=token, now=NOW).etag
+    assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(hours=11)).etag == third
+    assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(hours=13)).etag != third

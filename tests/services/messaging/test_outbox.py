@@ -89,3 +89,20 @@ def test_sensitive_bodies_are_scrubbed_after_sending(db: Any, now: datetime) -> 
     outbox.dispatch_due(mailer=RecordingMailer(), now=now)
     db.session.expire_all()
     assert "Body" not in db.session.scalar(select(OutboxMessage.body_text))
+
+
+def test_a_sweep_stops_at_half_its_lease_and_leaves_the_rest_for_later(
+    db: Any, now: datetime, monkeypatch: Any
+) -> None:
+    for _ in range(3):
+        _enqueue(db, now)
+    ticks = iter([0.0, 1.0, 100.0, 100.0])  # the deadline, then one send in time, then late
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: next(ticks))
+    mailer = RecordingMailer()
+    result = outbox.dispatch_due(mailer=mailer, now=now, lease_seconds=120)
+    assert (result.claimed, result.sent, len(mailer.sent)) == (3, 1, 1)
+    monkeypatch.undo()
+    # The two left behind are claimed again once their lease has run out, and sent once.
+    later = now + timedelta(seconds=121)
+    assert outbox.dispatch_due(mailer=mailer, now=later).sent == 2
+    assert len(mailer.sent) == 3

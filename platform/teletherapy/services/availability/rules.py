@@ -33,6 +33,7 @@ from teletherapy.domain.slots import next_openings_bulk
 from teletherapy.extensions import db
 from teletherapy.models import AvailabilityOverride, AvailabilityRule, TherapistProfile, User
 from teletherapy.models import AvailabilitySettings as SettingsRow
+from teletherapy.services.availability.openings import stored_next_openings
 from teletherapy.services.availability.schedules import load_schedules, settings_from_row
 
 logger = logging.getLogger(__name__)
@@ -436,6 +437,8 @@ def next_openings(
             errors={"setting": [f"Choose one of {', '.join(sorted(SETTINGS))}."]},
         )
     ids = list(dict.fromkeys(therapist_ids))
+    if is_new_client:  # what matching shows: kept in a table, current with each calendar
+        return stored_next_openings(ids, setting=setting, now=now)
     schedules = load_schedules(ids, now=now)
     openings = next_openings_bulk(schedules, now, setting, is_new_client=is_new_client)
     result: dict[int, datetime | None] = {}

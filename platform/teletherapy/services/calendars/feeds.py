@@ -9,22 +9,33 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from flask import has_app_context
 from flask_babel import gettext
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import ColumnElement
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import NotFoundError
+from teletherapy.domain.vocabularies import AccountStatus
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
-from teletherapy.gateways.ics import IcsEvent, build_feed
+from teletherapy.gateways.ics import (
+    IcsEvent,
+    assemble_feed,
+    feed_zone_windows,
+    render_feed_event,
+)
 from teletherapy.i18n import speaking_to
 from teletherapy.models import (
     Booking,
+    BookingFeedText,
     CalendarDetail,
     CalendarFeedToken,
     NotificationPreference,
@@ -33,8 +44,13 @@ from teletherapy.models import (
 )
 from teletherapy.services.accounts.users import get_user, token_digest
 from teletherapy.services.availability.schedules import is_therapist_time
-from teletherapy.services.calendars.invites import UID_DOMAIN, location_for, organizer
-from teletherapy.services.messaging.preferences import get_preferences
+from teletherapy.services.calendars.invites import (
+    LOCATION_TEXT,
+    UID_DOMAIN,
+    location_for,
+    organizer,
+)
+from teletherapy.services.messaging.preferences import default_detail, get_preferences
 
 PAST_DAYS = 30
 CANCELLED_SHOWN_DAYS = 30
@@ -126,19 +142,6 @@ def revoke_feed(*, user_id: int, now: datetime) -> int:
 # --------------------------------------------------------------------------- the feed
 
 
-def _owner(token: str) -> tuple[CalendarFeedToken, User]:
-    row = db.session.scalar(
-        select(CalendarFeedToken).where(
-            CalendarFeedToken.token_hash == token_digest(token),
-            CalendarFeedToken.revoked_at.is_(None),
-        )
-    )
-    user = db.session.get(User, row.user_id) if row is not None else None
-    if row is None or user is None or not user.is_active:
-        raise NotFoundError("No such feed.")
-    return row, user
-
-
 def _whose(user: User) -> ColumnElement[bool]:
     if user.therapist is not None:
         # A group meeting appears once (its own row), not once per member.
@@ -146,42 +149,67 @@ def _whose(user: User) -> ColumnElement[bool]:
     return Booking.client_id == user.id
 
 
+def _day(now: datetime) -> datetime:
+    """The start of `now`'s UTC day: the window moves once a day, so a feed's content is a
+    function of its sessions and the day, and an unchanged stamp answers 304 all day."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _window(now: datetime) -> ColumnElement[bool]:
     """Sessions from 30 days ago on; cancelled ones only for 30 days after cancelling."""
-    return (Booking.start_at >= now - timedelta(days=PAST_DAYS)) & or_(
+    day = _day(now)
+    return (Booking.start_at >= day - timedelta(days=PAST_DAYS)) & or_(
         Booking.status.in_(FEED_STATUSES),
         (Booking.status == BookingStatus.CANCELLED)
         & (
             func.coalesce(Booking.cancelled_at, Booking.updated_at)
-            >= now - timedelta(days=CANCELLED_SHOWN_DAYS)
+            >= day - timedelta(days=CANCELLED_SHOWN_DAYS)
         ),
     )
 
 
-def _validators(token_row: CalendarFeedToken, user: User, now: datetime) -> FeedValidators:
-    count, latest = db.session.execute(
-        select(func.count(Booking.id), func.max(Booking.updated_at)).where(
-            _whose(user), _window(now)
+def _validators(token: str, now: datetime) -> FeedValidators:
+    """ETag and Last-Modified from one row (the token, its owner and their preferences),
+    unknown or revoked tokens and inactive owners: 404."""
+    T, U, P = CalendarFeedToken, User, NotificationPreference
+    row = db.session.execute(
+        select(
+            T.id,
+            T.created_at,
+            T.changed_at,
+            U.id.label("user_id"),
+            U.status,
+            U.role,
+            U.time_zone,
+            U.language,
+            P.calendar_detail,
+            P.updated_at.label("preferences_at"),
         )
-    ).one()
-    preference = db.session.get(NotificationPreference, user.id)
-    # Aggregates may bypass the UTCDateTime type (SQLite can give a naive value).
-    latest_booking = _as_utc(latest) if latest is not None else EPOCH
-    stamps = [token_row.created_at, preference.updated_at if preference else EPOCH, latest_booking]
+        .join(U, U.id == T.user_id)
+        .outerjoin(P, P.user_id == U.id)
+        .where(T.token_hash == token_digest(token), T.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None or row.status != AccountStatus.ACTIVE:
+        raise NotFoundError("No such feed.")
+    stamps = [
+        _as_utc(row.created_at),
+        _as_utc(row.changed_at) if row.changed_at is not None else EPOCH,
+        _as_utc(row.preferences_at) if row.preferences_at is not None else EPOCH,
+    ]
     last_modified = max(stamps).replace(microsecond=0)
-    detail = get_preferences(user).calendar_detail
+    detail = row.calendar_detail or default_detail(row.role)
     raw = ":".join(
         [
-            str(token_row.id),
-            str(count),
+            str(row.id),
             *(s.isoformat() for s in stamps),
+            _day(now).date().isoformat(),  # the window moves once a day
             detail,
-            user.time_zone,
-            user.language,  # the feed's text is in the owner's language
+            row.time_zone,
+            row.language,  # the feed's text is in the owner's language
         ]
     )
     etag = hashlib.sha256(raw.encode()).hexdigest()[:32]
-    return FeedValidators(user.id, etag, last_modified)
+    return FeedValidators(row.user_id, etag, last_modified)
 
 
 def _as_utc(value: Any) -> datetime:
@@ -192,9 +220,8 @@ def _as_utc(value: Any) -> datetime:
 
 
 def feed_validators(*, token: str, now: datetime) -> FeedValidators:
-    """ETag and Last-Modified from one aggregate query: enough to answer 304."""
-    token_row, user = _owner(token)
-    return _validators(token_row, user, now)
+    """ETag and Last-Modified from one row: enough to answer 304."""
+    return _validators(token, now)
 
 
 # Built feeds by (token hash, ETag): calendar apps that poll without conditional headers
@@ -207,15 +234,22 @@ def clear_feed_cache() -> None:
     _BUILT.clear()
 
 
-def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, datetime]:
-    """(the feed's bytes, ETag, Last-Modified) for a valid token; unknown or revoked: 404."""
-    token_row, user = _owner(token)
-    validators = _validators(token_row, user, now)
-    key = (token_row.token_hash, validators.etag)
+def build_feed_for_token(
+    *, token: str, now: datetime, validators: FeedValidators | None = None
+) -> tuple[bytes, str, datetime]:
+    """(the feed's bytes, ETag, Last-Modified) for a valid token; unknown or revoked: 404.
+
+    `validators`: what feed_validators answered for this token a moment ago (not read
+    again)."""
+    if validators is None:
+        validators = feed_validators(token=token, now=now)
+    key = (token_digest(token), validators.etag)
     cached = _BUILT.get(key)
     if cached is not None:
         _BUILT.move_to_end(key)
         return cached, validators.etag, validators.last_modified
+    user = db.session.get(User, validators.user_id)
+    assert user is not None
     with speaking_to(user):
         body = _build(user, now)
     _BUILT[key] = body
@@ -225,45 +259,108 @@ def build_feed_for_token(*, token: str, now: datetime) -> tuple[bytes, str, date
 
 
 def _build(user: User, now: datetime) -> bytes:
-    bookings = list(
-        db.session.scalars(
-            select(Booking).where(_whose(user), _window(now)).order_by(Booking.start_at)
+    """The feed from each booking's kept text (BookingFeedText): only bookings whose
+    fingerprint changed since (a new SEQUENCE, a new DTSTAMP, another summary) are
+    rendered again, and their new text is kept in the same commit."""
+    audience = "therapist" if user.therapist is not None else "client"
+    kept = BookingFeedText
+    rows = db.session.execute(
+        select(
+            Booking.id,
+            Booking.therapist_id,
+            Booking.client_id,
+            Booking.start_at,
+            Booking.end_at,
+            Booking.setting,
+            Booking.status,
+            Booking.ics_sequence,
+            Booking.updated_at,
+            kept.fingerprint,
+            kept.body,
         )
-    )
+        .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
+        .where(_whose(user), _window(now))
+    ).all()
     named = get_preferences(user).calendar_detail == CalendarDetail.NAMED.value
-    names = _other_names(user, bookings) if named else {}
+    names = _other_names(user, rows) if named else {}
     host = organizer()
-    events = []
-    for booking in bookings:
-        if named:
-            other = names.get(booking.id)
-            summary = (
-                gettext("Session with %(name)s", name=other) if other else gettext("Group session")
-            )
-        else:
-            summary = gettext("Appointment")
-        events.append(
+    # What every event of this feed shares, translated once (gettext per event was most
+    # of a build): the texts' templates, the viewer's zone, the links' base, the host.
+    with_name = gettext("Session with %(name)s")
+    group = gettext("Group session")
+    appointment = gettext("Appointment")
+    manage = gettext("Manage this session: %(link)s")
+    places = {setting: str(label) for setting, label in LOCATION_TEXT.items()}
+    base = public_url("/")
+    shared = repr((with_name, group, appointment, manage, places, user.time_zone, base, host))
+    contexts: dict[str | None, str] = {}
+    texts: list[bytes] = []
+    fresh: list[dict[str, Any]] = []
+    # build_feed's order: start, then the UID as text.
+    for row in sorted(rows, key=lambda r: (r.start_at, _uid(r.id))):
+        other = names.get(row.id) if named else None
+        context = contexts.get(other)
+        if context is None:
+            made_of = f"{shared}|{named}|{other}".encode()
+            context = contexts[other] = hashlib.sha1(made_of, usedforsecurity=False).hexdigest()
+        # Every change of a booking moves its updated_at (the DTSTAMP): with SEQUENCE and
+        # what the viewer's texts share, that is everything its text is made of.
+        fingerprint = f"{context[:12]}:{row.ics_sequence}:{row.updated_at.timestamp():.6f}"
+        if row.fingerprint == fingerprint and row.body is not None:
+            texts.append(row.body)
+            continue
+        summary = (with_name % {"name": other} if other else group) if named else appointment
+        link = public_url(f"/sessions/{row.id}")
+        body = render_feed_event(
             IcsEvent(
-                uid=f"feed-booking-{booking.id}@{UID_DOMAIN}",
-                sequence=booking.ics_sequence,
-                start=booking.start_at,
-                end=booking.end_at,
+                uid=_uid(row.id),
+                sequence=row.ics_sequence,
+                start=row.start_at,
+                end=row.end_at,
                 time_zone=user.time_zone,
                 summary=summary,
-                dtstamp=booking.updated_at,
+                dtstamp=row.updated_at,
                 organizer=host,
-                description=gettext(
-                    "Manage this session: %(link)s", link=public_url(f"/sessions/{booking.id}")
-                ),
-                location=location_for(booking),
-                url=public_url(f"/sessions/{booking.id}"),
-                status="CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED",
+                description=manage % {"link": link},
+                location=location_for(cast(Booking, row)),
+                url=link,
+                status="CANCELLED" if row.status == BookingStatus.CANCELLED else "CONFIRMED",
             )
         )
-    return build_feed(events, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
+        texts.append(body)
+        fresh.append(
+            {"booking_id": row.id, "audience": audience, "fingerprint": fingerprint, "body": body}
+        )
+    if fresh:
+        _keep(fresh)
+    windows = feed_zone_windows(user.time_zone, [t for r in rows for t in (r.start_at, r.end_at)])
+    return assemble_feed(texts, windows, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
 
 
-def _other_names(user: User, bookings: list[Booking]) -> dict[int, str]:
+def _uid(booking_id: int) -> str:
+    return f"feed-booking-{booking_id}@{UID_DOMAIN}"
+
+
+def _keep(rows: list[dict[str, Any]]) -> None:
+    """Upsert rendered texts (two feeds built at once both write; the last one wins)."""
+    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if is_postgresql:
+        # Kept texts are a cache: a crash that loses this commit costs a rendering, so
+        # the feed does not wait for the WAL flush.
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    dialect = postgresql if is_postgresql else sqlite
+    for start in range(0, len(rows), 500):
+        stmt = dialect.insert(BookingFeedText).values(rows[start : start + 500])
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["booking_id", "audience"],
+                set_={"fingerprint": stmt.excluded.fingerprint, "body": stmt.excluded.body},
+            )
+        )
+    db.session.commit()
+
+
+def _other_names(user: User, bookings: Sequence[Any]) -> dict[int, str]:
     """booking id -> the other person's name, in one query for the whole feed."""
     if user.therapist is not None:
         client_ids = {b.client_id for b in bookings if b.client_id is not None}
@@ -284,3 +381,70 @@ def _other_names(user: User, bookings: list[Booking]) -> dict[int, str]:
     ).all()
     by_therapist = {row[0]: row[1] for row in rows}
     return {b.id: by_therapist[b.therapist_id] for b in bookings if b.therapist_id in by_therapist}
+
+
+# --------------------------------------------------------------------------- change stamps
+# Any commit that changes what a feed is made of stamps its owners' tokens (changed_at):
+# a flush touching a booking marks its client and its therapist, one touching a person or
+# their preferences marks them; just before the commit one UPDATE stamps the marked
+# owners' active tokens. The only bulk UPDATE of bookings expires lapsed holds, and held
+# sessions are not in feeds.
+
+_FEED_MARK = "teletherapy.feeds_changed"
+
+
+def _marks(session: Session) -> tuple[set[int], set[int]]:
+    found: tuple[set[int], set[int]] = session.info.setdefault(_FEED_MARK, (set(), set()))
+    return found
+
+
+def _collect_feed_changes(session: Session, flush_context: UOWTransaction) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Booking):
+            users, therapists = _marks(session)
+            if obj.client_id is not None:
+                users.add(int(obj.client_id))
+            if obj.therapist_id is not None:
+                therapists.add(int(obj.therapist_id))
+        elif isinstance(obj, NotificationPreference) and obj.user_id is not None:
+            _marks(session)[0].add(int(obj.user_id))
+        elif isinstance(obj, User) and obj.id is not None:
+            _marks(session)[0].add(int(obj.id))
+
+
+def _stamp_feeds(session: Session) -> None:
+    from teletherapy.clock import utcnow
+
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit flushes after this hook: mark the last changes first
+    if not session.info.get(_FEED_MARK):
+        return
+    if not (has_app_context() and session is db.session()):
+        session.info.pop(_FEED_MARK, None)  # scripts' raw sessions are not kept current
+        return
+    users, therapists = session.info.pop(_FEED_MARK)
+    T = CalendarFeedToken
+    owners = or_(
+        T.user_id.in_(sorted(users)),
+        T.user_id.in_(
+            select(TherapistProfile.user_id).where(TherapistProfile.id.in_(sorted(therapists)))
+        ),
+    )
+    with session.no_autoflush:
+        session.execute(
+            update(T).where(owners, T.revoked_at.is_(None)).values(changed_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+    session.info.pop(_FEED_MARK, None)
+
+
+def _forget_feed_marks(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_FEED_MARK, None)
+
+
+def install() -> None:
+    """Listen on every ORM session (once): flushes mark, commits stamp."""
+    if not event.contains(Session, "after_flush", _collect_feed_changes):
+        event.listen(Session, "after_flush", _collect_feed_changes)
+        event.listen(Session, "before_commit", _stamp_feeds)
+        event.listen(Session, "after_soft_rollback", _forget_feed_marks)

@@ -146,6 +146,25 @@ def _wanted_kinds(request: MatchRequest) -> list[str]:
     return [kind for kind, asked in wanted if asked]
 
 
+def _filter_kinds(request: MatchRequest) -> list[str]:
+    """The tag kinds the hard filters look at."""
+    kinds = ["language"] if any(w.required for w in request.languages) else []
+    return kinds + (["age_group"] if request.age_group else [])
+
+
+def prefilter(request: MatchRequest, bands: Sequence[FeeBand], now: datetime) -> list[Any]:
+    """The hard filters beyond place and band, as SQL: required languages, the age group,
+    reduced-fee capacity. The same rules as domain.matching.hard_filter."""
+    conditions: list[Any] = [_tag_flag("language", w.code) for w in request.languages if w.required]
+    if request.age_group:
+        conditions.append(_tag_flag("age_group", request.age_group))
+    if request.fee_band.is_reduced:
+        _, used = _week_columns(bands, now)
+        P = TherapistProfile
+        conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
+    return conditions
+
+
 def _tags_column(kinds: Sequence[str]) -> Any:
     """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
     if not kinds:
@@ -181,14 +200,21 @@ def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
 
 
 def candidate_query(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, *, band_required: bool
+    request: MatchRequest,
+    bands: Sequence[FeeBand],
+    now: datetime,
+    *,
+    band_required: bool,
+    light: bool = False,
 ) -> Any:
     """One row per therapist with everything matching needs (correlated subqueries use
     the tag primary key and the bookings (therapist_id, start_at) index).
 
     For a search (`band_required`) the flags that cannot change the answer are left out:
     online elsewhere only matters for an online request (and those rows are all online
-    here), a licence in the state only for home visits.
+    here), a licence in the state only for home visits. `light` rows are for therapists
+    the SQL prefilter ruled out: only what the hard filters read (languages, age groups,
+    place, capacity), so the domain can say which filter removed them.
     """
     P = TherapistProfile
     single = not band_required
@@ -228,8 +254,8 @@ def candidate_query(
         ),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
-        _tags_column(_wanted_kinds(request)).label("tags"),
-        booked.label("booked"),
+        _tags_column(_filter_kinds(request) if light else _wanted_kinds(request)).label("tags"),
+        (literal(0) if light else booked).label("booked"),
         used.label("used"),
     ]
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)

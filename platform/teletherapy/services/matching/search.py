@@ -17,15 +17,17 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
    2x km"). "allow online sessions" (in person only) is the exception: one more query
    of ids counts it in SQL (online_alternative), as loading every therapist online in
    the state would cost more than the in-person search itself.
-   Required languages and the age group are not filtered in SQL for the same reason
-   ("make Spanish preferred instead of required"); the domain filters them.
+   Every other hard filter is in the same SQL (prefilter): required languages, the age
+   group, reduced-fee capacity. The therapists in place that it rules out come back as
+   light rows (only what the hard filters read), so the domain still names the filter
+   that removed each one and counts "make Spanish preferred instead of required" exactly.
    `removed_by` therefore counts among the therapists in place (verified, accepting, in
    the band); relaxations never loosen the band, verification, acceptance or capacity.
 3. `domain.matching.rank` with limit + OPENINGS_EXTRA gives the counts, the relaxations
-   and the best few; the next opening is computed for those few only (the slot search is
-   the costly step), and they are ranked again with it. Among therapists tied on score
-   and sessions booked beyond that window, the id decides rather than the opening: the
-   price of a bounded cost.
+   and the best few; the next opening of those few is read from the stored openings
+   (services/availability/openings.py), and they are ranked again with it. Among
+   therapists tied on score and sessions booked beyond that window, the id decides
+   rather than the opening: the price of a bounded cost.
 4. The public shape of the shown therapists (three queries).
 """
 
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
@@ -69,6 +71,7 @@ from teletherapy.services.matching.candidates import (
     next_openings_for,
     online_alternative,
     place_filter,
+    prefilter,
     read_rows,
     to_candidates,
 )
@@ -248,18 +251,34 @@ def find_matches(
     request = build_request(
         request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
     )
+    in_place = (
+        TherapistProfile.verified_at.is_not(None),
+        TherapistProfile.accepting_new_clients.is_(True),
+        place_filter(request),
+    )
+    required = prefilter(request, bands, now)
     rows = read_rows(
-        candidate_query(request, bands, now, band_required=True).where(
-            TherapistProfile.verified_at.is_not(None),
-            TherapistProfile.accepting_new_clients.is_(True),
-            place_filter(request),
-        )
+        candidate_query(request, bands, now, band_required=True).where(*in_place, *required)
     )
     candidates = to_candidates(rows, request)
+    # Those the prefilter ruled out, as light rows: the domain still names the filter
+    # that removed each one and counts what each relaxation would add.
+    ruled_out = (
+        to_candidates(
+            read_rows(
+                candidate_query(request, bands, now, band_required=True, light=True).where(
+                    *in_place, ~and_(*required)
+                )
+            ),
+            request,
+        )
+        if required
+        else []
+    )
     # First pass: the filters, their counts and relaxations, and the best few without
     # openings; second pass: those few with their next openings.
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
-    overview = rank(candidates, dataclasses.replace(request, limit=window), now)
+    overview = rank([*candidates, *ruled_out], dataclasses.replace(request, limit=window), now)
     best = [m.candidate for m in overview.matches]
     openings = next_openings_for([c.id for c in best], setting=request.setting, now=now)
     final = rank(
@@ -287,9 +306,10 @@ def find_matches(
     if profile is not None:
         profile.intake = _stored_intake(request_payload)
         profile.fee_band = band.code
+    considered = len(candidates) + len(ruled_out)
     equity_recording.record_search(
         request=request,
-        result_count=len(candidates) - sum(overview.removed_by.values()),
+        result_count=considered - sum(overview.removed_by.values()),
         most_removed_by=overview.most_removed_by,
         client_id=client_id,
         now=now,
@@ -298,11 +318,11 @@ def find_matches(
     logger.info(
         "matches setting=%s considered=%s removed=%s shown=%s",
         request.setting,
-        len(candidates),
+        considered,
         sum(overview.removed_by.values()),
         len(matches),
     )
-    return _search(overview, tuple(relaxations), matches, band, request, len(candidates))
+    return _search(overview, tuple(relaxations), matches, band, request, considered)
 
 
 def _search(

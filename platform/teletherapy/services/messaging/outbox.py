@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
@@ -116,9 +119,10 @@ def claim_due(
     return ids
 
 
-def _finish(message_id: int, owner: str, **values: object) -> bool:
-    """Record an outcome only if we still hold the lease."""
-    result = db.session.execute(
+def _finish(message_id: int, owner: str, via: Connection | None = None, **values: object) -> bool:
+    """Record an outcome only if we still hold the lease, committed on its own (`via`: an
+    autocommit connection, one round trip instead of BEGIN, UPDATE and COMMIT)."""
+    statement = (
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -126,18 +130,43 @@ def _finish(message_id: int, owner: str, **values: object) -> bool:
             OutboxMessage.lease_owner == owner,
         )
         .values(lease_until=None, **values)
-        .execution_options(synchronize_session=False)
     )
+    if via is not None:
+        return bool(_rowcount(via.execute(statement)))
+    result = db.session.execute(statement.execution_options(synchronize_session=False))
     db.session.commit()
     return bool(_rowcount(result))
 
 
-def _cause_is_gone(row: OutboxMessage) -> bool:
-    """A reminder whose booking is no longer confirmed must not go out (checked at send time)."""
-    if row.kind != "reminder" or row.booking_id is None:
-        return False
-    status = db.session.scalar(select(Booking.status).where(Booking.id == row.booking_id))
-    return status != BookingStatus.CONFIRMED
+@contextlib.contextmanager
+def _outcomes() -> Iterator[Connection | None]:
+    """On PostgreSQL, one autocommit connection for a sweep's outcomes: each UPDATE is its
+    own durable transaction, as with a commit per message. Elsewhere: the session."""
+    if db.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _causes_gone(rows: list[OutboxMessage]) -> set[int]:
+    """Reminders whose booking is no longer confirmed must not go out (checked at send
+    time, for the whole batch in one query)."""
+    booking_ids = {r.booking_id for r in rows if r.kind == "reminder" and r.booking_id is not None}
+    if not booking_ids:
+        return set()
+    confirmed = set(
+        db.session.scalars(
+            select(Booking.id).where(
+                Booking.id.in_(booking_ids), Booking.status == BookingStatus.CONFIRMED
+            )
+        )
+    )
+    return {
+        r.id
+        for r in rows
+        if r.kind == "reminder" and r.booking_id is not None and r.booking_id not in confirmed
+    }
 
 
 def dispatch_due(
@@ -148,20 +177,27 @@ def dispatch_due(
     owner: str | None = None,
     lease_seconds: int = LEASE_SECONDS,
 ) -> SweepResult:
-    """One sweep: claim, then send each claimed message and record the outcome."""
+    """One sweep: claim, read the claimed rows and their bookings once, then send each
+    message (on one SMTP connection when the mailer can) and record its outcome in its
+    own commit, so a crash can repeat at most the message being handed over."""
     owner = owner or uuid.uuid4().hex
     ids = claim_due(now=now, limit=limit, owner=owner, lease_seconds=lease_seconds)
     sent = failed = expired = dead = cancelled = 0
-    for message_id in ids:
-        row = db.session.get(OutboxMessage, message_id)
-        if row is None:
-            continue
+    rows = (
+        list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))))
+        if ids
+        else []
+    )
+    rows.sort(key=lambda r: (r.due_at, r.id))
+    gone = _causes_gone(rows)
+    work: list[tuple[int, int, bool, OutgoingMessage]] = []
+    for row in rows:
         if row.expires_at is not None and row.expires_at <= now:
-            _finish(message_id, owner, status=OutboxStatus.EXPIRED.value)
+            _finish(row.id, owner, status=OutboxStatus.EXPIRED.value)
             expired += 1
             continue
-        if _cause_is_gone(row):
-            _finish(message_id, owner, status=OutboxStatus.CANCELLED.value, dedupe_key=None)
+        if row.id in gone:
+            _finish(row.id, owner, status=OutboxStatus.CANCELLED.value, dedupe_key=None)
             cancelled += 1
             continue
         message = OutgoingMessage(
@@ -173,46 +209,58 @@ def dispatch_due(
             ics_method=row.ics_method,
             headers=dict(row.headers or {}),
         )
-        attempts = row.attempts
-        is_sensitive = row.is_sensitive
-        db.session.rollback()  # no transaction held across the SMTP hand-off
-        try:
-            provider_id = mailer.send(message)
-        except Exception as exc:  # any failure of the peer is retried, never lost
-            logger.warning(
-                "outbox message id=%s failed attempt=%s: %s",
-                message_id,
-                attempts,
-                type(exc).__name__,
-            )
-            # A permanent refusal (unknown recipient) will not improve with retries.
-            if attempts >= MAX_ATTEMPTS or getattr(exc, "permanent", False):
-                _finish(
+        work.append((row.id, row.attempts, row.is_sensitive, message))
+    for row in rows:  # else every commit below expires every row of the batch again
+        db.session.expunge(row)
+    db.session.rollback()  # no transaction held across the SMTP hand-offs
+    batch = getattr(mailer, "batch", None)
+    # Stop handing over well before the lease ends: a message sent after another
+    # dispatcher re-claimed it would go out twice. What is left returns after the lease.
+    deadline = time.monotonic() + lease_seconds / 2
+    with _outcomes() as via, batch() if callable(batch) else contextlib.nullcontext():
+        for message_id, attempts, is_sensitive, message in work:
+            if time.monotonic() > deadline:
+                logger.warning("outbox sweep stopped at the lease's half-life; rest later")
+                break
+            try:
+                provider_id = mailer.send(message)
+            except Exception as exc:  # any failure of the peer is retried, never lost
+                logger.warning(
+                    "outbox message id=%s failed attempt=%s: %s",
                     message_id,
-                    owner,
-                    status=OutboxStatus.DEAD.value,
-                    last_error=f"{type(exc).__name__}: {exc}"[:500],
+                    attempts,
+                    type(exc).__name__,
                 )
-                dead += 1
-            else:
-                _finish(
-                    message_id,
-                    owner,
-                    status=OutboxStatus.PENDING.value,
-                    due_at=now + backoff(attempts),
-                    last_error=f"{type(exc).__name__}: {exc}"[:500],
-                )
-                failed += 1
-            continue
-        values: dict[str, object] = {
-            "status": OutboxStatus.SENT.value,
-            "sent_at": now,
-            "provider_id": provider_id[:200],
-        }
-        if is_sensitive:
-            values.update(body_text="[sent; contents removed]", body_html=None)
-        _finish(message_id, owner, **values)
-        sent += 1
+                # A permanent refusal (unknown recipient) will not improve with retries.
+                if attempts >= MAX_ATTEMPTS or getattr(exc, "permanent", False):
+                    _finish(
+                        message_id,
+                        owner,
+                        via,
+                        status=OutboxStatus.DEAD.value,
+                        last_error=f"{type(exc).__name__}: {exc}"[:500],
+                    )
+                    dead += 1
+                else:
+                    _finish(
+                        message_id,
+                        owner,
+                        via,
+                        status=OutboxStatus.PENDING.value,
+                        due_at=now + backoff(attempts),
+                        last_error=f"{type(exc).__name__}: {exc}"[:500],
+                    )
+                    failed += 1
+                continue
+            values: dict[str, object] = {
+                "status": OutboxStatus.SENT.value,
+                "sent_at": now,
+                "provider_id": provider_id[:200],
+            }
+            if is_sensitive:
+                values.update(body_text="[sent; contents removed]", body_html=None)
+            _finish(message_id, owner, via, **values)
+            sent += 1
     return SweepResult(
         claimed=len(ids),
         sent=sent,

@@ -69,7 +69,9 @@ def feed(token: str) -> Response:
     validators = calendar_feeds.feed_validators(token=token, now=now)
     if _fresh(validators.etag, validators.last_modified):
         return _calendar_response(None, validators.etag, validators.last_modified)
-    body, etag, last_modified = calendar_feeds.build_feed_for_token(token=token, now=now)
+    body, etag, last_modified = calendar_feeds.build_feed_for_token(
+        token=token, now=now, validators=validators
+    )
     return _calendar_response(body, etag, last_modified)
 
 

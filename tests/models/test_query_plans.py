@@ -1,0 +1,121 @@
+"""The hot queries' PostgreSQL plans start from the indexes meant for them.
+
+Each test runs the real service, captures the SELECTs it sends, and EXPLAINs them with
+sequential scans disabled: on a test-sized table the planner would rightly scan, so what
+is checked is that the intended index can serve the query (a missing or unusable index
+leaves a Seq Scan even then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from teletherapy.clock import utcnow
+from tests.conftest import _truncate_all
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> str:
+    """PostgreSQL only: plans are PostgreSQL's."""
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate_all(url)
+    return url
+
+
+def captured(db: Any, action: Callable[[], object]) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    return seen
+
+
+def plans(db: Any, statements: list[tuple[str, Any]], needle: str) -> Iterator[str]:
+    """The plans of the captured statements whose SQL contains `needle`."""
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in statements:
+            if needle in statement:
+                rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+                yield "\n".join(row[0] for row in rows)
+
+
+def only_plan(db: Any, statements: list[tuple[str, Any]], needle: str) -> str:
+    found = list(plans(db, statements, needle))
+    assert found, f"no query with {needle!r}"
+    return found[0]
+
+
+@pytest.fixture
+def demo(db: Any) -> None:
+    from teletherapy.demo.seed import seed_demo
+
+    seed_demo(therapists=6, clients=3, seed=2)
+
+
+def test_matching_starts_from_the_tag_index_and_reads_stored_openings(db: Any, demo: None) -> None:
+    from teletherapy.services.matching.search import find_matches
+
+    payload = {
+        "setting": "online",
+        "state": "NY",
+        "languages": [{"code": "es", "required": True}],
+        "fee_band": "b",
+    }
+    statements = captured(
+        db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
+    )
+    candidates = only_plan(db, statements, "string_agg")
+    assert "ix_therapist_tags_kind_code" in candidates
+    assert "Seq Scan" not in candidates
+    openings = only_plan(db, statements, "FROM therapist_openings")
+    assert "pk_therapist_openings" in openings and "Seq Scan" not in openings
+
+
+def test_the_openings_job_finds_due_rows_by_the_valid_until_index(db: Any, demo: None) -> None:
+    from teletherapy.services.availability.openings import refresh_due_openings
+
+    statements = captured(db, lambda: refresh_due_openings(now=utcnow() + timedelta(days=2)))
+    plan = only_plan(db, statements, "valid_until <=")
+    assert "Index" in plan and "therapist_openings" in plan
+
+
+def test_a_feed_reads_the_persons_sessions_by_index_and_their_kept_texts_by_key(
+    db: Any, demo: None
+) -> None:
+    from sqlalchemy import select
+
+    from teletherapy.models import User
+    from teletherapy.services.calendars.feeds import build_feed_for_token, get_or_create_feed
+
+    client_id = db.session.scalar(select(User.id).where(User.email == "client1@demo.test"))
+    url = get_or_create_feed(user_id=client_id, now=utcnow()).url
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    statements = captured(db, lambda: build_feed_for_token(token=token, now=utcnow()))
+    build = only_plan(db, statements, "booking_feed_texts")
+    assert "ix_bookings_client_id_start_at" in build
+    assert "pk_booking_feed_texts" in build
+    lookup = only_plan(db, statements, "token_hash")
+    assert "Seq Scan" not in lookup
+
+
+def test_the_dispatcher_claims_due_messages_by_status_and_due_time(db: Any, demo: None) -> None:
+    from teletherapy.services.messaging.outbox import claim_due
+
+    statements = captured(
+        db, lambda: claim_due(now=utcnow(), limit=100, owner="plan", lease_seconds=60)
+    )
+    plan = only_plan(db, statements, "outbox_messages")
+    assert "ix_outbox_messages_status_due_at" in plan
