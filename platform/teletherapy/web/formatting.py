@@ -21,6 +21,7 @@ from teletherapy.i18n import (
     format_money,
     vocabulary_label,
 )
+from teletherapy.i18n import zone_name as i18n_zone_name
 from teletherapy.web.access import current_actor
 
 
@@ -58,6 +59,14 @@ def local_time(value: datetime | None, zone: str | None = None, fmt: str = "date
     actor = current_actor() if has_request_context() else None
     zone = zone or (actor.time_zone if actor else "America/New_York")
     return format_instant(value, zone, viewer_language(), _STYLES.get(fmt, fmt))
+
+
+def zone_name(zone: str | None = None) -> str:
+    """An IANA zone in words, in the viewer's language: 'America/New_York' -> 'Eastern Time'."""
+    if not zone:
+        actor = current_actor() if has_request_context() else None
+        zone = actor.time_zone if actor else "America/New_York"
+    return i18n_zone_name(zone, viewer_language())
 
 
 def money(cents: int, currency: str = "usd") -> str:
@@ -137,6 +146,7 @@ def band_range(band: _Band) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
+    app.add_template_filter(zone_name, "zone_name")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(band_label, "band_label")

@@ -21,10 +21,12 @@ from teletherapy.domain.slots import Slot
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services import bookings as booking_service
 from teletherapy.services import groups as group_service
+from teletherapy.services import payments as payment_service
 from teletherapy.services.accounts import User
 from teletherapy.services.calendars import invites
+from teletherapy.services.payments import terms as money_terms
 from teletherapy.web.access import require_actor, roles
-from teletherapy.web.bookings.forms import BookForm, CancelForm
+from teletherapy.web.bookings.forms import REPEAT_CHOICES, BookForm, CancelForm
 from teletherapy.web.errors import translate
 from teletherapy.web.formatting import CLOCK, local_time, local_today, utc_iso
 from teletherapy.web.forms import ActionForm, attach_errors, date_arg
@@ -176,6 +178,8 @@ def confirm(therapist_id: int) -> Any:
         form.start.data = request.args.get("start", "")
         form.setting.data = request.args.get("setting", "")
         form.request_key.data = secrets.token_urlsafe(16)
+        if request.args.get("repeat") in {value for value, _label in REPEAT_CHOICES}:
+            form.repeat.data = request.args["repeat"]
     start = _parse_instant(form.start.data)
     setting = form.setting.data or ""
     now = utcnow()
@@ -212,9 +216,27 @@ def confirm(therapist_id: int) -> Any:
         (_parse_instant(item["start"]), _conflict_label(str(item["reason"])))
         for item in (conflict.extra.get("conflicts", []) if conflict else [])
     ]
+    repeat_count = int(form.repeat.data or "1") if (form.repeat.data or "1").isdigit() else 1
+    terms = money_terms.booking_terms(
+        client_id=actor.id,
+        therapist_id=therapist_id,
+        start=start,
+        now=now,
+        repeat_weekly=repeat_count,
+        stripe_enabled=payment_service.current_gateway() is not None,
+    )
+    clashing = {when for when, _reason in conflicts}
+    # A series that clashes: the weeks that are free, each bookable on its own.
+    free_weeks = (
+        [(utc_iso(when), when) for when in terms.series_starts if when not in clashing]
+        if conflicts
+        else []
+    )
     return render_template(
         "sessions/confirm.html",
         conflicts=conflicts,
+        free_weeks=free_weeks,
+        terms=terms,
         form=form,
         calendar=calendar,
         start=start,
@@ -260,6 +282,11 @@ def detail(booking_id: int) -> Any:
         group=group_service.get_group(booking.group_id) if booking.group_id is not None else None,
         names=booking_service.names_for([booking]),
         is_therapist=is_therapist,
+        outcome=(
+            money_terms.money_outcome(booking_id=booking.id, user_id=actor.id)
+            if booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
+            else None
+        ),
         changeable=booking_service.is_changeable(booking, now),
         actions=booking_service.actions_for(booking, now),
         join_open=booking_service.join_link(booking=booking, now=now) is not None,
@@ -282,7 +309,7 @@ def cancel(booking_id: int) -> Any:
     actor = require_actor()
     now = utcnow()  # one clock reading: the preview, the check and the action agree
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
-    preview = booking_service.preview_cancellation(booking_id=booking_id, user_id=actor.id, now=now)
+    cost = money_terms.cancellation_cost(booking_id=booking_id, user_id=actor.id, now=now)
     if not booking_service.is_changeable(booking, now):
         flash(_("This session can no longer be cancelled."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
@@ -305,7 +332,7 @@ def cancel(booking_id: int) -> Any:
             flash(_("The session is cancelled. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
     return render_template(
-        "sessions/cancel.html", booking=booking, preview=preview, form=form
+        "sessions/cancel.html", booking=booking, cost=cost, form=form
     ), 422 if form.errors else 200
 
 
