@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The app builds PUBLIC_URL from PORT unless TELETHERAPY_PUBLIC_URL is set.
+export PORT
 export FLASK_APP := wsgi
 
 .PHONY: run test lint format venv dev-venv clean bench messages language
