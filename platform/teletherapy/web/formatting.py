@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.lists import format_list
 from flask import Flask, has_request_context
 from flask_babel import get_locale, gettext
@@ -73,13 +73,25 @@ def money(cents: int, currency: str = "usd") -> str:
     return format_money(cents, currency, viewer_language())
 
 
+# Styles of a calendar date beyond "day" (full) and "medium": CLDR patterns and skeletons
+# that every locale orders its own way.
+_DATE_PATTERNS = {"month_name": "LLLL", "weekday": "EEEE", "weekday_narrow": "EEEEE"}
+_DATE_SKELETONS = {"month": "yMMMM", "day_month": "MMMMd"}
+
+
 def local_date(value: date | None, style: str = "day") -> str:
-    """A calendar date in the viewer's language: 'Thursday, December 3, 2026'."""
+    """A calendar date in the viewer's language: 'Thursday, December 3, 2026'; styles
+    month ('December 2026'), month_name, weekday, weekday_narrow, day_month, medium."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, "full" if style == "day" else "medium", locale=viewer_language())
+    language = viewer_language()
+    if style in _DATE_PATTERNS:
+        return format_date(value, _DATE_PATTERNS[style], locale=language)
+    if style in _DATE_SKELETONS:
+        return format_skeleton(_DATE_SKELETONS[style], value, locale=language)
+    return format_date(value, "full" if style == "day" else "medium", locale=language)
 
 
 # Booking statuses as people read them (codes stay English in the API).

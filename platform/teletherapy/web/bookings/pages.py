@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,19 +16,18 @@ from flask_babel import ngettext
 from teletherapy.clock import utcnow
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import ConflictError, ValidationError
-from teletherapy.domain.slots import Slot
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services import bookings as booking_service
 from teletherapy.services import groups as group_service
 from teletherapy.services import payments as payment_service
-from teletherapy.services.accounts import User
 from teletherapy.services.calendars import invites
 from teletherapy.services.payments import terms as money_terms
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.bookings.forms import REPEAT_CHOICES, BookForm, CancelForm
+from teletherapy.web.bookings.picker import parse_date, slot_picker_context
 from teletherapy.web.errors import translate
-from teletherapy.web.formatting import CLOCK, local_time, local_today, utc_iso
-from teletherapy.web.forms import ActionForm, attach_errors, date_arg
+from teletherapy.web.formatting import utc_iso
+from teletherapy.web.forms import ActionForm, attach_errors
 
 bp = Blueprint("sessions", __name__)
 
@@ -41,14 +39,6 @@ def _booking_vocabulary() -> dict[str, Any]:
 
 
 # --- helpers (pure) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlotChoice:
-    slot: Slot
-    iso: str
-    label: str  # in the viewer's zone
-    therapist_label: str | None  # in the therapist's zone, when it differs
 
 
 @dataclass(frozen=True)
@@ -85,61 +75,9 @@ def _parse_instant(value: str | None) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _week_of_slots(
-    slots: Iterable[Slot], week_start: date, viewer_zone: str, therapist_zone: str
-) -> list[Day]:
-    viewer = ZoneInfo(viewer_zone)
-    days = [Day(week_start + timedelta(days=i), []) for i in range(7)]
-    for slot in slots:
-        local_day = slot.start.astimezone(viewer).date()
-        offset = (local_day - week_start).days
-        if 0 <= offset < 7:
-            days[offset].items.append(
-                SlotChoice(
-                    slot=slot,
-                    iso=utc_iso(slot.start),
-                    label=local_time(slot.start, viewer_zone, CLOCK),
-                    therapist_label=(
-                        local_time(slot.start, therapist_zone, CLOCK)
-                        if viewer_zone != therapist_zone
-                        else None
-                    ),
-                )
-            )
-    return days
-
-
-def _slot_picker_context(
-    *,
-    actor: User,
-    therapist_id: int,
-    setting: str | None,
-    week_start: date,
-    now: datetime,
-    exclude_booking_ids: Sequence[int] = (),
-    is_new_client: bool = False,
-) -> dict[str, Any]:
-    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=now)
-    slots = booking_service.list_slots(
-        therapist_id=therapist_id,
-        from_date=week_start - timedelta(days=1),
-        to_date=week_start + timedelta(days=7),
-        setting=setting,
-        now=now,
-        is_new_client=is_new_client,
-        exclude_booking_ids=exclude_booking_ids,
-    )
-    return {
-        "calendar": calendar,
-        "days": _week_of_slots(slots, week_start, actor.time_zone, calendar.time_zone),
-        "week_start": week_start,
-        "prev_week": week_start - timedelta(days=7),
-        "next_week": week_start + timedelta(days=7),
-        "show_prev": week_start > local_today(actor.time_zone, now),
-        "setting": setting or "",
-        "viewer_zone": actor.time_zone,
-        "zones_differ": actor.time_zone != calendar.time_zone,
-    }
+def _day_arg() -> date | None:
+    """?day=YYYY-MM-DD (or the older ?week=, the first day of a week)."""
+    return parse_date(request.args.get("day") or request.args.get("week"))
 
 
 def _setting_arg() -> str | None:
@@ -156,17 +94,15 @@ def _setting_arg() -> str | None:
 @roles(Role.CLIENT)
 def book(therapist_id: int) -> Any:
     actor = require_actor()
-    now = utcnow()
-    week_start = date_arg(request.args.get("week"), local_today(actor.time_zone, now))
-    context = _slot_picker_context(
+    context = slot_picker_context(
         actor=actor,
+        now=utcnow(),
         therapist_id=therapist_id,
         setting=_setting_arg(),
-        week_start=week_start,
-        now=now,
+        on=_day_arg(),
         is_new_client=booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id),
     )
-    return render_template("sessions/book.html", **context)
+    return render_template("sessions/book.html", picker=context, **context)
 
 
 @bp.route("/sessions/book/<int:therapist_id>/confirm", methods=["GET", "POST"])
@@ -361,21 +297,18 @@ def reschedule(booking_id: int) -> Any:
         else:
             flash(_("The session has moved. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=new.id))
-    default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
-    default_week = max(
-        default_week - timedelta(days=default_week.weekday()),
-        local_today(actor.time_zone, now),
-    )
-    context = _slot_picker_context(
+    current_day = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
+    context = slot_picker_context(
         actor=actor,
+        now=now,
         therapist_id=booking.therapist_id,
         setting=booking.setting,
-        week_start=date_arg(request.args.get("week"), default_week),
-        now=now,
+        on=_day_arg() or (None if request.args.get("month") else current_day),
         exclude_booking_ids=[booking.id],
+        hide_starts=[booking.start_at],  # never offer the session's own time
     )
     return render_template(
-        "sessions/reschedule.html", booking=booking, form=form, **context
+        "sessions/reschedule.html", booking=booking, form=form, picker=context, **context
     ), status
 
 
