@@ -3,11 +3,11 @@ language (Babel's locale data, never formats by hand) and zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from flask import Flask, has_request_context
 from flask_babel import get_locale, gettext
@@ -94,6 +94,15 @@ def local_date(value: date | None, style: str = "day") -> str:
     return format_date(value, "full" if style == "day" else "medium", locale=language)
 
 
+def clock(value: time) -> str:
+    """A wall-clock time of day (no date, no zone) in the viewer's language: '9:00 am'."""
+    language = viewer_language()
+    text = format_time(value, "short", locale=language).replace("\u202f", " ")
+    if language.split("_")[0] == "en":
+        text = text.replace("AM", "am").replace("PM", "pm")
+    return text
+
+
 # Booking statuses as people read them (codes stay English in the API).
 STATUS_LABELS = {
     "held": _l("held for payment"),
@@ -159,6 +168,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(zone_name, "zone_name")
+    app.add_template_filter(clock, "clock")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(band_label, "band_label")

@@ -242,6 +242,26 @@ def test_therapist_day_and_week_views_and_attendance(
     assert row.status == "completed"
 
 
+def test_the_therapists_week_is_a_time_grid_with_hours_shaded_and_statuses_drawn(
+    login: Any, client_user: Any, therapist: Any, tid: int, clock: Clock, make_user: Any
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)  # Thursday 10:00-10:50 New York
+    other = book_now(make_user("client").id, tid, clock.now, THU_10 + timedelta(hours=1))
+    svc.cancel_booking(booking_id=other.id, actor_id=therapist.id, now=clock.now)
+    page = text(login(therapist).get("/practice/sessions?view=week&date=2026-12-02"))
+    assert 'id="week-grid"' in page and 'class="schedule-legend"' in page
+    # Quarter-hour rows from 8:00: 10:00 is row 9; 50 minutes cover 4 rows; Thursday column 4.
+    assert f'class="block online upcoming c-4 r-9 s-4" href="/sessions/{booking.id}"' in page
+    assert f'class="block online cancelled c-4 r-13 s-4" href="/sessions/{other.id}"' in page
+    # Thursday's hours shaded by setting: 9-12 online, 13-17 in the office.
+    assert 'class="hours online c-4 r-5 s-12"' in page
+    assert 'class="hours in_office c-4 r-21 s-16"' in page
+    # The day list stays, as the phone's layout.
+    assert 'class="schedule-list"' in page and "Lin Chen" in page
+    day = text(login(therapist).get("/practice/sessions?view=day&date=2026-12-03"))
+    assert 'id="week-grid"' not in day
+
+
 def test_join_opens_fifteen_minutes_before_only_for_the_parties(
     app: Flask,
     login: Any,
