@@ -75,7 +75,12 @@ def money(cents: int, currency: str = "usd") -> str:
 
 # Styles of a calendar date beyond "day" (full) and "medium": CLDR patterns and skeletons
 # that every locale orders its own way.
-_DATE_PATTERNS = {"month_name": "LLLL", "weekday": "EEEE", "weekday_narrow": "EEEEE"}
+_DATE_PATTERNS = {
+    "month_name": "LLLL",
+    "weekday": "EEEE",
+    "weekday_short": "EEE",
+    "weekday_narrow": "EEEEE",
+}
 _DATE_SKELETONS = {"month": "yMMMM", "day_month": "MMMMd"}
 
 
