@@ -113,3 +113,19 @@ def test_cancel_page_says_free_before_the_deadline(
 def test_my_sessions_empty_state_offers_the_next_step(login: Any, client_user: Any) -> None:
     page = html(login(client_user).get("/sessions"))
     assert "No upcoming sessions." in page and 'href="/find"' in page
+
+
+def test_confirm_page_says_why_when_the_clients_band_is_not_accepted(
+    login: Any, make_user: Any, tid: int
+) -> None:
+    from teletherapy.extensions import db
+    from teletherapy.models import TherapistFee
+
+    db.session.query(TherapistFee).filter(TherapistFee.therapist_id == tid).delete()
+    db.session.commit()
+    response = login(make_user("client")).get(
+        f"/sessions/book/{tid}/confirm?start={THU_10_Z}&setting=online"
+    )
+    assert response.status_code == 409
+    page = html(response)
+    assert 'class="error-summary"' in page and 'id="price"' not in page

@@ -153,19 +153,26 @@ def confirm(therapist_id: int) -> Any:
         for item in (conflict.extra.get("conflicts", []) if conflict else [])
     ]
     repeat_count = int(form.repeat.data or "1") if (form.repeat.data or "1").isdigit() else 1
-    terms = money_terms.booking_terms(
-        client_id=actor.id,
-        therapist_id=therapist_id,
-        start=start,
-        now=now,
-        repeat_weekly=repeat_count,
-        stripe_enabled=payment_service.current_gateway() is not None,
-    )
+    terms: money_terms.BookingTerms | None
+    try:
+        terms = money_terms.booking_terms(
+            client_id=actor.id,
+            therapist_id=therapist_id,
+            start=start,
+            now=now,
+            repeat_weekly=repeat_count,
+            stripe_enabled=payment_service.current_gateway() is not None,
+        )
+    except ConflictError as exc:
+        # No price for this client (their band is not accepted): booking says why.
+        terms = None
+        conflict = conflict or exc
+        status = 409
     clashing = {when for when, _reason in conflicts}
     # A series that clashes: the weeks that are free, each bookable on its own.
     free_weeks = (
         [(utc_iso(when), when) for when in terms.series_starts if when not in clashing]
-        if conflicts
+        if conflicts and terms is not None
         else []
     )
     return render_template(
