@@ -4,9 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The app builds PUBLIC_URL from PORT unless TELETHERAPY_PUBLIC_URL is set.
+export PORT
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv dev-venv clean bench messages language
+.PHONY: run test lint format venv dev-venv clean bench screenshots messages language
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -49,6 +51,12 @@ format: dev-venv
 
 test: lint
 	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term --cov-fail-under=90 --durations=15 $(PYTEST_ARGS)
+
+# The main pages for each role at 1280 px and 390 px, into docs/screenshots/ (Chromium, demo
+# data); the same run checks phone widths, axe-core and the console.
+screenshots: dev-venv
+	rm -rf docs/screenshots && mkdir -p docs/screenshots
+	SCREENSHOTS_DIR=docs/screenshots PYTHONPATH=platform $(BIN)/python -m pytest tests/web/test_every_page_browser.py -q -p no:cacheprovider
 
 # Catalogs: extract every marked string into messages.pot, then update each language's .po
 # (translate the new entries; the .po files are compiled when the app starts).

@@ -116,7 +116,8 @@ def format_instant(
     """An instant on the person's wall clock, in their language, from Babel's locale data.
 
     datetime: 'Tue, Dec 1, 6:00 pm EST' / 'mar, 1 dic, 18:00 EST'; time: '6:00 pm EST';
-    day: 'Tuesday, December 1, 2026'; short_day; date (with the year); zone: 'Eastern Time'.
+    day: 'Tuesday, December 1, 2026'; full: the day and the time; short_day; date (with the
+    year); zone: 'Eastern Time'.
     """
     zone = ZoneInfo(time_zone)
     local = instant.astimezone(zone)
@@ -124,6 +125,16 @@ def format_instant(
         return zone_name(time_zone, language)
     if style == "day":
         return dates.format_date(local, "full", locale=language)
+    if style == "full":
+        # Where a decision rests on it (deadlines): the full date and the time, joined the
+        # locale's way ('Tuesday, December 1, 2026, 10:00 am EST'; no English "at").
+        clock = _house_style(
+            dates.format_time(local, "short", tzinfo=zone, locale=language), language
+        )
+        joined = str(dates.get_datetime_format("medium", locale=language)).format(
+            f"{clock} {local.tzname()}", dates.format_date(local, "full", locale=language)
+        )
+        return joined.replace("\u202f", " ")
     if style in _PATTERNS:
         return dates.format_skeleton(_PATTERNS[style], local, tzinfo=zone, locale=language)
     time = _house_style(dates.format_time(local, "short", tzinfo=zone, locale=language), language)

@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
-    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "PUBLIC_URL": None,  # unset: http://127.0.0.1:$PORT (the port `make run` serves on)
     "RUN_DISPATCHER": False,
     "DISPATCHER_INTERVAL_SECONDS": 15,
     "PASSWORD_RESET_MAX_AGE_SECONDS": 3600,
@@ -63,6 +63,8 @@ def load_settings(app: Flask, config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     if config:
         app.config.from_mapping(config)
+    if not app.config.get("PUBLIC_URL"):
+        app.config["PUBLIC_URL"] = f"http://127.0.0.1:{os.environ.get('PORT') or '5000'}"
     if app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
             app.config["SQLALCHEMY_DATABASE_URI"]

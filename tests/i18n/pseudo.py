@@ -145,6 +145,20 @@ _DATA_TOKEN = re.compile(
 )
 
 
+def _zone_names(code: str) -> set[str]:
+    """Babel's names of the zones the pages offer, fallbacks included ("tempo: ... (UTC)")."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import get_timezone_name
+
+    from teletherapy.web.forms import COMMON_ZONES
+
+    return {
+        get_timezone_name(ZoneInfo(zone), width="long", locale=code)
+        for zone in [*COMMON_ZONES, "UTC"]
+    }
+
+
 def babel_words(code: str = PSEUDO) -> set[str]:
     """Month, weekday, day-period and language names: Babel's words for the pseudo-locale."""
     locale = Locale.parse(code)
@@ -159,9 +173,11 @@ def babel_words(code: str = PSEUDO) -> set[str]:
         for width in context.values():
             words.update(str(v) for v in width.values())
     words.update(str(v) for v in locale.languages.values())
+    words.update(str(v) for v in locale.territories.values())  # "tempo: Usono (Honolulu)"
+    words.update(_zone_names(code))  # the zones a page offers, in Babel's words
     split = set()
     for word in words:
-        split.update(re.split(r"[\s.]+", word))
+        split.update(re.split(r"[\s.:()]+", word))
     return {w.lower() for w in words | split if w}
 
 

@@ -56,8 +56,18 @@ def test_admin_approves_a_pending_therapist(login: Any, make_user: Any, client: 
         time_zone="America/New_York",
         language="en",
     )
+    from teletherapy.extensions import db
+    from teletherapy.services.matching.profiles import get_profile
+
+    profile = get_profile(pending.therapist_id)
+    profile.license_type, profile.license_number, profile.license_state = "LCSW", "NY-77", "NY"
+    profile.npi = "1234567893"
+    db.session.commit()
     login(make_user("admin"))
-    assert "New T" in client.get("/admin/").get_data(as_text=True)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "New T" in page
+    # What an approval rests on: the licence, its states and the NPI.
+    assert "LCSW NY-77 (NY)" in page and "1234567893" in page and "<dd>NY</dd>" in page
     assert client.post(f"/admin/therapists/{pending.id}/approve").status_code == 302
     client.post("/sign-out")
     response = client.post(

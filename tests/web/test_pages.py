@@ -151,3 +151,53 @@ def test_demo_accounts_sign_in_through_the_page(app: Flask, client: FlaskClient)
         response = client.post("/sign-in", data={"email": email, "password": "demo-pass-123"})
         assert response.status_code == 302, email
         client.post("/sign-out")
+
+
+def test_sign_up_accepts_the_addresses_sign_in_accepts(client: FlaskClient) -> None:
+    response = client.post(
+        "/sign-up",
+        data={
+            "display_name": "Demo Person",
+            "email": "someone@demo.test",
+            "password": "a long password",
+            "role": "client",
+            "time_zone": "America/New_York",
+            "language": "en",
+        },
+    )
+    assert response.status_code == 302
+    client.post("/sign-out")
+    signed_in = client.post(
+        "/sign-in", data={"email": "someone@demo.test", "password": "a long password"}
+    )
+    assert signed_in.status_code == 302
+
+
+def test_every_page_has_a_favicon_and_a_crisis_link_in_the_header(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'rel="icon" href="/static/img/favicon.svg"' in page
+    header = page.split("</header>")[0]
+    assert 'class="crisis-link" href="#crisis"' in header and "Need help now?" in header
+    assert 'id="crisis"' in page
+    assert client.get("/static/img/favicon.svg").status_code == 200
+
+
+def test_the_404_page_is_in_the_sites_style_with_a_way_back(client: FlaskClient) -> None:
+    response = client.get("/no-such-page")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert 'class="card error-page"' in page and 'href="/"' in page and 'href="/find"' in page
+    assert "site-header" in page
+
+
+def test_public_url_follows_port_unless_it_is_set(monkeypatch: Any, tmp_path: Any) -> None:
+    from teletherapy import create_app
+
+    config = {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.delenv("TELETHERAPY_PUBLIC_URL", raising=False)
+    app = create_app(config, instance_path=tmp_path)
+    assert app.config["PUBLIC_URL"] == "http://127.0.0.1:8080"
+    monkeypatch.setenv("TELETHERAPY_PUBLIC_URL", "https://therapy.example.org")
+    app = create_app(config, instance_path=tmp_path)
+    assert app.config["PUBLIC_URL"] == "https://therapy.example.org"

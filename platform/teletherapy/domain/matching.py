@@ -244,6 +244,11 @@ def _offers_modality(candidate: TherapistCandidate, modality: str) -> bool:
     return modality in candidate.modalities or (modality == "group" and candidate.offers_group)
 
 
+def fits_preferred_times(opening: datetime, request: MatchRequest) -> bool:
+    """True when `opening` falls in one of the request's preferred weekly windows."""
+    return _fits(opening, request)
+
+
 def _fits(opening: datetime, request: MatchRequest) -> bool:
     local = opening.astimezone(request.zone)
     clock = local.time().replace(tzinfo=None)

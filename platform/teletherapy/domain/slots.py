@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
@@ -154,6 +154,27 @@ def next_opening(
     engine = _Engine.of(schedule, now)
     first, last = engine.date_range()
     return next(engine.slots(first, last, setting, is_new_client=is_new_client), None)
+
+
+def first_opening_where(
+    schedule: Schedule,
+    now: datetime,
+    fits: Callable[[datetime], bool],
+    setting: str | None = None,
+    *,
+    is_new_client: bool = False,
+) -> Slot | None:
+    """The earliest offered slot whose start `fits` (a client's preferred days and times)."""
+    engine = _Engine.of(schedule, now)
+    first, last = engine.date_range()
+    return next(
+        (
+            slot
+            for slot in engine.slots(first, last, setting, is_new_client=is_new_client)
+            if fits(slot.start)
+        ),
+        None,
+    )
 
 
 def next_openings_bulk(

@@ -3,11 +3,11 @@ language (Babel's locale data, never formats by hand) and zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from flask import Flask, has_request_context
 from flask_babel import get_locale, gettext
@@ -23,6 +23,7 @@ from teletherapy.i18n import (
     format_money,
     vocabulary_label,
 )
+from teletherapy.i18n import zone_name as i18n_zone_name
 from teletherapy.web.access import current_actor
 
 
@@ -62,17 +63,51 @@ def local_time(value: datetime | None, zone: str | None = None, fmt: str = "date
     return format_instant(value, zone, viewer_language(), _STYLES.get(fmt, fmt))
 
 
+def zone_name(zone: str | None = None) -> str:
+    """An IANA zone in words, in the viewer's language: 'America/New_York' -> 'Eastern Time'."""
+    if not zone:
+        actor = current_actor() if has_request_context() else None
+        zone = actor.time_zone if actor else "America/New_York"
+    return i18n_zone_name(zone, viewer_language())
+
+
 def money(cents: int, currency: str = "usd") -> str:
     return format_money(cents, currency, viewer_language())
 
 
+# Styles of a calendar date beyond "day" (full) and "medium": CLDR patterns and skeletons
+# that every locale orders its own way.
+_DATE_PATTERNS = {
+    "month_name": "LLLL",
+    "weekday": "EEEE",
+    "weekday_short": "EEE",
+    "weekday_narrow": "EEEEE",
+}
+_DATE_SKELETONS = {"month": "yMMMM", "day_month": "MMMMd"}
+
+
 def local_date(value: date | None, style: str = "day") -> str:
-    """A calendar date in the viewer's language: 'Thursday, December 3, 2026'."""
+    """A calendar date in the viewer's language: 'Thursday, December 3, 2026'; styles
+    month ('December 2026'), month_name, weekday, weekday_narrow, day_month, medium."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, "full" if style == "day" else "medium", locale=viewer_language())
+    language = viewer_language()
+    if style in _DATE_PATTERNS:
+        return format_date(value, _DATE_PATTERNS[style], locale=language)
+    if style in _DATE_SKELETONS:
+        return format_skeleton(_DATE_SKELETONS[style], value, locale=language)
+    return format_date(value, "full" if style == "day" else "medium", locale=language)
+
+
+def clock(value: time) -> str:
+    """A wall-clock time of day (no date, no zone) in the viewer's language: '9:00 am'."""
+    language = viewer_language()
+    text = format_time(value, "short", locale=language).replace("\u202f", " ")
+    if language.split("_")[0] == "en":
+        text = text.replace("AM", "am").replace("PM", "pm")
+    return text
 
 
 # Booking statuses as people read them (codes stay English in the API).
@@ -150,6 +185,8 @@ def band_range(band: _Band) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
+    app.add_template_filter(zone_name, "zone_name")
+    app.add_template_filter(clock, "clock")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(band_label, "band_label")

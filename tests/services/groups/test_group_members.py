@@ -94,9 +94,12 @@ def test_taking_a_seat_books_the_member_into_every_future_meeting_with_invites(
     link = booking_service.join_link(booking=rows[0], now=during)
     assert link is not None
     assert link == booking_service.join_link(booking=meetings[1], now=during)
-    invites = outbox_of(member, "booking_confirmed")
-    assert sorted(m.booking_id for m in invites) == [r.id for r in rows]
-    assert all(m.ics and m.ics_method == "REQUEST" for m in invites)
+    # ONE email with ONE recurring invite for the member's meetings, not one per meeting.
+    assert outbox_of(member, "booking_confirmed") == []
+    invites = outbox_of(member, "series_confirmed")
+    assert len(invites) == 1 and invites[0].ics_method == "REQUEST"
+    ics = (invites[0].ics or b"").decode()
+    assert ics.count("BEGIN:VEVENT") == 1 and "RRULE:FREQ=WEEKLY;COUNT=2" in ics
     assert all("Grief" not in (m.body_text + m.subject + (m.ics or b"").decode()) for m in invites)
     assert {m.booking_id for m in outbox_of(member, "reminder")} == {r.id for r in rows}
     # The therapist's calendar has the meeting rows: no invite per member.
@@ -218,9 +221,9 @@ def test_leaving_cancels_future_sessions_and_their_reminders_late_inside_the_win
     assert [r.is_late_cancellation for r in rows] == [True, False, False]
     pending = [m for m in outbox_of(member, "reminder") if m.status == "pending"]
     assert pending == []
-    cancelled_notices = outbox_of(member, "booking_cancelled")
-    assert sorted(m.booking_id for m in cancelled_notices) == [r.id for r in rows]
-    assert all(m.ics_method == "CANCEL" for m in cancelled_notices)
+    # One notice goes out: the recurring event cancelled (earlier drafts are superseded).
+    live = [m for m in outbox_of(member, "booking_cancelled") if m.status != "cancelled"]
+    assert len(live) == 1 and live[0].ics_method == "CANCEL"
     # The other member and the meetings are untouched.
     assert {r.status for r in member_rows(group.id, stays.id)} == {"confirmed"}
     meetings = groups.list_meetings([group.id])[group.id]
@@ -247,7 +250,7 @@ def test_a_client_promoted_from_the_waitlist_gets_the_sessions(
     assert handed is not None and handed.client_id == waiting.id
     rows = member_rows(group.id, waiting.id)
     assert [r.status for r in rows] == ["confirmed"] * 3
-    assert len(outbox_of(waiting, "booking_confirmed")) == 3
+    assert len(outbox_of(waiting, "series_confirmed")) == 1  # one email, one invite
     assert len(outbox_of(waiting, "waitlist_seat")) == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select
@@ -301,6 +302,34 @@ def test_next_opening_is_in_the_reasons_and_the_match(make_user: Any, now: datet
     match = search.matches[0]
     assert match.next_opening is not None and match.next_opening > now
     assert any(r.startswith("Next opening ") and r.endswith(" your time") for r in match.reasons)
+
+
+def test_preferred_times_come_first_and_a_sooner_opening_is_the_second_line(
+    make_user: Any, now: datetime
+):
+    therapist = make_therapist(make_user, now, "Open Olga", online_states=("NY",))
+    for weekday in range(7):
+        for start, end in ((time(9), time(12)), (time(18), time(21))):
+            db.session.add(
+                AvailabilityRule(
+                    therapist_id=therapist,
+                    weekday=weekday,
+                    start_time=start,
+                    end_time=end,
+                    setting="online",
+                )
+            )
+    db.session.commit()
+    plain = find_matches(request_payload=online(), client_id=None, now=now).matches[0]
+    assert plain.earlier_opening is None
+    # Saturday evenings only (New York time): the next Saturday evening first, and the
+    # sooner weekday morning as "earlier, outside your preferred times".
+    evenings = online(preferred_times=[{"weekday": 5, "start": "18:00", "end": "21:00"}])
+    match = find_matches(request_payload=evenings, client_id=None, now=now).matches[0]
+    assert match.next_opening is not None and match.earlier_opening is not None
+    local = match.next_opening.astimezone(ZoneInfo("America/New_York"))
+    assert local.weekday() == 5 and local.hour >= 18
+    assert match.earlier_opening == plain.next_opening < match.next_opening
 
 
 def test_a_client_search_is_saved_with_the_band(

@@ -74,11 +74,30 @@ def test_slot_picker_shows_times_in_the_clients_zone_and_the_therapists(
     login: Any, client_user: Any, tid: int
 ) -> None:
     page = text(login(client_user).get(f"/sessions/book/{tid}?week=2026-12-01"))
-    assert "America/Chicago" in page and "America/New_York" in page
-    assert "Thursday, December 3" in page
+    # The zones in words, not IANA names.
+    assert "Times are shown in Central Time." in page
+    assert "The therapist's own time (Eastern Time) is in brackets." in page
+    # A month calendar beside the first day with openings (Tuesday the 1st has none).
+    assert '<h2 id="month-title">December 2026</h2>' in page
+    assert '<h2 id="day-title">Thursday, December 3, 2026</h2>' in page
+    assert 'aria-current="date"' in page and 'aria-label="Next month"' in page
+    assert '<span class="day">1<span class="visually-hidden"> no openings</span>' in page
     assert "9:00 am CST" in page and "(10:00 am EST)" in page
     assert f"start={THU_10_Z}&amp;setting=online" in page
-    assert "Next week" in page
+
+
+def test_times_can_be_shown_in_another_zone(login: Any, client_user: Any, tid: int) -> None:
+    page = text(
+        login(client_user).get(f"/sessions/book/{tid}?day=2026-12-03&zone=America/Los_Angeles")
+    )
+    assert "Times are shown in Pacific Time." in page
+    assert '<option value="America/Los_Angeles" selected>Pacific Time</option>' in page
+    assert '<option value="America/Chicago" >Central Time (yours)</option>' in page
+    assert "7:00 am PST" in page and "(10:00 am EST)" in page
+    # Moving to another month keeps the zone.
+    nxt = re.search(r'href="([^"]*month=2027-01[^"]*)"', page)
+    assert nxt is not None and "zone=America/Los_Angeles" in nxt.group(1).replace("%2F", "/")
+    assert login(client_user).get(f"/sessions/book/{tid}?zone=Nowhere/Else").status_code == 400
 
 
 def test_setting_selector_filters_the_slots(login: Any, client_user: Any, tid: int) -> None:
@@ -88,10 +107,13 @@ def test_setting_selector_filters_the_slots(login: Any, client_user: Any, tid: i
     assert '<option value="in_office" selected>' in page
 
 
-def test_next_week_shows_the_following_thursday(login: Any, client_user: Any, tid: int) -> None:
-    page = text(login(client_user).get(f"/sessions/book/{tid}?week=2026-12-08"))
-    assert "Thursday, December 10" in page and "Thursday, December 3" not in page
-    assert "Previous week" in page
+def test_choosing_a_day_shows_its_times(login: Any, client_user: Any, tid: int) -> None:
+    page = text(login(client_user).get(f"/sessions/book/{tid}?day=2026-12-10"))
+    assert '<h2 id="day-title">Thursday, December 10, 2026</h2>' in page
+    assert "2026-12-10T15:00:00Z" in page and "2026-12-03T15:00:00Z" not in page
+    assert "Previous month" not in page  # nothing to go back to
+    later = text(login(client_user).get(f"/sessions/book/{tid}?month=2027-01"))
+    assert '<h2 id="month-title">January 2027</h2>' in later and "Previous month" in later
 
 
 def test_confirm_then_see_it_in_my_sessions(
@@ -100,7 +122,7 @@ def test_confirm_then_see_it_in_my_sessions(
     client = login(client_user)
     confirm_url = f"/sessions/book/{tid}/confirm?start={THU_10_Z}&setting=online"
     page = text(client.get(confirm_url))
-    assert "Dr Ana" in page and "Thu, Dec 3, 9:00 am CST" in page
+    assert "Dr Ana" in page and "Thursday, December 3, 2026, 9:00 am CST" in page
     assert "Therapist's time: Thu, Dec 3, 10:00 am EST" in page
     key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
     assert key is not None
@@ -147,7 +169,7 @@ def test_cancel_page_warns_when_late_before_confirming(
     booking = book_now(client_user.id, tid, clock.now)
     client = login(client_user)
     on_time = text(client.get(f"/sessions/{booking.id}/cancel"))
-    assert "This cancellation is on time" in on_time
+    assert "Cancelling now is free." in on_time
     clock.now = THU_10 - timedelta(hours=3)
     late = text(client.get(f"/sessions/{booking.id}/cancel"))
     assert "This is a late cancellation." in late and "24 hours" in late
@@ -176,7 +198,7 @@ def test_reschedule_picks_a_new_slot(login: Any, client_user: Any, tid: int, clo
     client = login(client_user)
     page = text(client.get(f"/sessions/{booking.id}/reschedule?week=2026-12-01"))
     assert 'value="2026-12-03T16:00:00Z"' in page
-    assert f'value="{THU_10_Z}"' in page  # its own time is not "taken" by itself
+    assert f'value="{THU_10_Z}"' not in page  # its own time is not offered
     response = client.post(
         f"/sessions/{booking.id}/reschedule", data={"start": "2026-12-03T16:00:00Z"}
     )
@@ -218,6 +240,26 @@ def test_therapist_day_and_week_views_and_attendance(
     row = _db.session.get(Booking, booking.id)
     _db.session.refresh(row)
     assert row.status == "completed"
+
+
+def test_the_therapists_week_is_a_time_grid_with_hours_shaded_and_statuses_drawn(
+    login: Any, client_user: Any, therapist: Any, tid: int, clock: Clock, make_user: Any
+) -> None:
+    booking = book_now(client_user.id, tid, clock.now)  # Thursday 10:00-10:50 New York
+    other = book_now(make_user("client").id, tid, clock.now, THU_10 + timedelta(hours=1))
+    svc.cancel_booking(booking_id=other.id, actor_id=therapist.id, now=clock.now)
+    page = text(login(therapist).get("/practice/sessions?view=week&date=2026-12-02"))
+    assert 'id="week-grid"' in page and 'class="schedule-legend"' in page
+    # Quarter-hour rows from 8:00: 10:00 is row 9; 50 minutes cover 4 rows; Thursday column 4.
+    assert f'class="block online upcoming c-4 r-9 s-4" href="/sessions/{booking.id}"' in page
+    assert f'class="block online cancelled c-4 r-13 s-4" href="/sessions/{other.id}"' in page
+    # Thursday's hours shaded by setting: 9-12 online, 13-17 in the office.
+    assert 'class="hours online c-4 r-5 s-12"' in page
+    assert 'class="hours in_office c-4 r-21 s-16"' in page
+    # The day list stays, as the phone's layout.
+    assert 'class="schedule-list"' in page and "Lin Chen" in page
+    day = text(login(therapist).get("/practice/sessions?view=day&date=2026-12-03"))
+    assert 'id="week-grid"' not in day
 
 
 def test_join_opens_fifteen_minutes_before_only_for_the_parties(
@@ -294,8 +336,13 @@ def test_a_series_that_cannot_be_booked_lists_every_conflicting_week(
     )
     assert response.status_code == 409
     page = text(response)
-    assert "Thu, Dec 10, 9:00 am CST — taken" in page
-    assert "Thu, Dec 17, 9:00 am CST — taken" in page
+    assert "These weeks clash (times in Central Time):" in page
+    assert "Thursday, December 10, 2026, 9:00 am CST — taken" in page
+    assert "Thursday, December 17, 2026, 9:00 am CST — taken" in page
+    # The free weeks, each bookable on its own.
+    assert "2 weeks are free; you can book them one by one:" in page
+    assert "Book Thursday, December 3, 2026, 9:00 am CST" in page
+    assert "Book Thursday, December 24, 2026, 9:00 am CST" in page
     assert "nothing was booked" in page
 
 

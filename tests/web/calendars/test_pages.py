@@ -216,6 +216,23 @@ def test_calendar_settings_save_preferences_and_show_errors_next_to_the_field(db
     assert saved == preferences.Preferences((120, 30), False, "named")
 
 
+def test_creating_or_rotating_the_feed_leaves_reminder_preferences_as_they_were(db, pair, login):
+    _, sam = pair
+    browser = login(sam)
+    preferences.update_preferences(
+        user_id=sam.id,
+        reminder_offsets_minutes=(120, 30),
+        reminders_enabled=True,
+        calendar_detail="named",
+    )
+    before = preferences.get_preferences(sam)
+    for path in ("/calendar/feed", "/calendar/feed/rotate"):
+        page = browser.post(path).get_data(as_text=True)
+        assert 'value="120, 30"' in page
+        assert '<input checked id="reminders_enabled"' in page
+        assert preferences.get_preferences(sam) == before
+
+
 def test_calendar_settings_need_sign_in(client):
     response = client.get("/calendar/settings")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]

@@ -69,7 +69,16 @@ def test_the_design_request_gets_the_design_shape(client: Any, ana: int) -> None
     body = response.get_json()
     assert set(body) >= {"matches", "relaxations"}
     [match] = body["matches"]
-    assert set(match) == {"therapist", "score", "reasons", "fee_cents", "next_opening"}
+    # earlier_opening (added): the first opening when sooner than the preferred-time one.
+    assert set(match) == {
+        "therapist",
+        "score",
+        "reasons",
+        "fee_cents",
+        "next_opening",
+        "earlier_opening",
+    }
+    assert match["earlier_opening"] is None  # no preferred times asked for
     therapist = match["therapist"]
     assert set(therapist) >= THERAPIST_KEYS
     assert therapist["id"] == ana

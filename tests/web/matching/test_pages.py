@@ -54,7 +54,8 @@ def test_an_anonymous_search_shows_results_with_reasons_and_links(client: Any, a
     assert "Ana R." in html and ">AR<" in html
     assert "Practises in Spanish" in html
     assert "$50" in html
-    assert f'href="/therapists/{ana}"' in html
+    # The profile (and so the slot picker) opens on the setting searched for.
+    assert f'href="/therapists/{ana}?setting=online"' in html
 
 
 def test_no_results_explain_the_filter_relaxations_and_crisis_lines(client: Any, ana: int) -> None:
@@ -111,6 +112,8 @@ def test_public_profile_links_to_booking_and_hides_prices_from_visitors(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f'href="/sessions/book/{ana}"' in html
+    searched = client.get(f"/therapists/{ana}?setting=in_office").get_data(as_text=True)
+    assert f'href="/sessions/book/{ana}?setting=in_office"' in searched
     assert "Reduced fee (up to 250% of the poverty line)" in html
     assert "$50" not in html and "$150" not in html
 
@@ -122,6 +125,7 @@ def test_a_client_sees_the_price_in_their_band_only(
     client.post("/find", data=search_form(fee_band="c"))
     html = client.get(f"/therapists/{ana}").get_data(as_text=True)
     assert "<strong>$80</strong> a session in your fee band" in html
+    assert f'href="/sessions/book/{ana}?setting=online"' in html  # the saved search's
     assert "$30" not in html and "$150" not in html
 
 

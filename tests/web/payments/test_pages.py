@@ -238,12 +238,19 @@ def test_the_superbill_downloads_as_a_pdf(login: Any, client: FlaskClient, peopl
     assert "attachment" in response.headers["Content-Disposition"]
 
 
-def test_a_therapist_cannot_open_a_clients_superbill(
-    login: Any, client: FlaskClient, people: Any
+def test_a_therapist_opens_superbills_of_their_own_sessions_only(
+    login: Any, client: FlaskClient, people: Any, make_user: Any
 ) -> None:
     booking = superbill_setup(people)
     login(people[0])
-    assert client.get(f"/payments/superbill?booking={booking.id}").status_code == 403
+    page = client.get(f"/payments/superbill?booking={booking.id}")
+    assert page.status_code == 200 and "90834" in page.get_data(as_text=True)
+    pdf = client.get(f"/payments/superbill.pdf?booking={booking.id}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    assert client.get("/payments/superbill?month=2026-12").status_code == 422  # a session only
+    client.post("/sign-out")
+    login(make_user("therapist"))
+    assert client.get(f"/payments/superbill?booking={booking.id}").status_code == 404
 
 
 def test_the_earnings_page_shows_bands_refunds_and_fees(

@@ -97,6 +97,11 @@ def test_therapist_edits_availability_through_the_page(
     page = client.get("/practice/availability").get_data(as_text=True)
     assert "Your availability is saved." in page
     assert 'value="13:00"' in page and 'value="2026-12-25"' in page
+    # The saved week as a picture: Monday 9-12 in the office, 13-17 online (rows from 8:00).
+    assert 'id="week-picture"' in page
+    assert 'class="block in_office c-1 r-5 s-12"' in page
+    assert 'class="block online c-1 r-21 s-16"' in page
+    assert 'class="rows-table weekly-table"' in page  # one card per line on a phone
 
     # Removing a line, the accepting switch off, and day off instead of hours.
     changed = {

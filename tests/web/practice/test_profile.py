@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -47,7 +48,10 @@ PROFILE_FORM = {
 def test_a_therapist_edits_their_profile(client: Any, login: Any, make_user: Any) -> None:
     user = make_user("therapist")
     login(user)
-    assert client.get("/practice/profile").status_code == 200
+    page = client.get("/practice/profile").get_data(as_text=True)
+    # States from a searchable list of checkboxes, not a ctrl-click multi-select.
+    assert 'type="checkbox" value="NY"' in page and "<select multiple" not in page
+    assert 'id="online_states-filter"' in page and "state_picker.js" in page
     response = client.post("/practice/profile", data=PROFILE_FORM)
     assert response.status_code == 302, response.get_data(as_text=True)
     details = get_therapist_details(user.therapist.id)
@@ -70,7 +74,11 @@ def test_profile_errors_show_next_to_fields_and_change_nothing(
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Online sessions are allowed only where you are licensed: CA." in html
-    assert "The fee for band a must be between $10 and $40." in html
+    # Next to band a's price, naming the band by its label.
+    error = re.search(r'<p class="error" id="fees-0-dollars-error">([^<]*)</p>', html)
+    assert error is not None and error.group(1).endswith(": enter a price between $10 and $40.")
+    assert "band a" not in error.group(1) and 'aria-describedby="fees-0-dollars-error"' in html
+    assert "The fee for band a must be" not in html  # said once, where it belongs
     assert get_therapist_details(user.therapist.id).fees == {}
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -29,7 +29,7 @@ from teletherapy.domain.availability import (
     validate_availability,
 )
 from teletherapy.domain.errors import NotFoundError, ValidationError
-from teletherapy.domain.slots import next_openings_bulk
+from teletherapy.domain.slots import first_opening_where, next_openings_bulk
 from teletherapy.extensions import db
 from teletherapy.models import AvailabilityOverride, AvailabilityRule, TherapistProfile, User
 from teletherapy.models import AvailabilitySettings as SettingsRow
@@ -444,5 +444,28 @@ def next_openings(
     result: dict[int, datetime | None] = {}
     for therapist_id in ids:
         slot = openings.get(therapist_id)
+        result[therapist_id] = None if slot is None else slot.start
+    return result
+
+
+def next_openings_fitting(
+    *,
+    therapist_ids: Iterable[int],
+    setting: str | None,
+    now: datetime,
+    fits: Callable[[datetime], bool],
+    is_new_client: bool = True,
+) -> dict[int, datetime | None]:
+    """The first offered slot start per therapist that `fits` (preferred days and times)."""
+    ids = list(dict.fromkeys(therapist_ids))
+    schedules = load_schedules(ids, now=now)
+    result: dict[int, datetime | None] = {}
+    for therapist_id in ids:
+        schedule = schedules.get(therapist_id)
+        slot = (
+            None
+            if schedule is None
+            else first_opening_where(schedule, now, fits, setting, is_new_client=is_new_client)
+        )
         result[therapist_id] = None if slot is None else slot.start
     return result

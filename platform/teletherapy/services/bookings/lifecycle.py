@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -28,7 +29,7 @@ from teletherapy.domain.booking import (
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.extensions import db
 from teletherapy.gateways import video_rooms
-from teletherapy.models import Booking, TherapyGroup
+from teletherapy.models import Booking, BookingSeries, TherapyGroup
 from teletherapy.services.bookings import hooks
 from teletherapy.services.messaging import notifications
 
@@ -215,12 +216,31 @@ def add_member_sessions(
     """A seated member's own confirmed session for each meeting, invites included.
 
     No buffer: the rows never block the therapist's time (the meeting rows do).
+    The rows form one weekly series, so the member gets ONE email with ONE recurring
+    invite (weeks without a meeting as exceptions), not one per meeting; a meeting
+    cancelled later removes its week from that same event.
     """
+    if not meetings:
+        return []
+    zone = ZoneInfo(group.time_zone)
+    first_day = meetings[0].start_at.astimezone(zone).date()
+    last_day = meetings[-1].start_at.astimezone(zone).date()
+    series = BookingSeries(
+        therapist_id=group.therapist_id,
+        client_id=client_id,
+        time_zone=group.time_zone,
+        count=(last_day - first_day).days // 7 + 1,
+        setting=meetings[0].setting,
+        created_at=now,
+    )
+    db.session.add(series)
+    db.session.flush()
     rows = [
         Booking(
             therapist_id=group.therapist_id,
             client_id=client_id,
             group_id=group.id,
+            series_id=series.id,
             status=BookingStatus.CONFIRMED,
             setting=meeting.setting,
             start_at=meeting.start_at,
@@ -239,8 +259,7 @@ def add_member_sessions(
     ]
     db.session.add_all(rows)
     db.session.flush()
-    for row in rows:
-        notifications.on_booking_confirmed(booking=row, now=now)
+    notifications.on_booking_confirmed(booking=rows[0], now=now)  # the whole series
     return rows
 
 

@@ -320,3 +320,8 @@ def calendar_links(*, booking_id: int, user_id: int, now: datetime) -> CalendarL
 
 def invite_filename(booking_id: int) -> str:
     return quote(f"session-{booking_id}.ics")
+
+
+def public_link(path: str) -> str:
+    """A link on this site as mail, feeds and the API give it out (PUBLIC_URL's base)."""
+    return public_url(path)

@@ -27,11 +27,13 @@ from teletherapy.services.groups.groups import (
     waiting_counts,
 )
 from teletherapy.services.groups.seats import (
+    SeatTerms,
     cancel_group,
     get_membership,
     join_waitlist,
     leave_seat,
     leave_waitlist,
+    seat_terms,
     take_seat,
 )
 
@@ -48,6 +50,7 @@ __all__ = [
     "GroupWaitlistEntry",
     "Meeting",
     "Membership",
+    "SeatTerms",
     "TherapyGroup",
     "cancel_group",
     "count_waiting",
@@ -64,6 +67,7 @@ __all__ = [
     "list_my_groups",
     "list_roster",
     "plan_meetings",
+    "seat_terms",
     "take_seat",
     "therapist_names",
     "waiting_counts",

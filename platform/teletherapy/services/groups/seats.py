@@ -8,6 +8,7 @@ told by email in the same transaction (see groups.py for the whole policy).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -437,4 +438,29 @@ def _already_seated() -> ConflictError:
 def _already_waiting() -> ConflictError:
     return ConflictError(
         "You are already on this group's waitlist.", extra={"reason": "already_waiting"}
+    )
+
+
+@dataclass(frozen=True)
+class SeatTerms:
+    """What a seat taken now costs: shown on the confirm step before the seat is taken."""
+
+    group: TherapyGroup
+    meetings: tuple[Booking, ...]  # the meetings a seat taken now covers (not yet started)
+    fee_cents: int  # per meeting
+    currency: str
+
+    @property
+    def total_cents(self) -> int:
+        return self.fee_cents * len(self.meetings)
+
+
+def seat_terms(*, group_id: int, now: datetime) -> SeatTerms:
+    """Price per meeting, the meetings still to come and their total, for taking a seat now."""
+    group = get_group(group_id)
+    return SeatTerms(
+        group=group,
+        meetings=tuple(_future_meetings(group.id, now)),
+        fee_cents=group.fee_cents,
+        currency=group.currency,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from teletherapy.models import (
     TherapistProfile,
     TherapistTag,
 )
-from teletherapy.services.availability.rules import next_openings
+from teletherapy.services.availability.rules import next_openings, next_openings_fitting
 from teletherapy.services.availability.schedules import is_therapist_time
 from teletherapy.services.matching.profiles import HOME_RADIUS_MAX_KM
 
@@ -330,3 +330,16 @@ def next_openings_for(
 ) -> dict[int, datetime | None]:
     """The next free slot of each therapist in `setting`, for a new client."""
     return next_openings(therapist_ids=therapist_ids, setting=setting, now=now, is_new_client=True)
+
+
+def preferred_openings_for(
+    therapist_ids: Sequence[int],
+    *,
+    setting: str,
+    now: datetime,
+    fits: Callable[[datetime], bool],
+) -> dict[int, datetime | None]:
+    """The next free slot of each therapist in `setting` that `fits` (preferred times)."""
+    return next_openings_fitting(
+        therapist_ids=therapist_ids, setting=setting, now=now, fits=fits, is_new_client=True
+    )

@@ -44,7 +44,7 @@ from sqlalchemy import and_, exists, select
 
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
-from teletherapy.domain.matching import hard_filter, rank
+from teletherapy.domain.matching import fits_preferred_times, hard_filter, rank
 from teletherapy.domain.matching_types import (
     MAX_LIMIT,
     LanguageWish,
@@ -71,6 +71,7 @@ from teletherapy.services.matching.candidates import (
     next_openings_for,
     online_alternative,
     place_filter,
+    preferred_openings_for,
     prefilter,
     read_rows,
     to_candidates,
@@ -119,7 +120,9 @@ class MatchView:
     score: float
     reasons: tuple[str, ...]
     fee_cents: int
-    next_opening: datetime | None
+    next_opening: datetime | None  # inside the preferred days and times when there is one
+    # The very first opening, when it is sooner than `next_opening` (outside the preferences).
+    earlier_opening: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,10 @@ def _client_profile(client_id: int) -> ClientProfile:
     return profile
 
 
+def _earlier(first: datetime | None, shown: datetime | None) -> datetime | None:
+    return first if first is not None and shown is not None and first < shown else None
+
+
 def find_matches(
     *, request_payload: Mapping[str, Any], client_id: int | None, now: datetime
 ) -> MatchSearch:
@@ -281,6 +288,17 @@ def find_matches(
     overview = rank([*candidates, *ruled_out], dataclasses.replace(request, limit=window), now)
     best = [m.candidate for m in overview.matches]
     openings = next_openings_for([c.id for c in best], setting=request.setting, now=now)
+    earliest = dict(openings)
+    if request.preferred_times:
+        # The next opening inside the client's days and times comes first (it is what
+        # they asked for); a sooner one outside them is kept as a second line.
+        preferred = preferred_openings_for(
+            [c.id for c in best],
+            setting=request.setting,
+            now=now,
+            fits=lambda start: fits_preferred_times(start, request),
+        )
+        openings = {tid: preferred.get(tid) or first for tid, first in openings.items()}
     final = rank(
         [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
     )
@@ -299,6 +317,7 @@ def find_matches(
             reasons=m.reasons,
             fee_cents=m.fee_cents,
             next_opening=m.next_opening,
+            earlier_opening=_earlier(earliest.get(m.candidate.id), m.next_opening),
         )
         for m in final.matches
         if m.candidate.id in shapes

@@ -34,6 +34,7 @@ from teletherapy.services.payments.reports import (
     get_receipt,
     list_ledger,
     superbill,
+    therapist_superbill,
     unpaid_sessions,
 )
 from teletherapy.services.payments.settings import (
@@ -95,6 +96,7 @@ __all__ = [
     "stripe_config",
     "submit_card",
     "superbill",
+    "therapist_superbill",
     "unpaid_sessions",
     "update_settings",
     "verify_payment",

@@ -124,6 +124,19 @@ class Superbill:
     providers: list[SuperbillProvider] = field(default_factory=list)
 
 
+def therapist_superbill(*, therapist: User, booking_id: int, now: datetime) -> Superbill:
+    """The superbill of one of the therapist's own sessions (to give the client); 404 else."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or therapist.therapist_id is None:
+        raise NotFoundError("No such session.")
+    if booking.therapist_id != therapist.therapist_id or booking.client_id is None:
+        raise NotFoundError("No such session.")
+    client = db.session.get(User, booking.client_id)
+    if client is None:
+        raise NotFoundError("No such session.")
+    return superbill(client=client, now=now, booking_id=booking_id)
+
+
 def superbill(
     *,
     client: User,

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
 from teletherapy.web.forms import COMMON_ZONES, options
@@ -18,7 +18,8 @@ def language_choices() -> list[SelectChoice]:
 
 class SignUpForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    # The format is the service's one email rule (sign-in accepts what sign-up accepts).
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
         _l("Password (at least 10 characters)"),
         validators=[DataRequired(), Length(min=10, max=200)],

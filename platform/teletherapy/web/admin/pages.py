@@ -35,9 +35,14 @@ bp.add_url_rule("/equity.csv", endpoint="equity_csv", view_func=equity.equity_cs
 @bp.get("/")
 @roles(Role.ADMIN)
 def dashboard() -> Any:
+    pending = accounts.list_pending_therapists()
     return render_template(
         "admin/dashboard.html",
-        pending=accounts.list_pending_therapists(),
+        pending=pending,
+        # What an approval rests on: the licence, its states and the NPI.
+        licence_states=profiles.load_tags(
+            [u.therapist.id for u in pending if u.therapist is not None], kinds=["licence_state"]
+        ),
         users=accounts.list_users(limit=50),
         dead=outbox.list_dead_letters(limit=50),
         action_form=ActionForm(),

@@ -124,7 +124,7 @@ def booking_payload(booking: Booking) -> dict[str, Any]:
         "cancelled_by": booking.cancelled_by,
         "rescheduled_from_id": booking.rescheduled_from_id,
         "join_page": (
-            url_for("sessions.join", booking_id=booking.id, _external=True)
+            invites.public_link(url_for("sessions.join", booking_id=booking.id))
             if booking.setting == "online"
             else None
         ),

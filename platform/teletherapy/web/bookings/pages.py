@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,17 +16,18 @@ from flask_babel import ngettext
 from teletherapy.clock import utcnow
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import ConflictError, ValidationError
-from teletherapy.domain.slots import Slot
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services import bookings as booking_service
 from teletherapy.services import groups as group_service
-from teletherapy.services.accounts import User
+from teletherapy.services import payments as payment_service
 from teletherapy.services.calendars import invites
+from teletherapy.services.payments import terms as money_terms
 from teletherapy.web.access import require_actor, roles
-from teletherapy.web.bookings.forms import BookForm, CancelForm
+from teletherapy.web.bookings.forms import REPEAT_CHOICES, BookForm, CancelForm
+from teletherapy.web.bookings.picker import parse_date, slot_picker_context
 from teletherapy.web.errors import translate
-from teletherapy.web.formatting import CLOCK, local_time, local_today, utc_iso
-from teletherapy.web.forms import ActionForm, attach_errors, date_arg
+from teletherapy.web.formatting import utc_iso
+from teletherapy.web.forms import ActionForm, attach_errors
 
 bp = Blueprint("sessions", __name__)
 
@@ -39,14 +39,6 @@ def _booking_vocabulary() -> dict[str, Any]:
 
 
 # --- helpers (pure) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlotChoice:
-    slot: Slot
-    iso: str
-    label: str  # in the viewer's zone
-    therapist_label: str | None  # in the therapist's zone, when it differs
 
 
 @dataclass(frozen=True)
@@ -83,61 +75,9 @@ def _parse_instant(value: str | None) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _week_of_slots(
-    slots: Iterable[Slot], week_start: date, viewer_zone: str, therapist_zone: str
-) -> list[Day]:
-    viewer = ZoneInfo(viewer_zone)
-    days = [Day(week_start + timedelta(days=i), []) for i in range(7)]
-    for slot in slots:
-        local_day = slot.start.astimezone(viewer).date()
-        offset = (local_day - week_start).days
-        if 0 <= offset < 7:
-            days[offset].items.append(
-                SlotChoice(
-                    slot=slot,
-                    iso=utc_iso(slot.start),
-                    label=local_time(slot.start, viewer_zone, CLOCK),
-                    therapist_label=(
-                        local_time(slot.start, therapist_zone, CLOCK)
-                        if viewer_zone != therapist_zone
-                        else None
-                    ),
-                )
-            )
-    return days
-
-
-def _slot_picker_context(
-    *,
-    actor: User,
-    therapist_id: int,
-    setting: str | None,
-    week_start: date,
-    now: datetime,
-    exclude_booking_ids: Sequence[int] = (),
-    is_new_client: bool = False,
-) -> dict[str, Any]:
-    calendar = booking_service.get_therapist_calendar(therapist_id=therapist_id, now=now)
-    slots = booking_service.list_slots(
-        therapist_id=therapist_id,
-        from_date=week_start - timedelta(days=1),
-        to_date=week_start + timedelta(days=7),
-        setting=setting,
-        now=now,
-        is_new_client=is_new_client,
-        exclude_booking_ids=exclude_booking_ids,
-    )
-    return {
-        "calendar": calendar,
-        "days": _week_of_slots(slots, week_start, actor.time_zone, calendar.time_zone),
-        "week_start": week_start,
-        "prev_week": week_start - timedelta(days=7),
-        "next_week": week_start + timedelta(days=7),
-        "show_prev": week_start > local_today(actor.time_zone, now),
-        "setting": setting or "",
-        "viewer_zone": actor.time_zone,
-        "zones_differ": actor.time_zone != calendar.time_zone,
-    }
+def _day_arg() -> date | None:
+    """?day=YYYY-MM-DD (or the older ?week=, the first day of a week)."""
+    return parse_date(request.args.get("day") or request.args.get("week"))
 
 
 def _setting_arg() -> str | None:
@@ -154,17 +94,15 @@ def _setting_arg() -> str | None:
 @roles(Role.CLIENT)
 def book(therapist_id: int) -> Any:
     actor = require_actor()
-    now = utcnow()
-    week_start = date_arg(request.args.get("week"), local_today(actor.time_zone, now))
-    context = _slot_picker_context(
+    context = slot_picker_context(
         actor=actor,
+        now=utcnow(),
         therapist_id=therapist_id,
         setting=_setting_arg(),
-        week_start=week_start,
-        now=now,
+        on=_day_arg(),
         is_new_client=booking_service.is_new_client(client_id=actor.id, therapist_id=therapist_id),
     )
-    return render_template("sessions/book.html", **context)
+    return render_template("sessions/book.html", picker=context, **context)
 
 
 @bp.route("/sessions/book/<int:therapist_id>/confirm", methods=["GET", "POST"])
@@ -176,6 +114,8 @@ def confirm(therapist_id: int) -> Any:
         form.start.data = request.args.get("start", "")
         form.setting.data = request.args.get("setting", "")
         form.request_key.data = secrets.token_urlsafe(16)
+        if request.args.get("repeat") in {value for value, _label in REPEAT_CHOICES}:
+            form.repeat.data = request.args["repeat"]
     start = _parse_instant(form.start.data)
     setting = form.setting.data or ""
     now = utcnow()
@@ -212,9 +152,34 @@ def confirm(therapist_id: int) -> Any:
         (_parse_instant(item["start"]), _conflict_label(str(item["reason"])))
         for item in (conflict.extra.get("conflicts", []) if conflict else [])
     ]
+    repeat_count = int(form.repeat.data or "1") if (form.repeat.data or "1").isdigit() else 1
+    terms: money_terms.BookingTerms | None
+    try:
+        terms = money_terms.booking_terms(
+            client_id=actor.id,
+            therapist_id=therapist_id,
+            start=start,
+            now=now,
+            repeat_weekly=repeat_count,
+            stripe_enabled=payment_service.current_gateway() is not None,
+        )
+    except ConflictError as exc:
+        # No price for this client (their band is not accepted): booking says why.
+        terms = None
+        conflict = conflict or exc
+        status = 409
+    clashing = {when for when, _reason in conflicts}
+    # A series that clashes: the weeks that are free, each bookable on its own.
+    free_weeks = (
+        [(utc_iso(when), when) for when in terms.series_starts if when not in clashing]
+        if conflicts and terms is not None
+        else []
+    )
     return render_template(
         "sessions/confirm.html",
         conflicts=conflicts,
+        free_weeks=free_weeks,
+        terms=terms,
         form=form,
         calendar=calendar,
         start=start,
@@ -260,6 +225,11 @@ def detail(booking_id: int) -> Any:
         group=group_service.get_group(booking.group_id) if booking.group_id is not None else None,
         names=booking_service.names_for([booking]),
         is_therapist=is_therapist,
+        outcome=(
+            money_terms.money_outcome(booking_id=booking.id, user_id=actor.id)
+            if booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
+            else None
+        ),
         changeable=booking_service.is_changeable(booking, now),
         actions=booking_service.actions_for(booking, now),
         join_open=booking_service.join_link(booking=booking, now=now) is not None,
@@ -282,7 +252,7 @@ def cancel(booking_id: int) -> Any:
     actor = require_actor()
     now = utcnow()  # one clock reading: the preview, the check and the action agree
     booking = booking_service.get_booking_for(booking_id=booking_id, user_id=actor.id)
-    preview = booking_service.preview_cancellation(booking_id=booking_id, user_id=actor.id, now=now)
+    cost = money_terms.cancellation_cost(booking_id=booking_id, user_id=actor.id, now=now)
     if not booking_service.is_changeable(booking, now):
         flash(_("This session can no longer be cancelled."), "error")
         return redirect(url_for("sessions.detail", booking_id=booking_id))
@@ -305,7 +275,7 @@ def cancel(booking_id: int) -> Any:
             flash(_("The session is cancelled. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=booking_id))
     return render_template(
-        "sessions/cancel.html", booking=booking, preview=preview, form=form
+        "sessions/cancel.html", booking=booking, cost=cost, form=form
     ), 422 if form.errors else 200
 
 
@@ -334,21 +304,18 @@ def reschedule(booking_id: int) -> Any:
         else:
             flash(_("The session has moved. We have told the other person."), "success")
             return redirect(url_for("sessions.detail", booking_id=new.id))
-    default_week = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
-    default_week = max(
-        default_week - timedelta(days=default_week.weekday()),
-        local_today(actor.time_zone, now),
-    )
-    context = _slot_picker_context(
+    current_day = booking.start_at.astimezone(ZoneInfo(actor.time_zone)).date()
+    context = slot_picker_context(
         actor=actor,
+        now=now,
         therapist_id=booking.therapist_id,
         setting=booking.setting,
-        week_start=date_arg(request.args.get("week"), default_week),
-        now=now,
+        on=_day_arg() or (None if request.args.get("month") else current_day),
         exclude_booking_ids=[booking.id],
+        hide_starts=[booking.start_at],  # never offer the session's own time
     )
     return render_template(
-        "sessions/reschedule.html", booking=booking, form=form, **context
+        "sessions/reschedule.html", booking=booking, form=form, picker=context, **context
     ), status
 
 

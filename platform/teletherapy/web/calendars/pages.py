@@ -96,11 +96,16 @@ def _render(form: CalendarPreferencesForm, address: Any, status: int = 200) -> A
     ), status
 
 
-def _preferences_form() -> CalendarPreferencesForm:
+def _preferences_form(*, submitted: bool = False) -> CalendarPreferencesForm:
+    """The preferences as saved, unless this request submitted that form.
+
+    The feed buttons POST too, but not this form: reading their request would blank the
+    reminder fields (and saving the page afterwards would turn reminders off).
+    """
     actor = require_actor()
     current = preferences.get_preferences(actor)
-    form = CalendarPreferencesForm()
-    if request.method == "GET":
+    form = CalendarPreferencesForm() if submitted else CalendarPreferencesForm(formdata=None)
+    if not submitted:
         form.calendar_detail.data = current.calendar_detail
         form.reminders_enabled.data = current.reminders_enabled
         form.reminder_offsets_minutes.data = ", ".join(
@@ -113,7 +118,7 @@ def _preferences_form() -> CalendarPreferencesForm:
 @roles()
 def settings() -> Any:
     actor = require_actor()
-    form = _preferences_form()
+    form = _preferences_form(submitted=request.method == "POST")
     if form.validate_on_submit():
         try:
             preferences.update_preferences(

@@ -162,6 +162,17 @@ def _act(group_id: int, action: Any, success: str) -> Response:
     return redirect(url_for("groups.detail", group_id=group_id))
 
 
+@bp.get("/<int:group_id>/seat")
+@roles(Role.CLIENT)
+def confirm_seat(group_id: int) -> str:
+    """The confirm step: price per meeting, how many meetings, the total; then the seat."""
+    return render_template(
+        "groups/confirm_seat.html",
+        terms=groups.seat_terms(group_id=group_id, now=utcnow()),
+        action_form=ActionForm(),
+    )
+
+
 @bp.post("/<int:group_id>/seat")
 @roles(Role.CLIENT)
 def take_seat(group_id: int) -> Response:

@@ -145,6 +145,8 @@ class MatchSchema(Schema):
     reasons = fields.List(fields.String())
     fee_cents = fields.Integer()
     next_opening = UtcDateTime(allow_none=True)
+    # The very first opening when it is sooner than next_opening (outside preferred times).
+    earlier_opening = UtcDateTime(allow_none=True)
 
 
 class RelaxationSchema(Schema):
@@ -226,6 +228,7 @@ def post_matches(body: dict[str, Any]) -> dict[str, Any]:
                 "reasons": list(m.reasons),
                 "fee_cents": m.fee_cents,
                 "next_opening": m.next_opening,
+                "earlier_opening": m.earlier_opening,
             }
             for m in search.matches
         ],

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.vocabularies import SETTINGS
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
@@ -179,6 +180,15 @@ def intake() -> Any:
     ), status
 
 
+def _searched_setting() -> str | None:
+    """The setting the client searched for (?setting=, else their saved search): the slot
+    picker opens on it."""
+    setting = request.args.get("setting")
+    if setting is None and (client_id := _client_id()) is not None:
+        setting = (matching.get_saved_intake(client_id=client_id) or {}).get("setting")
+    return setting if setting in SETTINGS else None
+
+
 @bp.get("/therapists/<int:therapist_id>")
 @public
 def therapist(therapist_id: int) -> Any:
@@ -192,5 +202,5 @@ def therapist(therapist_id: int) -> Any:
         t=shape,
         bands=bands,
         own_band=bands.get(band_code) if band_code else None,
-        book_url=url_for("sessions.book", therapist_id=therapist_id),
+        book_url=url_for("sessions.book", therapist_id=therapist_id, setting=_searched_setting()),
     )

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import DomainError, ValidationError
 from teletherapy.domain.payments import ledger_actions
+from teletherapy.domain.vocabularies import Role
 from teletherapy.extensions import csrf
 from teletherapy.services import payments
 from teletherapy.services.payments import InvalidWebhook, PaymentGateway, PaymentGatewayError
@@ -82,8 +83,14 @@ def _superbill() -> payments.Superbill:
     month = request.args.get("month") or None
     if booking and not booking.isdigit():
         raise ValidationError("Session not understood.", errors={"booking": ["Not a session."]})
+    actor = require_actor()
+    if actor.role == Role.THERAPIST.value:
+        # A therapist prints the superbill of one of their own sessions, for the client.
+        if not booking:
+            raise ValidationError("Choose a session.", errors={"booking": ["Required."]})
+        return payments.therapist_superbill(therapist=actor, booking_id=int(booking), now=utcnow())
     return payments.superbill(
-        client=require_actor(),
+        client=actor,
         now=utcnow(),
         booking_id=int(booking) if booking else None,
         month=None if booking else month,
@@ -91,13 +98,13 @@ def _superbill() -> payments.Superbill:
 
 
 @bp.get("/payments/superbill")
-@roles("client")
+@roles("client", "therapist")
 def superbill() -> Any:
     return render_template("payments/superbill.html", bill=_superbill(), args=request.args)
 
 
 @bp.get("/payments/superbill.pdf")
-@roles("client")
+@roles("client", "therapist")
 def superbill_as_pdf() -> Any:
     bill = _superbill()
     name = "superbill-" + "".join(c if c.isalnum() else "-" for c in bill.period.lower())

@@ -20,6 +20,7 @@ from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services import bookings
 from teletherapy.services.availability import rules as availability
+from teletherapy.services.bookings import week
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.errors import translate, translated_errors
 from teletherapy.web.forms import COMMON_ZONES, WEEKDAYS
@@ -105,6 +106,7 @@ def _render(editor: Editor, *, affected: Sequence[Any] = ()) -> str:
         editor=editor,
         affected=affected,
         names=bookings.names_for(affected),
+        picture=week.weekly_hours_grid(therapist_id=own_therapist_id()),
         weekdays=WEEKDAYS,
         zones=COMMON_ZONES,
         blank_index=max([r.n for r in editor.weekly + editor.overrides], default=0) + 1,

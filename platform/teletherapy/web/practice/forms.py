@@ -13,7 +13,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -45,10 +44,10 @@ class ProfileForm(FlaskForm):
         choices=blank_first(_l("Choose a state"), v.US_STATES),
         default="",
     )
-    licence_states = SelectMultipleField(
+    licence_states = MultiCheckboxField(
         _l("Other states where you are licensed"), choices=options(v.US_STATES)
     )
-    online_states = SelectMultipleField(
+    online_states = MultiCheckboxField(
         _l("States where you offer online sessions (you must be licensed there)"),
         choices=options(v.US_STATES),
     )

@@ -13,6 +13,7 @@ from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services.matching import fee_bands, profiles
 from teletherapy.web.access import own_therapist_id, roles
+from teletherapy.web.formatting import band_label, money
 from teletherapy.web.forms import attach_errors, to_cents, to_dollars
 from teletherapy.web.practice.forms import ProfileForm
 
@@ -79,6 +80,30 @@ def _changes(form: ProfileForm) -> profiles.ProfileChanges:
     )
 
 
+def _fee_errors_by_row(form: ProfileForm, bands: list[FeeBand]) -> None:
+    """Each price outside its band's range gets its own message, next to its field, naming
+    the band as people see it (the API keeps its one list under "fees")."""
+    by_code = {b.code: b for b in bands}
+    placed = False
+    for row in form.fees:
+        band = by_code.get(row.code.data or "")
+        cents = to_cents(row.dollars.data)
+        if band is None or not row.accepts.data or cents is None:
+            continue
+        if not band.min_cents <= cents <= band.max_cents:
+            row.dollars.errors = [
+                _(
+                    "%(band)s: enter a price between %(low)s and %(high)s.",
+                    band=band_label(band.label),
+                    low=money(band.min_cents),
+                    high=money(band.max_cents),
+                )
+            ]
+            placed = True
+    if placed:
+        form.fees.errors = []  # said next to each price instead
+
+
 @roles(Role.THERAPIST)
 def edit_profile() -> Any:
     therapist_id = own_therapist_id()
@@ -94,6 +119,8 @@ def edit_profile() -> Any:
             )
         except ValidationError as exc:
             attach_errors(form, exc)
+            if "fees" in exc.errors:
+                _fee_errors_by_row(form, bands)
         else:
             if saved.profile.verified_at is None:
                 flash(_("Profile saved. An administrator will verify your licence."), "success")

@@ -15,7 +15,7 @@ from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError, ValidationError
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services import bookings as booking_service
-from teletherapy.services.bookings import Booking
+from teletherapy.services.bookings import Booking, week
 from teletherapy.web.access import own_therapist_id, require_actor, roles
 from teletherapy.web.errors import translate
 from teletherapy.web.formatting import local_today
@@ -52,11 +52,21 @@ def sessions() -> Any:
     span = timedelta(days=1 if view == "day" else 7)
     start_from = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     start_before = datetime.combine(first + span, datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    bookings = booking_service.list_bookings_for(
-        user_id=actor.id, now=now, start_from=start_from, start_before=start_before
-    )
+    grid = None
+    if view == "week":
+        # The calendar picture (desktop); the day list below is the phone's layout.
+        grid, bookings = week.week_grid(
+            user_id=actor.id, therapist_id=therapist_id, on=first, now=now
+        )
+    else:
+        bookings = booking_service.list_bookings_for(
+            user_id=actor.id, now=now, start_from=start_from, start_before=start_before
+        )
     return render_template(
         "practice/schedule.html",
+        grid=grid,
+        block_class=week.session_status_class,
+        today=local_today(calendar.time_zone, now),
         view=view,
         first=first,
         last=first + span - timedelta(days=1),
