@@ -218,17 +218,23 @@ def protect(
         recovered = determined(hidden, equations) & must
         if not recovered:
             break
-        near = {
-            key
-            for total, parts in equations
-            if recovered & {total, *parts}
-            for key in (total, *parts)
-        }
         free = [k for k in counts if k not in hidden and k not in fixed_visible]
-        candidates = [k for k in free if k in near] or free
-        if not candidates:
+        if not free:
             break  # nothing left to hide: what stays recoverable is public elsewhere
-        hidden.add(min(candidates, key=lambda k: (counts[k], repr(k))))
+        # For each recovered cell, the smallest free cell sharing an equation with it (all
+        # at once: large tables need far fewer rounds), else the smallest free cell.
+        near: dict[Key, set[Key]] = {}
+        for total, parts in equations:
+            keys = {total, *parts}
+            for r in recovered & keys:
+                near.setdefault(r, set()).update(keys)
+        rank = {k: (counts[k], repr(k)) for k in free}
+        chosen = set()
+        for r in sorted(recovered, key=repr):
+            candidates = [k for k in near.get(r, ()) if k in rank]
+            if candidates:
+                chosen.add(min(candidates, key=rank.__getitem__))
+        hidden |= chosen or {min(free, key=rank.__getitem__)}
     # A cell hidden only to protect others, whose value the visible cells fix anyway,
     # is shown: hiding it would protect nothing.
     return frozenset(hidden - (determined(hidden, equations) - must))
@@ -387,8 +393,11 @@ def publish(
     code = tuple(filters[d] for d in focus)
     inside = [o for o in observations if _matches(o, filters)]
     cells: list[PublishedCell] = []
+    lattices: dict[str, _Lattice] = {}  # metrics drawn from the same people share one
     for metric in family.metrics:
-        lattice = _Lattice(family, metric, observations)
+        if metric.base not in lattices:
+            lattices[metric.base] = _Lattice(family, metric, observations)
+        lattice = lattices[metric.base]
         total_hidden = code in lattice.hidden(focus) or 0 < people(metric, inside) < SUPPRESS_BELOW
         cells.append(
             PublishedCell(
