@@ -95,11 +95,11 @@ CHARTS = (
 
 def code_label(dimension: str, code: str, bands: dict[str, str]) -> str:
     if code == "":
-        return _("none asked") if dimension == "language" else _("unknown")
+        return str(_("none asked") if dimension == "language" else _("unknown"))
     if dimension == "fee_band":
         if code in bands:
-            return _("Band %(code)s (%(range)s)", code=code.upper(), range=bands[code])
-        return _("Band %(code)s", code=code.upper())
+            return str(_("Band %(code)s (%(range)s)", code=code.upper(), range=bands[code]))
+        return str(_("Band %(code)s", code=code.upper()))
     vocabulary = {"setting": v.SETTINGS, "language": v.LANGUAGES, "state": v.US_STATES}
     return vocabulary_label(vocabulary.get(dimension, {}), code, _language())
 
