@@ -170,6 +170,7 @@ def recoverable(
     cells: Sequence[PublishedCell],
     combos: list[tuple[str, ...]],
     dims: tuple[str, ...] = FAMILY.dimensions,
+    metric: str = "people",
 ) -> list[str]:
     """Suppressed count cells whose value is a linear combination of visible ones.
 
@@ -183,7 +184,7 @@ def recoverable(
             for combo in combos
         ]
 
-    people = [c for c in cells if c.metric == "people"]
+    people = [c for c in cells if c.metric == metric]
     visible = [vector(c) for c in people if not c.suppressed]
     base = _rank(visible) if visible else 0
     return [
@@ -321,3 +322,46 @@ def test_combined_filters_give_nothing_away_across_every_view(
         for i, d in enumerate(THREE.dimensions)
     ]
     assert recoverable(cells, list(product(*codes)), THREE.dimensions) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from("ab"), st.sampled_from(["en", "es", ""])),
+        st.tuples(st.integers(min_value=0, max_value=20), st.integers(min_value=0, max_value=20)),
+        min_size=1,
+    )
+)
+def test_outcomes_by_band_and_language_give_nothing_away(
+    table: dict[tuple[str, str], tuple[int, int]],
+) -> None:
+    """The outcomes family as the report publishes it: clients screened twice, improved or
+    not, by band and language (one setting, one state), every filter combination."""
+    from teletherapy.services.equity.metrics import OUTCOMES
+
+    rows = [
+        obs(
+            f"{k}{i}",
+            {"client": 1, "improved": int(i < better), "deteriorated": 0},
+            fee_band=k[0],
+            language=k[1],
+            setting="online",
+            state="NY",
+        )
+        for k, (n, better) in table.items()
+        for i in range(n)
+    ]
+    views: list[dict[str, str]] = [{}, {"setting": "online"}, {"state": "NY"}]
+    views += [{"fee_band": b} for b in "ab"] + [{"language": la} for la in ("en", "es", "")]
+    views += [{"fee_band": b, "language": la} for b in "ab" for la in ("en", "es", "")]
+    views += [{"fee_band": b, "state": "NY"} for b in "ab"]
+    cells = [c for view in views for c in publish(OUTCOMES, rows, view)]
+    for c in cells:
+        n = sum(1 for r in rows if all(r.group.get(d) == v for d, v in c.group.items()))
+        assert c.suppressed or n >= 11 or n == 0, c
+    present = [
+        sorted({k[0] for k, (n, _) in table.items() if n}) or ["a"],
+        sorted({k[1] for k, (n, _) in table.items() if n}) or ["en"],
+    ]
+    combos = [(b, "online", la, "NY") for b, la in product(*present)]
+    assert recoverable(cells, combos, OUTCOMES.dimensions, "clients_with_outcomes") == []
