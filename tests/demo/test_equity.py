@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from teletherapy.demo.equity import seed_demo_equity
 from teletherapy.demo.seed import seed_demo
-from teletherapy.models import Booking, EquityCareStart, EquitySearch, OutboxMessage
+from teletherapy.models import (
+    Booking,
+    EquityCareStart,
+    EquitySearch,
+    OutboxMessage,
+    Screening,
+    User,
+)
+from teletherapy.services.equity import metrics
 from tests.matching_helpers import reseed_fee_tables
 
 
@@ -31,3 +39,11 @@ def test_demo_history_goes_through_the_real_services(db: Any, now: datetime) -> 
         db, OutboxMessage.status == "pending", OutboxMessage.due_at < now, model=OutboxMessage
     )
     assert pending_past == 0
+    # Clients with two completed sessions or more answered the PHQ-9 at the first and the
+    # latest: the outcomes section has something to compare.
+    assert made["screened"] > 0
+    equity_clients = select(User.id).where(User.email.like("equity%"))
+    screenings = count(db, Screening.client_id.in_(equity_clients), model=Screening)
+    assert screenings == 2 * made["screened"]
+    observed = metrics.outcomes(now - timedelta(days=100), now + timedelta(days=1))
+    assert len(observed) >= made["screened"]

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from teletherapy.domain.equity import (
     ALL,
     Family,
-    FilterError,
     Metric,
     Observation,
     PublishedCell,
@@ -105,6 +104,7 @@ FAMILY = Family(
 
 
 def cell(cells: Sequence[PublishedCell], metric: str, **group: str) -> PublishedCell:
+    """The cell of `metric` for exactly `group` (filters included)."""
     return next(c for c in cells if c.metric == metric and dict(c.group) == group)
 
 
@@ -129,8 +129,17 @@ def test_a_published_family_hand_checked() -> None:
     # Filtered on band a: hidden in the band table, so everything in the view is hidden.
     hidden = publish(FAMILY, rows, {"fee_band": "a"})
     assert all(c.suppressed and c.value is None for c in hidden)
-    with pytest.raises(FilterError):
-        publish(FAMILY, rows, {"fee_band": "a", "state": "NY"})
+    # Band and state together: the one cell of the band x state table (band a is hidden
+    # in the band table, so its row of the two-way table is hidden too).
+    both = publish(FAMILY, rows, {"fee_band": "a", "state": "NY"})
+    assert [(c.metric, c.suppressed) for c in both] == [
+        ("people", True),
+        ("no_shows", True),
+        ("share", True),
+    ]
+    # Band b in NJ: all 15 of band b, visible as in the band table.
+    both = publish(FAMILY, rows, {"fee_band": "b", "state": "NJ"})
+    assert cell(both, "people", fee_band="b", state="NJ").value == 15
 
 
 def test_a_small_total_hides_the_whole_table() -> None:
@@ -157,13 +166,17 @@ def _rank(vectors: list[list[Fraction]]) -> int:
     return rank
 
 
-def recoverable(cells: Sequence[PublishedCell], combos: list[tuple[str, ...]]) -> list[str]:
+def recoverable(
+    cells: Sequence[PublishedCell],
+    combos: list[tuple[str, ...]],
+    dims: tuple[str, ...] = FAMILY.dimensions,
+    metric: str = "people",
+) -> list[str]:
     """Suppressed count cells whose value is a linear combination of visible ones.
 
     Every published cell is the sum of the unknown people counts of the combinations
     of dimensions it covers; a hidden one is recovered when its vector lies in the
     span of the visible ones (exact rational arithmetic, independent of the code)."""
-    dims = FAMILY.dimensions
 
     def vector(c: PublishedCell) -> list[Fraction]:
         return [
@@ -171,7 +184,7 @@ def recoverable(cells: Sequence[PublishedCell], combos: list[tuple[str, ...]]) -
             for combo in combos
         ]
 
-    people = [c for c in cells if c.metric == "people"]
+    people = [c for c in cells if c.metric == metric]
     visible = [vector(c) for c in people if not c.suppressed]
     base = _rank(visible) if visible else 0
     return [
@@ -265,3 +278,90 @@ def test_the_recruiting_list_never_gives_away_a_hidden_count(
             continue
         unit = [Fraction(int(c == combo)) for c in combos]
         assert _rank([*vectors, unit]) > base, combo
+
+
+THREE = Family("three", ("fee_band", "setting", "state"), (Metric("people", "count", "n", "n"),))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.tuples(
+            st.sampled_from("ab"),
+            st.sampled_from(["online", "home"]),
+            st.sampled_from(["NY", "NJ"]),
+        ),
+        st.integers(min_value=0, max_value=25),
+        min_size=1,
+    )
+)
+def test_combined_filters_give_nothing_away_across_every_view(
+    table: dict[tuple[str, str, str], int],
+) -> None:
+    """Every combination of filters (none, one, two, all three) published at once."""
+    rows = [
+        obs(f"{k}{i}", {"n": 1}, fee_band=k[0], setting=k[1], state=k[2])
+        for k, n in table.items()
+        for i in range(n)
+    ]
+    axes = {"fee_band": "ab", "setting": ["online", "home"], "state": ["NY", "NJ"]}
+    views: list[dict[str, str]] = []
+    for chosen in product([False, True], repeat=3):
+        names = [d for d, on in zip(THREE.dimensions, chosen, strict=True) if on]
+        views += [
+            dict(zip(names, codes, strict=True)) for codes in product(*(axes[d] for d in names))
+        ]
+    cells = [c for view in views for c in publish(THREE, rows, view)]
+    for c in cells:  # primary suppression, and one state per cell in every view
+        n = sum(1 for r in rows if all(r.group.get(d) == v for d, v in c.group.items()))
+        assert c.suppressed or n >= 11 or n == 0, c
+        same = {x.suppressed for x in cells if dict(x.group) == dict(c.group)}
+        assert len(same) == 1, c
+    codes = [
+        sorted({k[i] for k, n in table.items() if n}) or list(axes[d])
+        for i, d in enumerate(THREE.dimensions)
+    ]
+    assert recoverable(cells, list(product(*codes)), THREE.dimensions) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from("ab"), st.sampled_from(["en", "es", ""])),
+        st.tuples(st.integers(min_value=0, max_value=20), st.integers(min_value=0, max_value=20)),
+        min_size=1,
+    )
+)
+def test_outcomes_by_band_and_language_give_nothing_away(
+    table: dict[tuple[str, str], tuple[int, int]],
+) -> None:
+    """The outcomes family as the report publishes it: clients screened twice, improved or
+    not, by band and language (one setting, one state), every filter combination."""
+    from teletherapy.services.equity.metrics import OUTCOMES
+
+    rows = [
+        obs(
+            f"{k}{i}",
+            {"client": 1, "improved": int(i < better), "deteriorated": 0},
+            fee_band=k[0],
+            language=k[1],
+            setting="online",
+            state="NY",
+        )
+        for k, (n, better) in table.items()
+        for i in range(n)
+    ]
+    views: list[dict[str, str]] = [{}, {"setting": "online"}, {"state": "NY"}]
+    views += [{"fee_band": b} for b in "ab"] + [{"language": la} for la in ("en", "es", "")]
+    views += [{"fee_band": b, "language": la} for b in "ab" for la in ("en", "es", "")]
+    views += [{"fee_band": b, "state": "NY"} for b in "ab"]
+    cells = [c for view in views for c in publish(OUTCOMES, rows, view)]
+    for c in cells:
+        n = sum(1 for r in rows if all(r.group.get(d) == v for d, v in c.group.items()))
+        assert c.suppressed or n >= 11 or n == 0, c
+    present = [
+        sorted({k[0] for k, (n, _) in table.items() if n}) or ["a"],
+        sorted({k[1] for k, (n, _) in table.items() if n}) or ["en"],
+    ]
+    combos = [(b, "online", la, "NY") for b, la in product(*present)]
+    assert recoverable(cells, combos, OUTCOMES.dimensions, "clients_with_outcomes") == []

@@ -17,11 +17,13 @@ searches carry no identity) a cell is drawn from.
    (it lies in the row space of the equations restricted to the hidden cells), the
    smallest visible cell sharing an equation with it is suppressed too.
 
-A filter narrows the population to one band, setting, language or state (one at a
-time). A filtered table (band = a, by state) is one row of the two-way table band x
-state, protected as a whole with the one-way tables as its margins, locked to what the
-unfiltered views publish: every view that shows a cell shows it the same way, and
-subtracting views from each other recovers nothing.
+Filters narrow the population to a band, setting, language and state, in any
+combination. A filtered table (band = a, by state) is one row of the two-way table
+band x state, protected as a whole with the one-way tables as its margins, locked to
+what the unfiltered views publish; band = a and setting = online, by state, is a slice
+of the three-way table, protected with every two-way and one-way table as its margins,
+and so on: every view that shows a cell shows it the same way, and subtracting views
+from each other recovers nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import statistics
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations, product
 from typing import Literal
 
 SUPPRESS_BELOW = 11
@@ -215,17 +218,23 @@ def protect(
         recovered = determined(hidden, equations) & must
         if not recovered:
             break
-        near = {
-            key
-            for total, parts in equations
-            if recovered & {total, *parts}
-            for key in (total, *parts)
-        }
         free = [k for k in counts if k not in hidden and k not in fixed_visible]
-        candidates = [k for k in free if k in near] or free
-        if not candidates:
+        if not free:
             break  # nothing left to hide: what stays recoverable is public elsewhere
-        hidden.add(min(candidates, key=lambda k: (counts[k], repr(k))))
+        # For each recovered cell, the smallest free cell sharing an equation with it (all
+        # at once: large tables need far fewer rounds), else the smallest free cell.
+        near: dict[Key, set[Key]] = {}
+        for total, parts in equations:
+            keys = {total, *parts}
+            for r in recovered & keys:
+                near.setdefault(r, set()).update(keys)
+        rank = {k: (counts[k], repr(k)) for k in free}
+        chosen = set()
+        for r in sorted(recovered, key=repr):
+            candidates = [k for k in near.get(r, ()) if k in rank]
+            if candidates:
+                chosen.add(min(candidates, key=rank.__getitem__))
+        hidden |= chosen or {min(free, key=rank.__getitem__)}
     # A cell hidden only to protect others, whose value the visible cells fix anyway,
     # is shown: hiding it would protect nothing.
     return frozenset(hidden - (determined(hidden, equations) - must))
@@ -293,8 +302,79 @@ def _counts(metric: Metric, groups: Mapping[str, Sequence[Observation]]) -> dict
     return {code: people(metric, obs) for code, obs in groups.items()}
 
 
-class FilterError(ValueError):
-    """More than one of band, setting, language and state chosen at once."""
+class _Lattice:
+    """Every table a view of one metric can show: the total and one-way tables (level 1),
+    and for views filtered on several dimensions, the tables of those dimensions crossed
+    (level k: every k-way table). All tables of one level are protected together, with
+    the level below as their margins, locked to what it publishes: every view that shows
+    a cell shows it the same way, and no combination of views recovers a hidden one
+    (sibling tables, such as band x state and setting x state, share cells' people)."""
+
+    def __init__(self, family: Family, metric: Metric, observations: Sequence[Observation]):
+        self.dimensions = family.dimensions
+        self.codes = {
+            d: sorted({o.group.get(d, "") for o in observations}) for d in family.dimensions
+        }
+        units: dict[tuple[str, ...], set[Hashable]] = {}
+        for o in observations:
+            if o.numbers.get(metric.base, 0):
+                code = tuple(o.group.get(d, "") for d in family.dimensions)
+                units.setdefault(code, set()).add(o.unit)
+        self.units = units
+        self._hidden: dict[tuple[str, ...], frozenset[tuple[str, ...]]] = {}
+
+    def hidden(self, dims: Sequence[str]) -> frozenset[tuple[str, ...]]:
+        """The suppressed cells (code tuples, in the family's order) of a table."""
+        key = tuple(d for d in self.dimensions if d in dims)
+        if key not in self._hidden:
+            self._level(len(key))
+        return self._hidden[key]
+
+    def _count(self, dims: tuple[str, ...], code: tuple[str, ...]) -> int:
+        where = [self.dimensions.index(d) for d in dims]
+        return len(
+            {
+                unit
+                for full, units in self.units.items()
+                if all(full[i] == c for i, c in zip(where, code, strict=True))
+                for unit in units
+            }
+        )
+
+    def _grid(self, dims: tuple[str, ...]) -> list[tuple[str, ...]]:
+        return list(product(*(self.codes[d] for d in dims)))
+
+    def _level(self, k: int) -> None:
+        """Protect every table of the family at once (the total, every one-way table and
+        every crossed one): a view filtered on several dimensions is a slice of one of
+        them, and tables of different levels constrain each other (a zero shown in a
+        three-way table tells about the two-way cells it adds up to)."""
+        tables = [
+            dims
+            for n in range(len(self.dimensions) + 1)
+            for dims in combinations(self.dimensions, n)
+        ]
+        counts: dict[Key, int] = {}
+        for dims in tables:
+            counts |= {(dims, code): self._count(dims, code) for code in self._grid(dims)}
+        equations: list[Equation] = []
+        for dims in tables:
+            for i, d in enumerate(dims):
+                rest = dims[:i] + dims[i + 1 :]
+                for code in self._grid(rest):
+                    parts = [(dims, (*code[:i], c, *code[i:])) for c in self.codes[d]]
+                    equations.append(((rest, code), parts))
+        self._store(protect(counts, equations), tables)
+
+    def _store(self, hidden: frozenset[Key], tables: Sequence[tuple[str, ...]]) -> None:
+        for dims in tables:
+            self._hidden[dims] = frozenset(
+                code
+                for key in hidden
+                if isinstance(key, tuple) and key[0] == dims
+                for code in [key[1]]
+                if isinstance(code, tuple)
+            )
 
 
 def publish(
@@ -302,22 +382,23 @@ def publish(
 ) -> list[PublishedCell]:
     """Every metric of the family: its total and one table per dimension, protected.
 
-    At most one dimension may be filtered on: a view filtered on one is a row of a
-    two-way table protected as a whole (`protect_crossed`); views filtered on several
-    would be cells of higher-way tables that no publication protects together.
+    Filters on several dimensions combine: the view filtered on band a and state NY is
+    one slice of the band x state table (its total) and of the band x state x setting
+    and band x state x language tables (its breakdowns), each protected with all of
+    its lower-order tables as margins (`_Lattice`). Filters on a dimension the family
+    does not have are ignored (capacity is by state only).
     """
-    if len(filters) > 1:
-        raise FilterError("Filter on one of band, setting, language and state at a time.")
     filters = {d: c for d, c in filters.items() if d in family.dimensions}
+    focus = tuple(d for d in family.dimensions if d in filters)
+    code = tuple(filters[d] for d in focus)
     inside = [o for o in observations if _matches(o, filters)]
     cells: list[PublishedCell] = []
+    lattices: dict[str, _Lattice] = {}  # metrics drawn from the same people share one
     for metric in family.metrics:
-        one_way = {d: one_way_hidden(metric, observations, d) for d in family.dimensions}
-        if filters:
-            ((focus, code),) = filters.items()
-            total_hidden = 0 < people(metric, inside) < SUPPRESS_BELOW or code in one_way[focus]
-        else:
-            focus, code, total_hidden = "", "", ALL in one_way[family.dimensions[0]]
+        if metric.base not in lattices:
+            lattices[metric.base] = _Lattice(family, metric, observations)
+        lattice = lattices[metric.base]
+        total_hidden = code in lattice.hidden(focus) or 0 < people(metric, inside) < SUPPRESS_BELOW
         cells.append(
             PublishedCell(
                 metric.code,
@@ -328,14 +409,16 @@ def publish(
             )
         )
         for dimension in family.dimensions:
-            if dimension == focus:
+            if dimension in filters:
                 continue
             within = _by(inside, dimension)
-            if focus:
-                pairs = _crossed_hidden(family, metric, observations, one_way, focus, dimension)
-                hidden = {b for a, b in pairs if a == code}
-            else:
-                hidden = set(one_way[dimension])
+            dims = tuple(d for d in family.dimensions if d in filters or d == dimension)
+            at = dims.index(dimension)
+            hidden = {
+                k[at]
+                for k in lattice.hidden(dims)
+                if all(k[dims.index(d)] == c for d, c in filters.items())
+            }
             for value in sorted(within):
                 suppressed = value in hidden  # the same in every view that shows it
                 cells.append(
@@ -351,25 +434,14 @@ def publish(
     return cells
 
 
-def _crossed_hidden(
-    family: Family,
-    metric: Metric,
-    observations: Sequence[Observation],
-    one_way: Mapping[str, frozenset[str]],
-    focus: str,
-    dimension: str,
-) -> set[tuple[str, str]]:
-    """The two-way table of `focus` by `dimension`, always protected in the family's order
-    of dimensions so that both views of it (a row, or a column) agree: (focus code,
-    dimension code) pairs to suppress."""
-    first, second = sorted((focus, dimension), key=family.dimensions.index)
-    crossed = {
-        (row, column): people(metric, obs)
-        for row, groups in _by(observations, first).items()
-        for column, obs in _by(groups, second).items()
-    }
-    hidden = protect_crossed(crossed, rows_hidden=one_way[first], columns_hidden=one_way[second])
-    return set(hidden) if first == focus else {(b, a) for a, b in hidden}
+def published_one_way(
+    family: Family, metric: Metric, observations: Sequence[Observation]
+) -> dict[str, frozenset[str]]:
+    """What the family's one-way tables of `metric` suppress, by dimension (ALL when the
+    total is suppressed), as `publish` shows them."""
+    lattice = _Lattice(family, metric, observations)
+    total = {ALL} if () in lattice.hidden(()) else set()
+    return {d: frozenset({c for (c,) in lattice.hidden((d,))} | total) for d in family.dimensions}
 
 
 def one_way_hidden(

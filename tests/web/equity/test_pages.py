@@ -106,7 +106,7 @@ def test_the_api_the_page_and_the_csv_show_the_same_cells(
     per_cell = [r for r in exported[1:] if r[0] != "Where to recruit"]
     assert len(per_cell) == len(cells)
     for cell, line in zip(cells, per_cell, strict=True):
-        assert line[1] == METRIC_LABELS[cell["metric"]]
+        assert line[1] == str(METRIC_LABELS[cell["metric"]])
         assert line[4] == show(cell["value"], cell["suppressed"], cell["metric"])
     recruiting = [r for r in exported[1:] if r[0] == "Where to recruit"]
     assert len(recruiting) == len(answer["recruiting"])
@@ -129,21 +129,48 @@ def test_the_recruiting_list_names_the_place_and_what_removed_most(
     ] or all(n["searches"] >= 11 for n in answer["recruiting"])
 
 
-def test_two_filters_at_once_are_refused_next_to_the_field_and_in_the_api(
-    client: Any, login: Any, make_user: Any, api_token: Any
+def test_filters_combine_in_the_page_the_csv_and_the_api(
+    client: Any, login: Any, make_user: Any, api_token: Any, searches: None
 ) -> None:
     admin = make_user("admin")
-    response = client.get("/api/v1/admin/equity?fee_band=a&state=NY", headers=api_token(admin))
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"fee_band", "state"}
-    bad = client.get("/api/v1/admin/equity?from=yesterday", headers=api_token(admin))
-    assert bad.status_code == 422 and "from" in bad.get_json()["errors"]
+    query = f"{RANGE}&fee_band=a&setting=online&state=NY"
+    answer = client.get(f"/api/v1/admin/equity?{query}", headers=api_token(admin)).get_json()
+    assert answer["filters"] == {"fee_band": "a", "setting": "online", "state": "NY"}
+    searches_total = next(
+        c for c in answer["cells"] if c["metric"] == "searches" and c["group"] == answer["filters"]
+    )
+    assert (searches_total["value"], searches_total["suppressed"]) == (15, False)
+    by_language = {
+        c["group"]["language"]: c["value"]
+        for c in answer["cells"]
+        if c["metric"] == "searches" and "language" in c["group"]
+    }
+    assert by_language == {"es": 15}
+    bad = client.get("/api/v1/admin/equity?from=yesterday&state=ZZ", headers=api_token(admin))
+    assert bad.status_code == 422 and {"from", "state"} <= set(bad.get_json()["errors"])
     login(admin)
-    page = client.get("/admin/equity?fee_band=a&state=NY")
-    assert page.status_code == 422
-    text = page.get_data(as_text=True)
-    assert 'id="f-state-error"' in text and "one of band, setting, language or state" in text
+    page = client.get(f"/admin/equity?{query}")
+    assert page.status_code == 200
+    assert "Filters combine" in page.get_data(as_text=True)
+    exported = client.get(f"/admin/equity.csv?{query}").get_data(as_text=True)
+    assert "Searches,Total,All,15" in exported
     assert client.get("/admin/equity.csv?fee_band=zz").status_code == 422
+
+
+def test_the_page_speaks_spanish_and_the_csv_stays_english(
+    client: Any, login: Any, make_user: Any, searches: None
+) -> None:
+    admin = make_user("admin")
+    admin.language = "es"
+    db.session.commit()
+    login(admin)
+    page = client.get(f"/admin/equity?{RANGE}").get_data(as_text=True)
+    assert "Equidad en el acceso" in page and "menos de 11" in page
+    assert "Resultados" in page and "Access equity" not in page
+    exported = client.get(f"/admin/equity.csv?{RANGE}").get_data(as_text=True)
+    assert "fewer than 11" in exported and "menos de 11" not in exported
+    login(make_user("therapist", language="es"))
+    assert "Sus plazas de tarifa reducida" in client.get("/practice/equity").get_data(as_text=True)
 
 
 def test_a_therapist_sees_only_their_own_numbers(client: Any, login: Any, make_user: Any) -> None:

@@ -18,6 +18,12 @@ to + 1 day 00:00 UTC)):
   practises one of them (or shares one).
 - continuity: clients whose first session starts in the range; share with a second
   and a fifth session (confirmed or completed, any date).
+- outcomes: clients whose latest screening of an instrument (PHQ-9, GAD-7) falls in the
+  range and who answered it at least twice by then; first against latest with the NHS
+  Talking Therapies reliable-change thresholds (domain.screening.classify_change).
+  Reliable improvement: on at least one instrument, with reliable deterioration on
+  none; reliable deterioration: on at least one. By the band and setting of the
+  client's first session and the client's language and state.
 """
 
 from __future__ import annotations
@@ -30,17 +36,17 @@ from typing import Any
 
 from sqlalchemy import select
 
+from teletherapy.domain import screening as scoring
 from teletherapy.domain import vocabularies as v
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.equity import (
     Family,
-    FilterError,
     Metric,
     Observation,
     PublishedCell,
     RecruitingNeed,
-    one_way_hidden,
     publish,
+    published_one_way,
     recruiting_list,
 )
 from teletherapy.domain.errors import ValidationError
@@ -54,6 +60,7 @@ from teletherapy.models import (
     EquitySearch,
     FeeBandRow,
     Payment,
+    Screening,
     TherapistFee,
     TherapistProfile,
     TherapistTag,
@@ -120,7 +127,16 @@ CONTINUITY = Family(
         Metric("fifth_session_share", "share", "fifth", "client", "client"),
     ),
 )
-FAMILIES = (DEMAND, TIME_TO_CARE, CAPACITY, SESSIONS, CONTINUITY)
+OUTCOMES = Family(
+    "outcomes",
+    ALL_DIMENSIONS,
+    (
+        Metric("clients_with_outcomes", "count", "client", "client"),
+        Metric("reliable_improvement_share", "share", "improved", "client", "client"),
+        Metric("reliable_deterioration_share", "share", "deteriorated", "client", "client"),
+    ),
+)
+FAMILIES = (DEMAND, TIME_TO_CARE, CAPACITY, SESSIONS, CONTINUITY, OUTCOMES)
 
 
 @dataclass(frozen=True)
@@ -167,13 +183,6 @@ def parse_request(
     for name, code in chosen.items():
         if name not in allowed or code not in allowed[name]:
             errors[name] = [f"{code!r} is not a known code."]
-    if len(chosen) > 1:
-        message = (
-            "Choose one of band, setting, language or state at a time: "
-            "combined, they could single out small groups."
-        )
-        for name in chosen:
-            errors.setdefault(name, []).append(message)
     if errors:
         raise ValidationError("Some filters need attention.", errors=errors)
     return start, end, chosen
@@ -185,7 +194,7 @@ def parse_request(
 def equity_report(
     *, date_from: date, date_to: date, filters: Mapping[str, str], now: datetime
 ) -> EquityReport:
-    """Every metric for the range, protected; `filters` holds at most one dimension."""
+    """Every metric for the range, protected; `filters` may combine every dimension."""
     start, end = instants(date_from, date_to)
     observations = {
         DEMAND.code: _searches(start, end),
@@ -193,13 +202,11 @@ def equity_report(
         CAPACITY.code: capacity(start, end),
         SESSIONS.code: _sessions(start, end),
         CONTINUITY.code: _continuity(start, end),
+        OUTCOMES.code: outcomes(start, end),
     }
     cells: list[PublishedCell] = []
-    try:
-        for family in FAMILIES:
-            cells += publish(family, observations[family.code], filters)
-    except FilterError as exc:  # parse_request refuses this first
-        raise ValidationError(str(exc), errors={"filters": [str(exc)]}) from None
+    for family in FAMILIES:
+        cells += publish(family, observations[family.code], filters)
     db.session.rollback()  # end the read transaction (SQLite holds a lock otherwise)
     return EquityReport(
         date_from, date_to, dict(filters), cells, _recruiting(observations[DEMAND.code], filters)
@@ -220,7 +227,8 @@ def _recruiting(
     apply: the list is drawn from every band so that it agrees with every view)."""
     no_match = [o for o in searches if o.numbers.get("no_match")]
     metric = DEMAND.metrics[1]
-    hidden = {d: one_way_hidden(metric, searches, d) for d in ("state", "setting", "language")}
+    published = published_one_way(DEMAND, metric, searches)
+    hidden = {d: published[d] for d in ("state", "setting", "language")}
     needs = recruiting_list(no_match, published_hidden=hidden, limit=len(no_match))
     wanted = {d: c for d, c in filters.items() if d in hidden}
     return [n for n in needs if all(getattr(n, d) == c for d, c in wanted.items())][:10]
@@ -492,6 +500,60 @@ def _continuity(start: datetime, end: datetime) -> list[Observation]:
                     "state": wish.state,
                 },
                 {"client": 1, "second": int(len(own) >= 2), "fifth": int(len(own) >= 5)},
+            )
+        )
+    return observations
+
+
+def outcomes(start: datetime, end: datetime) -> list[Observation]:
+    """One observation per client with a first and a latest score of some instrument,
+    the latest in the range (see the module's definitions)."""
+    history: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    latest_at: dict[tuple[int, str], datetime] = {}
+    for client_id, instrument, total, completed_at in db.session.execute(
+        select(Screening.client_id, Screening.instrument, Screening.total, Screening.completed_at)
+        .where(Screening.completed_at < end)
+        .order_by(Screening.client_id, Screening.instrument, Screening.completed_at, Screening.id)
+    ):
+        history[client_id][instrument].append(total)
+        latest_at[client_id, instrument] = completed_at
+    changes: dict[int, list[scoring.Change]] = {}
+    for client_id, instruments in history.items():
+        paired = [
+            scoring.classify_change(
+                scoring.get_instrument(code), baseline=totals[0], latest=totals[-1]
+            )
+            for code, totals in instruments.items()
+            if len(totals) >= 2 and latest_at[client_id, code] >= start
+        ]
+        if paired:
+            changes[client_id] = paired
+    if not changes:
+        return []
+    wishes = _wishes(set(changes))
+    first: dict[int, Any] = {}
+    for row in db.session.execute(
+        select(Booking.client_id, Booking.fee_band, Booking.setting)
+        .where(Booking.client_id.in_(changes), Booking.status.in_(SESSION_STATUSES))
+        .order_by(Booking.client_id, Booking.start_at, Booking.id)
+    ):
+        first.setdefault(row.client_id, row)
+    observations = []
+    for client_id, paired in changes.items():
+        wish = wishes.get(client_id) or _Wishes(frozenset(), "", frozenset(), "")
+        session = first.get(client_id)
+        worse = any(c.is_reliable_deterioration for c in paired)
+        better = any(c.is_reliable_improvement for c in paired) and not worse
+        observations.append(
+            Observation(
+                ("client", client_id),
+                {
+                    "fee_band": (session.fee_band or "") if session else "",
+                    "setting": session.setting if session else "",
+                    "language": wish.primary_language,
+                    "state": wish.state,
+                },
+                {"client": 1, "improved": int(better), "deteriorated": int(worse)},
             )
         )
     return observations

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, render_template, request
 
-from teletherapy.domain import vocabularies as v
 from teletherapy.domain.errors import ValidationError
 from teletherapy.services.matching.fee_bands import list_fee_bands
 from teletherapy.web.access import public
@@ -28,14 +27,9 @@ def equity() -> Any:
         metric_labels=presenting.METRIC_LABELS,
         recruiting_label=lambda need: presenting.recruiting_label(need, bands),
         filter_label=presenting.filter_label,
-        options={
-            "fee_band": [
-                (b.code, f"Band {b.code.upper()} ({b.range_text})") for b in list_fee_bands()
-            ],
-            "setting": list(v.SETTINGS.items()),
-            "language": list(v.LANGUAGES.items()),
-            "state": list(v.US_STATES.items()),
-        },
+        options=presenting.options(bands),
+        dimension_labels=presenting.DIMENSION_LABELS,
+        code_label=lambda dimension, code: presenting.code_label(dimension, code, bands),
         csv_query=request.query_string.decode(),
     ), (422 if errors else 200)
 

@@ -1,4 +1,9 @@
-"""What the page and the CSV show of a report: labels, tables, charts (pygal, inline SVG)."""
+"""What the page and the CSV show of a report: labels, tables, charts (pygal, inline SVG).
+
+Labels are marked for translation and shown in the viewer's language; the CSV export is
+always in English (`as_csv` renders under the English locale), so files from different
+administrators can be compared and joined.
+"""
 
 from __future__ import annotations
 
@@ -10,86 +15,103 @@ from dataclasses import dataclass
 from typing import Any
 
 import pygal
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from pygal.style import Style
 
 from teletherapy.domain import vocabularies as v
+from teletherapy.i18n import vocabulary_label
 from teletherapy.services.equity.metrics import FAMILIES, EquityReport
 
 # pygal appends an old-style import hook (for map plugins, unused here) that makes every
 # failed import anywhere raise an ImportWarning on Python 3.11: take it out again.
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
-SUPPRESSED_TEXT = "fewer than 11"
+SUPPRESSED_TEXT = _l("fewer than 11")
 FAMILY_TITLES = {
-    "demand": "Unmet demand: searches that found no one",
-    "time_to_care": "Time to care: first search to first session",
-    "capacity": "Reduced-fee capacity (by the therapist's licence state)",
-    "sessions": "Sessions: language and culture, cancellations, no-shows, waived fees",
-    "continuity": "Keeping people in care",
+    "demand": _l("Unmet demand: searches that found no one"),
+    "time_to_care": _l("Time to care: first search to first session"),
+    "capacity": _l("Reduced-fee capacity (by the therapist's licence state)"),
+    "sessions": _l("Sessions: language and culture, cancellations, no-shows, waived fees"),
+    "continuity": _l("Keeping people in care"),
+    "outcomes": _l("Outcomes: reliable improvement between first and latest screening"),
 }
 METRIC_LABELS = {
-    "searches": "Searches",
-    "searches_no_match": "Searches with no match",
-    "no_match_share": "Share with no match",
-    "first_searches": "Clients' first searches",
-    "hours_to_first_session_median": "Hours to first session (median)",
-    "hours_to_first_session_p75": "Hours to first session (75th percentile)",
-    "booked_within_14_days_share": "Share booked within 14 days",
-    "therapists_offering_reduced_fees": "Therapists offering reduced fees",
-    "reduced_fee_places_offered": "Reduced-fee places offered",
-    "reduced_fee_places_used": "Reduced-fee places used",
-    "reduced_fee_places_used_share": "Share of places used",
-    "therapists_at_cap": "Therapists at their cap",
-    "sessions": "Sessions",
-    "late_cancellations": "Late cancellations",
-    "no_shows": "No-shows",
-    "fees_waived": "Fees waived",
-    "language_concordance_share": "Share in a language the client asked for",
-    "cultural_concordance_share": "Share with a shared cultural background, when asked",
-    "clients_starting_care": "Clients starting care",
-    "second_session_share": "Share with a second session",
-    "fifth_session_share": "Share with a fifth session",
+    "searches": _l("Searches"),
+    "searches_no_match": _l("Searches with no match"),
+    "no_match_share": _l("Share with no match"),
+    "first_searches": _l("Clients' first searches"),
+    "hours_to_first_session_median": _l("Hours to first session (median)"),
+    "hours_to_first_session_p75": _l("Hours to first session (75th percentile)"),
+    "booked_within_14_days_share": _l("Share booked within 14 days"),
+    "therapists_offering_reduced_fees": _l("Therapists offering reduced fees"),
+    "reduced_fee_places_offered": _l("Reduced-fee places offered"),
+    "reduced_fee_places_used": _l("Reduced-fee places used"),
+    "reduced_fee_places_used_share": _l("Share of places used"),
+    "therapists_at_cap": _l("Therapists at their cap"),
+    "sessions": _l("Sessions"),
+    "late_cancellations": _l("Late cancellations"),
+    "no_shows": _l("No-shows"),
+    "fees_waived": _l("Fees waived"),
+    "language_concordance_share": _l("Share in a language the client asked for"),
+    "cultural_concordance_share": _l("Share with a shared cultural background, when asked"),
+    "clients_starting_care": _l("Clients starting care"),
+    "second_session_share": _l("Share with a second session"),
+    "fifth_session_share": _l("Share with a fifth session"),
+    "clients_with_outcomes": _l("Clients screened twice or more"),
+    "reliable_improvement_share": _l("Share with reliable improvement"),
+    "reliable_deterioration_share": _l("Share with reliable deterioration"),
 }
 DIMENSION_LABELS = {
-    "fee_band": "Fee band",
-    "setting": "Setting",
-    "language": "Language",
-    "state": "State",
+    "fee_band": _l("Fee band"),
+    "setting": _l("Setting"),
+    "language": _l("Language"),
+    "state": _l("State"),
 }
 FILTER_LABELS = {
-    "language_required": "therapists do not practise the language",
-    "no_therapist_in_place": "no therapist in place for the band and setting",
-    "not_licensed_in_state": "no licence in the state",
-    "too_far": "offices too far",
-    "outside_home_radius": "outside home-visit areas",
-    "reduced_fee_capacity_full": "reduced-fee places full",
-    "fee_band_not_accepted": "band not accepted",
-    "age_group": "age group not seen",
-    "setting_not_offered": "setting not offered",
+    "language_required": _l("therapists do not practise the language"),
+    "no_therapist_in_place": _l("no therapist in place for the band and setting"),
+    "not_licensed_in_state": _l("no licence in the state"),
+    "too_far": _l("offices too far"),
+    "outside_home_radius": _l("outside home-visit areas"),
+    "reduced_fee_capacity_full": _l("reduced-fee places full"),
+    "fee_band_not_accepted": _l("band not accepted"),
+    "age_group": _l("age group not seen"),
+    "setting_not_offered": _l("setting not offered"),
 }
-# One chart per family: (metric, dimension).
+# The charts of each family: (family, metric, dimension).
 CHARTS = (
     ("time_to_care", "hours_to_first_session_median", "fee_band"),
     ("demand", "no_match_share", "language"),
     ("capacity", "reduced_fee_places_used_share", "state"),
     ("sessions", "language_concordance_share", "language"),
     ("continuity", "second_session_share", "fee_band"),
+    ("outcomes", "reliable_improvement_share", "fee_band"),
+    ("outcomes", "reliable_improvement_share", "language"),
 )
 
 
 def code_label(dimension: str, code: str, bands: dict[str, str]) -> str:
     if code == "":
-        return "none asked" if dimension == "language" else "unknown"
+        return str(_("none asked") if dimension == "language" else _("unknown"))
     if dimension == "fee_band":
-        return f"Band {code.upper()}" + (f" ({bands[code]})" if code in bands else "")
+        if code in bands:
+            return str(_("Band %(code)s (%(range)s)", code=code.upper(), range=bands[code]))
+        return str(_("Band %(code)s", code=code.upper()))
     vocabulary = {"setting": v.SETTINGS, "language": v.LANGUAGES, "state": v.US_STATES}
-    return vocabulary.get(dimension, {}).get(code, code)
+    return vocabulary_label(vocabulary.get(dimension, {}), code, _language())
+
+
+def _language() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else "en"
 
 
 def show(value: float | None, suppressed: bool, metric: str) -> str:
     if suppressed:
-        return SUPPRESSED_TEXT
+        return str(SUPPRESSED_TEXT)
     if value is None:
         return "—"
     if metric.endswith("_share"):
@@ -114,13 +136,19 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Chart:
+    code: str
+    svg: Markup | None
+    title: str
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
 class Section:
     code: str
     title: str
     tables: list[Table]
-    chart: Markup | None
-    chart_title: str
-    chart_rows: list[Row]
+    charts: list[Chart]
 
 
 def sections(report: EquityReport, bands: dict[str, str]) -> list[Section]:
@@ -139,7 +167,7 @@ def sections(report: EquityReport, bands: dict[str, str]) -> list[Section]:
                 by_metric = {
                     c.metric: c for c in chosen if not dimension or c.group.get(dimension) == code
                 }
-                label = code_label(dimension, code, bands) if dimension else "All"
+                label = code_label(dimension, code, bands) if dimension else _("All")
                 rows.append(
                     Row(
                         label,
@@ -151,30 +179,35 @@ def sections(report: EquityReport, bands: dict[str, str]) -> list[Section]:
                         ],
                     )
                 )
-            title = f"By {DIMENSION_LABELS[dimension].lower()}" if dimension else "Total"
+            title = (
+                _("By %(dimension)s", dimension=str(DIMENSION_LABELS[dimension]).lower())
+                if dimension
+                else _("Total")
+            )
             tables.append(Table(dimension, title, metrics, rows))
-        chart, chart_title, chart_rows = _chart(report, family.code, bands)
-        result.append(
-            Section(family.code, FAMILY_TITLES[family.code], tables, chart, chart_title, chart_rows)
-        )
+        charts = [
+            _chart(report, metric, dimension, bands)
+            for code, metric, dimension in CHARTS
+            if code == family.code and dimension not in report.filters
+        ]
+        result.append(Section(family.code, str(FAMILY_TITLES[family.code]), tables, charts))
     return result
 
 
-def _chart(
-    report: EquityReport, family: str, bands: dict[str, str]
-) -> tuple[Markup | None, str, list[Row]]:
-    spec = next(c for c in CHARTS if c[0] == family)
-    _, metric, dimension = spec
-    if dimension in report.filters:
-        return None, "", []
+def _chart(report: EquityReport, metric: str, dimension: str, bands: dict[str, str]) -> Chart:
+    code = f"{metric}-{dimension}"
     cells = [c for c in report.cells if c.metric == metric and c.dimension == dimension]
-    title = f"{METRIC_LABELS[metric]} by {DIMENSION_LABELS[dimension].lower()}"
+    title = _(
+        "%(metric)s by %(dimension)s",
+        metric=METRIC_LABELS[metric],
+        dimension=str(DIMENSION_LABELS[dimension]).lower(),
+    )
     rows = [
         Row(code_label(dimension, c.group[dimension], bands), [show(c.value, c.suppressed, metric)])
         for c in cells
     ]
     if not cells:
-        return None, title, rows
+        return Chart(code, None, title, rows)
     style = Style(
         background="transparent",
         plot_background="transparent",
@@ -198,7 +231,7 @@ def _chart(
     chart.x_labels = [r.label for r in rows]
     share = metric.endswith("_share")
     chart.add(
-        METRIC_LABELS[metric],
+        str(METRIC_LABELS[metric]),
         [
             None if c.suppressed or c.value is None else (c.value * 100 if share else c.value)
             for c in cells
@@ -208,12 +241,19 @@ def _chart(
         chart.range = (0, 100)
     # No JavaScript: pygal always writes its tooltip configuration as a script.
     svg = re.sub(r"<script.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
-    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{title}" focusable="false" ', 1)
-    return Markup(svg), title, rows
+    label = str(Markup.escape(title))
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" focusable="false" ', 1)
+    return Chart(code, Markup(svg), title, rows)
 
 
 def as_csv(report: EquityReport, bands: dict[str, str]) -> str:
-    """Exactly the page's cells: one line per cell, then the recruiting list."""
+    """Exactly the page's cells: one line per cell, then the recruiting list. Always in
+    English (headers, labels and "fewer than 11"), whatever the page's language."""
+    with force_locale("en"):
+        return _csv(report, bands)
+
+
+def _csv(report: EquityReport, bands: dict[str, str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "metric", "breakdown", "group", "value"])
@@ -224,19 +264,19 @@ def as_csv(report: EquityReport, bands: dict[str, str]) -> str:
         code = cell.group.get(cell.dimension, "") if cell.dimension else ""
         writer.writerow(
             [
-                FAMILY_TITLES[cell.family],
-                METRIC_LABELS[cell.metric],
-                DIMENSION_LABELS.get(cell.dimension, "Total"),
-                code_label(cell.dimension, code, bands) if cell.dimension else "All",
+                str(FAMILY_TITLES[cell.family]),
+                str(METRIC_LABELS[cell.metric]),
+                str(DIMENSION_LABELS.get(cell.dimension, _("Total"))),
+                code_label(cell.dimension, code, bands) if cell.dimension else _("All"),
                 show(cell.value, cell.suppressed, cell.metric),
             ]
         )
     for need in report.recruiting:
         writer.writerow(
             [
-                "Where to recruit",
-                "Searches with no match",
-                "State, setting, language",
+                _("Where to recruit"),
+                _("Searches with no match"),
+                _("State, setting, language"),
                 recruiting_label(need, bands),
                 str(need.searches),
             ]
@@ -254,8 +294,21 @@ def recruiting_label(need: Any, bands: dict[str, str]) -> str:
     )
 
 
+def options(bands: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """The filter form's choices, labelled in the viewer's language."""
+    vocabulary = {"setting": v.SETTINGS, "language": v.LANGUAGES, "state": v.US_STATES}
+    return {
+        "fee_band": [(code, code_label("fee_band", code, bands)) for code in bands],
+        **{
+            name: [(code, code_label(name, code, bands)) for code in codes]
+            for name, codes in vocabulary.items()
+        },
+    }
+
+
 def filter_label(name: str | None) -> str:
-    return FILTER_LABELS.get(name or "", (name or "").replace("_", " "))
+    label = FILTER_LABELS.get(name or "")
+    return str(label) if label is not None else (name or "").replace("_", " ")
 
 
 def payload(report: EquityReport) -> dict[str, Any]:
