@@ -6,7 +6,6 @@ Used by tests/web/test_every_page_browser.py, tests/web/test_journeys_browser.py
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,23 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
-
 from teletherapy import create_app
 from teletherapy.extensions import db as _db
-from tests.peers import free_port, wait_for_port
+from tests.browser import AXE, serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 DEMO_PASSWORD = "demo-pass-123"
 WIDTHS = (1280, 390)
-AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
 @dataclass
@@ -172,19 +160,10 @@ def demo_site(database: Path, instance: Path) -> Iterator[Site]:
     )
     with app.app_context():
         site = _seed(app)
-        _db.session.remove()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port)
-        site.base = f"http://127.0.0.1:{port}"
+    with serve(app) as base:
+        site.base = base
         site.app = app
         yield site
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def sign_in(page: Any, site: Site, role: str) -> None:

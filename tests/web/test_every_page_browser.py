@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.peers import peer_missing
+from tests.browser import chromium
 from tests.web.browser_site import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     WIDTHS,
     Site,
     axe_violations,
@@ -56,21 +54,8 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        peer_missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - dev extras installed
-        peer_missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            peer_missing(f"Chromium does not start: {exc}")
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.mark.parametrize("role", ROLES)

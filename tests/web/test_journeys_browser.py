@@ -4,8 +4,6 @@ take a seat in a group and get one email with one invitation."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,13 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from teletherapy import create_app
 from teletherapy.extensions import db as _db
 from tests.booking_setup import set_availability
-from tests.peers import free_port, peer_missing, wait_for_port
-from tests.web.browser_site import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import browser_app, chromium, new_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -52,17 +47,7 @@ def live(sqlite_template: Path, tmp_path: Path, monkeypatch: Any) -> Iterator[di
 
     for module in (booking_pages, group_pages, matching_pages, payment_pages):
         monkeypatch.setattr(module, "utcnow", clock)
-    database = tmp_path / "journey.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "journey-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=tmp_path / "instance",
-    )
+    app = browser_app(sqlite_template, tmp_path, SECRET_KEY="journey-secret")
     with app.app_context():
         therapist = create_user(
             email="ana@example.org", password=PASSWORD, role="therapist", display_name="Dr Ana"
@@ -102,37 +87,14 @@ def live(sqlite_template: Path, tmp_path: Path, monkeypatch: Any) -> Iterator[di
             now=clock.now,
         )
         ids = {"client": client.id, "group": group.id}
-        _db.session.remove()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    try:
-        yield {"base": f"http://127.0.0.1:{port}", "app": app, "clock": clock, **ids}
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve(app) as base:
+        yield {"base": base, "app": app, "clock": clock, **ids}
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        peer_missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - dev extras installed
-        peer_missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            peer_missing(f"Chromium does not start: {exc}")
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser, new_page(browser, viewport={"width": 1280, "height": 900}) as tab:
+        yield tab
 
 
 def _sign_in(page: Any, base: str) -> None:
