@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.errors import Text, ValidationError
 
 __all__ = [
     "SETTINGS",
@@ -292,17 +292,38 @@ def _known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+_DAY_OFF_HAS_NO = {
+    "start": Text("A day off has no start."),
+    "end": Text("A day off has no end."),
+    "setting": Text("A day off has no setting."),
+}
+_GIVE_A_TIME = {
+    "start": Text("Give a start time, or mark the date unavailable."),
+    "end": Text("Give an end time, or mark the date unavailable."),
+}
+
+
 def time_zone_error(name: str) -> str | None:
     """Why `name` is not an acceptable therapist/client time zone, or None when it is."""
     if not isinstance(name, str) or not name:
         return "Choose a time zone, for example America/New_York."
     if name not in _known_time_zones():
-        return f"Unknown time zone {name!r}; use an IANA name such as America/New_York."
+        return Text(
+            "Unknown time zone %(name)s; use an IANA name such as America/New_York.",
+            name=repr(name),
+        )
     canonical = LEGACY_TIME_ZONES.get(name)
     if canonical is not None:
-        return f"{name!r} is a legacy alias; use the canonical name {canonical!r}."
+        return Text(
+            "%(name)s is a legacy alias; use the canonical name %(canonical)s.",
+            name=repr(name),
+            canonical=repr(canonical),
+        )
     if name != "UTC" and ("/" not in name or name.startswith(LEGACY_PREFIXES)):
-        return f"{name!r} is a legacy alias; use an Area/City name such as America/New_York."
+        return Text(
+            "%(name)s is a legacy alias; use an Area/City name such as America/New_York.",
+            name=repr(name),
+        )
     return None
 
 
@@ -343,7 +364,7 @@ def validate_availability(
             day_off_at[override.on] = index
             for name in ("start", "end", "setting"):
                 if getattr(override, name) is not None:
-                    errors[f"{key}.{name}"].append(f"A day off has no {name}.")
+                    errors[f"{key}.{name}"].append(_DAY_OFF_HAS_NO[name])
             continue
         if override.setting is None:
             errors[f"{key}.setting"].append("Choose a setting for these hours.")
@@ -352,9 +373,7 @@ def validate_availability(
         if override.start is None or override.end is None:
             for name in ("start", "end"):
                 if getattr(override, name) is None:
-                    errors[f"{key}.{name}"].append(
-                        f"Give a {name} time, or mark the date unavailable."
-                    )
+                    errors[f"{key}.{name}"].append(_GIVE_A_TIME[name])
             continue
         if _check_window(override.start, override.end, key, errors):
             date_windows[override.on].append((override.start, override.end, index))
@@ -363,8 +382,12 @@ def validate_availability(
 
     if errors:
         count = sum(len(messages) for messages in errors.values())
-        noun = "problem" if count == 1 else "problems"
-        raise ValidationError(f"The availability has {count} {noun}.", errors=dict(errors))
+        summary = (
+            Text("The availability has 1 problem.")
+            if count == 1
+            else Text("The availability has %(count)d problems.", count=count)
+        )
+        raise ValidationError(summary, errors=dict(errors))
 
 
 def _check_settings(settings: AvailabilitySettings, errors: dict[str, list[str]]) -> None:
@@ -390,8 +413,16 @@ def _check_settings(settings: AvailabilitySettings, errors: dict[str, list[str]]
         if value is None and optional:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            suffix = " (or leave empty for no limit)" if optional else ""
-            errors[name].append(f"Must be a whole number from {low} to {high}{suffix}.")
+            errors[name].append(
+                Text(
+                    "Must be a whole number from %(low)d to %(high)d "
+                    "(or leave empty for no limit).",
+                    low=low,
+                    high=high,
+                )
+                if optional
+                else Text("Must be a whole number from %(low)d to %(high)d.", low=low, high=high)
+            )
     if (
         not errors.get("min_notice_hours")
         and not errors.get("horizon_days")
@@ -433,7 +464,10 @@ def _check_no_overlap(
     for start, end, index in windows:
         if _minutes(start) < latest_end:
             errors[f"{section}[{index}].start"].append(
-                f"Overlaps {section}[{latest_index}]; one person cannot be in two places."
+                Text(
+                    "Overlaps %(other)s; one person cannot be in two places.",
+                    other=f"{section}[{latest_index}]",
+                )
             )
         if _end_minutes(end) > latest_end:
             latest_end, latest_index = _end_minutes(end), index
@@ -449,4 +483,8 @@ def _end_minutes(value: time) -> int:
 
 
 def _setting_message(value: object) -> str:
-    return f"Unknown setting {value!r}; choose one of {', '.join(sorted(SETTINGS))}."
+    return Text(
+        "Unknown setting %(value)s; choose one of %(choices)s.",
+        value=repr(value),
+        choices=", ".join(sorted(SETTINGS)),
+    )

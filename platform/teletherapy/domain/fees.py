@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.errors import Text, ValidationError
 from teletherapy.domain.money import format_cents
 
 
@@ -114,9 +114,11 @@ def find_band(bands: Iterable[FeeBand], code: str) -> FeeBand | None:
 def validate_fee(band: FeeBand, fee_cents: int, *, field: str = "fee_cents") -> None:
     """Raise ValidationError unless `fee_cents` lies within the band's range (inclusive)."""
     if not band.min_cents <= fee_cents <= band.max_cents:
-        message = (
-            f"The fee for band {band.code} must be between {format_cents(band.min_cents)} "
-            f"and {format_cents(band.max_cents)}."
+        message = Text(
+            "The fee for band %(band)s must be between %(low)s and %(high)s.",
+            band=band.code,
+            low=format_cents(band.min_cents),
+            high=format_cents(band.max_cents),
         )
         raise ValidationError(message, errors={field: [message]})
 
@@ -134,7 +136,11 @@ def validate_fee_bands(bands: Sequence[FeeBand]) -> None:
         problems.append("Income ceilings must be positive and different from each other.")
     for band in bands:
         if not 0 <= band.min_cents <= band.max_cents:
-            problems.append(f"Band {band.code}: the minimum must be between 0 and the maximum.")
+            problems.append(
+                Text(
+                    "Band %(band)s: the minimum must be between 0 and the maximum.", band=band.code
+                )
+            )
     if problems:
         raise ValidationError("The fee bands are inconsistent.", errors={"fee_bands": problems})
 

@@ -12,7 +12,7 @@ from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from teletherapy.domain import vocabularies as vocab
-from teletherapy.domain.errors import ValidationError
+from teletherapy.domain.errors import Text, ValidationError
 from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.geo import LatLon
 
@@ -206,15 +206,15 @@ def _request_errors(request: MatchRequest) -> dict[str, list[str]]:
         errors.setdefault(name, []).append(message)
 
     if request.setting not in vocab.SETTINGS:
-        add("setting", f"Unknown setting {request.setting!r}.")
+        add("setting", Text("Unknown setting %(value)s.", value=repr(request.setting)))
     if request.state not in vocab.US_STATES:
-        add("state", f"Unknown US state {request.state!r}.")
+        add("state", Text("Unknown US state %(value)s.", value=repr(request.state)))
     if request.setting in ("in_office", "home") and request.location is None:
         add("zip", "A ZIP code is needed to search in-office sessions or home visits.")
     try:
         ZoneInfo(request.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        add("time_zone", f"Unknown time zone {request.time_zone!r}.")
+        add("time_zone", Text("Unknown time zone %(value)s.", value=repr(request.time_zone)))
     for wish in request.languages:
         _check_code(add, "languages", vocab.LANGUAGES, wish.code)
         _check_weight(add, "languages", wish.weight)
@@ -236,20 +236,23 @@ def _request_errors(request: MatchRequest) -> dict[str, list[str]]:
         if not 0 <= window.weekday <= 6 or not window.start < window.end:
             add("preferred_times", "Each window needs a weekday 0-6 and a start before its end.")
     if not 0 < request.max_distance_km <= MAX_DISTANCE_KM:
-        add("max_distance_km", f"Choose a distance above 0 and up to {MAX_DISTANCE_KM:g} km.")
+        add(
+            "max_distance_km",
+            Text("Choose a distance above 0 and up to %(km)s km.", km=f"{MAX_DISTANCE_KM:g}"),
+        )
     if not 1 <= request.limit <= MAX_LIMIT:
-        add("limit", f"Choose a limit from 1 to {MAX_LIMIT}.")
+        add("limit", Text("Choose a limit from 1 to %(limit)d.", limit=MAX_LIMIT))
     return errors
 
 
 def _check_code(add: _Add, name: str, vocabulary: Mapping[str, str], code: str) -> None:
     if code not in vocabulary:
-        add(name, f"Unknown code {code!r}.")
+        add(name, Text("Unknown code %(code)s.", code=repr(code)))
 
 
 def _check_weight(add: _Add, name: str, weight: int) -> None:
     if not 0 <= weight <= MAX_WEIGHT:
-        add(name, f"Weights go from 0 to {MAX_WEIGHT}.")
+        add(name, Text("Weights go from 0 to %(weight)d.", weight=MAX_WEIGHT))
 
 
 @dataclass(frozen=True, slots=True)

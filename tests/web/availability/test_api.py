@@ -123,3 +123,30 @@ def test_the_endpoint_is_documented(client: FlaskClient) -> None:
     operations = spec["paths"]["/api/v1/me/availability"]
     assert {"get", "put"} <= set(operations)
     assert operations["put"]["security"] == [{"bearer": []}]
+
+
+def test_problems_with_values_are_in_the_therapist_s_language(
+    client: FlaskClient, make_user: Any, api_token: Any
+) -> None:
+    headers = api_token(make_user("therapist", language="es"))
+    bad = {
+        **BODY,
+        "time_zone": "US/Eastern",
+        "buffer_minutes": 500,
+        "weekly": [
+            {"weekday": 2, "start": "09:00", "end": "12:00", "setting": "online"},
+            {"weekday": 2, "start": "10:00", "end": "11:00", "setting": "online"},
+        ],
+        "overrides": [{"date": "2026-12-24", "available": False, "start": "09:00"}],
+    }
+    problem = client.put(URL, headers=headers, json=bad).get_json()
+    assert problem["detail"] == "La disponibilidad tiene 4 problemas."
+    errors = problem["errors"]
+    assert errors["time_zone"] == [
+        "'US/Eastern' es un alias antiguo; use el nombre canónico 'America/New_York'."
+    ]
+    assert errors["buffer_minutes"][0].startswith("Debe ser un número entero de 0 a ")
+    assert errors["weekly[1].start"] == [
+        "Se superpone con weekly[0]; una persona no puede estar en dos lugares a la vez."
+    ]
+    assert errors["overrides[0].start"] == ["Un día libre no tiene hora de inicio."]
