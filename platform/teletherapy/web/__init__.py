@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
-    from teletherapy.web import access
+    from teletherapy.web import access, guards
     from teletherapy.web import formatting as template_helpers
     from teletherapy.web.accounts.pages import bp as accounts_bp
     from teletherapy.web.admin.pages import bp as admin_bp
@@ -21,6 +21,7 @@ def register_all(app: Flask) -> None:
     from teletherapy.web.practice.pages import bp as practice_bp
     from teletherapy.web.screening.pages import bp as screening_bp
 
+    guards.init_app(app)
     access.init_app(app)
     template_helpers.init_app(app)
     language.init_app(app)

@@ -165,7 +165,9 @@ def test_a_spanish_client_answers_on_a_phone_with_crisis_lines_first(
     page.get_by_role("button", name="Enviar mis respuestas").click()
     expect(page.locator(".crisis-lead")).to_have_count(0)
     page.get_by_role("link", name="Ver mi historial").click()
-    expect(page.get_by_role("img", name="Puntajes totales del GAD-7 a lo largo del tiempo")).to_be_visible()
+    expect(
+        page.get_by_role("img", name="Puntajes totales del GAD-7 a lo largo del tiempo")
+    ).to_be_visible()
     expect(page.get_by_role("table", name="Resultados del GAD-7")).to_contain_text("7")
     assert axe_violations(page) == []
 
@@ -182,5 +184,7 @@ def test_without_javascript_every_question_shows_on_one_page(live_server: str, p
     page.goto(f"{live_server}/screening/answer/gad7")
     expect(page.locator("fieldset[data-step]:visible")).to_have_count(8)
     page.get_by_role("button", name="Enviar mis respuestas").click()
-    expect(page.locator(".error-summary")).to_contain_text("Elija una respuesta para la pregunta 1.")
+    expect(page.locator(".error-summary")).to_contain_text(
+        "Elija una respuesta para la pregunta 1."
+    )
     expect(page.locator("#item-1-error")).to_be_visible()

@@ -8,8 +8,13 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from teletherapy.domain import passwords
+from teletherapy.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
 from teletherapy.web.forms import COMMON_ZONES, options
+from teletherapy.web.validators import ValidTimeZone
+
+PASSWORD_RULE = passwords.RULE  # translated where shown (extracted from domain/passwords.py)
 
 
 def language_choices() -> list[SelectChoice]:
@@ -20,8 +25,9 @@ class SignUpForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
     password = PasswordField(
-        _l("Password (at least 10 characters)"),
-        validators=[DataRequired(), Length(min=10, max=200)],
+        _l("Password (at least %(count)s characters)", count=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l(PASSWORD_RULE),
     )
     role = RadioField(
         _l("I am"),
@@ -55,8 +61,9 @@ class ResetRequestForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        _l("New password (at least 10 characters)"),
-        validators=[DataRequired(), Length(min=10, max=200)],
+        _l("New password (at least %(count)s characters)", count=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l(PASSWORD_RULE),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -68,7 +75,8 @@ class ResetPasswordForm(FlaskForm):
 class SettingsForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     time_zone = StringField(
-        _l("Time zone (IANA, e.g. America/New_York)"), validators=[DataRequired(), Length(max=64)]
+        _l("Time zone (IANA, e.g. America/New_York)"),
+        validators=[DataRequired(), Length(max=64), ValidTimeZone()],
     )
     language = SelectField(_l("Preferred language"), choices=language_choices)
     state = SelectField(
@@ -80,3 +88,21 @@ class SettingsForm(FlaskForm):
         _l("ZIP code"), validators=[Optional(), Regexp(r"^\d{5}$", message=_l("5 digits"))]
     )
     submit = SubmitField(_l("Save settings"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password (at least %(count)s characters)", count=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l(PASSWORD_RULE),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", _l("Passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class SignOutEverywhereForm(FlaskForm):
+    submit = SubmitField(_l("Sign out everywhere"))

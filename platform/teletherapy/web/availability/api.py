@@ -20,7 +20,8 @@ from teletherapy.web.schemas import BEARER
 bp = Blueprint("api_availability", __name__, description="A therapist's working hours")
 BLUEPRINTS = [bp]
 
-HHMM = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+START_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+HHMM = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"  # an end: 24:00 is midnight at the end
 SETTING_CODES = sorted(SETTINGS)
 
 
@@ -55,7 +56,7 @@ class WeeklyRuleSchema(Schema):
     )
     start = fields.String(
         required=True,
-        validate=validate.Regexp(HHMM, error="Give a time as HH:MM."),
+        validate=validate.Regexp(START_HHMM, error="Give a time from 00:00 to 23:59."),
         metadata={"example": "09:00", "description": "Wall-clock time in time_zone"},
     )
     end = fields.String(
@@ -76,7 +77,8 @@ class DateOverrideSchema(Schema):
         metadata={"description": "false: a day off; leave out when giving hours"}
     )
     start = fields.String(
-        allow_none=True, validate=validate.Regexp(HHMM, error="Give a time as HH:MM.")
+        allow_none=True,
+        validate=validate.Regexp(START_HHMM, error="Give a time from 00:00 to 23:59."),
     )
     end = fields.String(
         allow_none=True, validate=validate.Regexp(HHMM, error="Give a time as HH:MM.")
@@ -87,6 +89,8 @@ class DateOverrideSchema(Schema):
 class AvailabilitySchema(_FlatErrors):
     """The therapist's availability; on PUT a field left out keeps its saved value."""
 
+    # Checked by the service with the one rule (domain time_zone_error), so a bad zone is
+    # reported together with every other problem of the body.
     time_zone = fields.String(
         validate=validate.Length(min=1, max=64), metadata={"example": "America/New_York"}
     )

@@ -19,6 +19,7 @@ from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
 from teletherapy.web.formatting import utc_iso
 from teletherapy.web.schemas import UtcDateTime, VocabularyEntrySchema
+from teletherapy.web.validators import TimeZoneField
 
 matches_bp = Blueprint("api_matches", __name__, description="Find therapists for a client")
 therapists_bp = Blueprint("api_therapists", __name__, description="The therapist directory")
@@ -93,7 +94,7 @@ class MatchRequestSchema(Schema):
         validate=validate.Range(min=0, max=MAX_DISTANCE_KM, min_inclusive=False)
     )
     limit = fields.Integer(validate=validate.Range(min=1, max=MAX_LIMIT))
-    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    time_zone = TimeZoneField()
 
     @validates_schema
     def income_and_size_together(self, data: dict[str, Any], **kwargs: Any) -> None:
