@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
-    from teletherapy.web import access, guards
+    from teletherapy.web import access, guards, headers
     from teletherapy.web import formatting as template_helpers
     from teletherapy.web.accounts.pages import bp as accounts_bp
     from teletherapy.web.admin.pages import bp as admin_bp
@@ -23,6 +23,7 @@ def register_all(app: Flask) -> None:
 
     guards.init_app(app)
     access.init_app(app)
+    headers.init_app(app)
     template_helpers.init_app(app)
     language.init_app(app)
     app.register_blueprint(main_bp)
