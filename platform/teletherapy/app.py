@@ -34,10 +34,12 @@ def create_app(
 
 
 def register_logging(app: Flask) -> None:
-    """Request lines (werkzeug's, gunicorn's) never carry feed or reset tokens."""
-    from teletherapy.logs import install_redaction
+    """Request lines (werkzeug's, gunicorn's) never carry feed or reset tokens; database
+    errors never quote a row's values."""
+    from teletherapy.logs import install_database_scrubbing, install_redaction
 
     install_redaction("werkzeug", "gunicorn.access", "gunicorn.error")
+    install_database_scrubbing()
 
 
 def register_extensions(app: Flask) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 # /feeds/<token>.ics, /reset-password/<token>, and any token=... in a query string.
 _SECRET_IN_URL = re.compile(
-    r"(?P<keep>/feeds/|/reset-password/|[?&](?:token|key|secret)=)(?P<secret>[^/?&\s\".]+)"
+    r"(?P<keep>/feeds/|/reset-password/|(?:^|[?&\s])(?:token|key|secret)=)(?P<secret>[^/?&\s\".]+)"
 )
 REDACTED = "[redacted]"
 
@@ -27,6 +27,36 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+# PostgreSQL's DETAIL line repeats the values of a failed row or key ("Key (lower(email))=
+# (someone@example.org) already exists", "Failing row contains (...)").
+_SERVER_DETAIL = re.compile(r"^DETAIL:.*$", re.M)
+
+
+def scrub_database_error(exc: BaseException) -> None:
+    """Drop the server's DETAIL from a driver error in place: every later str(), traceback
+    and log line of it (and of SQLAlchemy's wrapper, which reads it) is then without values.
+    """
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], str) and _SERVER_DETAIL.search(args[0]) is not None:
+        exc.args = (_SERVER_DETAIL.sub("DETAIL:  " + REDACTED, args[0]), *args[1:])
+
+
+def install_database_scrubbing() -> None:
+    """Every engine: a failed statement's driver error loses the row values it quotes."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "handle_error", _scrub_context):
+        event.listen(Engine, "handle_error", _scrub_context)
+
+
+def _scrub_context(context: Any) -> None:
+    # SQLAlchemy's wrapper copied the driver's message when it was built: scrub both.
+    scrub_database_error(context.original_exception)
+    if context.sqlalchemy_exception is not None:
+        scrub_database_error(context.sqlalchemy_exception)
 
 
 def install_redaction(*names: str) -> None:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from teletherapy.domain.errors import DomainError
 from teletherapy.web.access import is_api_request
+from teletherapy.web.guards import CONTROL_CHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.path,
+        # The path as asked, less control characters (they are refused in every field).
+        "instance": CONTROL_CHARACTERS.sub("", request.path),
     }
     if errors:
         body["errors"] = errors
