@@ -70,7 +70,7 @@ def peak_rss_mb(pid: int) -> float:
 
 def send(port: int, head: bytes, chunks: Iterator[bytes]) -> bytes:
     """Send the head, stream the chunks in a thread, return the response's first bytes."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=120)
     sock.sendall(head)
 
     def stream() -> None:

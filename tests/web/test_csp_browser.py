@@ -45,7 +45,7 @@ def page_paths(app: Flask) -> list[str]:
             if "GET" in (rule.methods or ())
             and not rule.arguments
             and not rule.rule.startswith(SKIPPED)
-            and not rule.rule.endswith((".pdf", ".ics", ".json"))
+            and not rule.rule.endswith((".pdf", ".ics", ".json", "/download"))
         }
     )
 

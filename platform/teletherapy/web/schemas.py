@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
 from teletherapy.web.formatting import utc_iso_or_none
@@ -19,6 +19,24 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return utc_iso_or_none(value)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details: every 4xx and 5xx of the API."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages per field, keyed like the JSON (weekly[0].end)."},
+    )
 
 
 class TokenRequestSchema(Schema):

@@ -17,7 +17,9 @@ class TimeZoneField(fields.String):
     """An IANA Area/City zone (or UTC); legacy aliases, `localtime`, `Factory` and "" refused."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {}).setdefault("example", "America/New_York")
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("example", "America/New_York")
+        metadata.setdefault("enum", accepted_time_zones())
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -26,6 +28,22 @@ class TimeZoneField(fields.String):
         if problem:
             raise SchemaValidationError(problem)
         return text
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: marshmallow's Boolean also takes 0, 1, "yes" and "on"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise SchemaValidationError("Not a valid boolean: use true or false.")
+        return value
+
+
+def accepted_time_zones() -> list[str]:
+    """Every zone `time_zone_error` accepts, for the OpenAPI document's enum."""
+    from zoneinfo import available_timezones
+
+    return sorted(z for z in available_timezones() if time_zone_error(z) is None)
 
 
 class ValidTimeZone:

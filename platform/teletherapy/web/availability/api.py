@@ -16,6 +16,7 @@ from teletherapy.services import bookings
 from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.schemas import BEARER
+from teletherapy.web.validators import StrictBoolean
 
 bp = Blueprint("api_availability", __name__, description="A therapist's working hours")
 BLUEPRINTS = [bp]
@@ -73,7 +74,7 @@ class DateOverrideSchema(Schema):
         validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="Give a date as YYYY-MM-DD."),
         metadata={"format": "date", "example": "2026-12-24"},
     )
-    available = fields.Boolean(
+    available = StrictBoolean(
         metadata={"description": "false: a day off; leave out when giving hours"}
     )
     start = fields.String(
@@ -106,7 +107,7 @@ class AvailabilitySchema(_FlatErrors):
     max_per_day = fields.Integer(allow_none=True)
     max_per_week = fields.Integer(allow_none=True)
     cancellation_window_hours = fields.Integer(metadata={"example": 24})
-    accepting_new_clients = fields.Boolean()
+    accepting_new_clients = StrictBoolean()
     affected_bookings = fields.String(
         load_only=True,
         validate=validate.OneOf(["keep", "cancel"]),
