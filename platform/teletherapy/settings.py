@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "PUBLIC_URL": "http://127.0.0.1:5000",
+    # The organizer address of discreet calendar entries (unset: MAIL_FROM's address); set it
+    # when the mail domain itself names therapy.
+    "CALENDAR_ORGANIZER_EMAIL": None,
     "RUN_DISPATCHER": False,
     # Bodies over this are refused with 413 before they are read (bytes; 1 MiB).
     "MAX_CONTENT_LENGTH": 1024 * 1024,

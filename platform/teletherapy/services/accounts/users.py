@@ -376,6 +376,15 @@ def reset_password(*, token: str, new_password: str, now: datetime) -> User:
     return user
 
 
+def verify_password(user: User, password: str) -> bool:
+    """Whether `password` is the person's current one (for confirming a grave step)."""
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
 def change_password(
     *, user_id: int, current_password: str, new_password: str, now: datetime
 ) -> User:

@@ -25,7 +25,6 @@ from teletherapy.gateways.ics import IcsEvent, build_feed
 from teletherapy.i18n import speaking_to
 from teletherapy.models import (
     Booking,
-    CalendarDetail,
     CalendarFeedToken,
     NotificationPreference,
     TherapistProfile,
@@ -33,7 +32,13 @@ from teletherapy.models import (
 )
 from teletherapy.services.accounts.users import get_user, token_digest
 from teletherapy.services.availability.schedules import is_therapist_time
-from teletherapy.services.calendars.invites import UID_DOMAIN, location_for, organizer
+from teletherapy.services.calendars.invites import (
+    UID_DOMAIN,
+    is_discreet,
+    location_for,
+    organizer_for,
+    other_name,
+)
 from teletherapy.services.messaging.preferences import get_preferences
 
 PAST_DAYS = 30
@@ -230,15 +235,17 @@ def _build(user: User, now: datetime) -> bytes:
             select(Booking).where(_whose(user), _window(now)).order_by(Booking.start_at)
         )
     )
-    named = get_preferences(user).calendar_detail == CalendarDetail.NAMED.value
-    names = _other_names(user, bookings) if named else {}
-    host = organizer()
+    discreet = is_discreet(user)
+    names = {} if discreet else _other_names(user, bookings)
+    host = organizer_for(user)
     events = []
     for booking in bookings:
-        if named:
+        if not discreet:
             other = names.get(booking.id)
             summary = (
-                gettext("Session with %(name)s", name=other) if other else gettext("Group session")
+                gettext("Session with %(name)s", name=other_name(user, other))
+                if other
+                else gettext("Group session")
             )
         else:
             summary = gettext("Appointment")
@@ -260,7 +267,9 @@ def _build(user: User, now: datetime) -> bytes:
                 status="CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED",
             )
         )
-    return build_feed(events, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
+    # A discreet feed's name says nothing about therapy: it shows in the calendar list.
+    name = str(gettext("Appointments")) if discreet else CALENDAR_NAME
+    return build_feed(events, name, refresh_minutes=REFRESH_MINUTES)
 
 
 def _other_names(user: User, bookings: list[Booking]) -> dict[int, str]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -106,3 +114,11 @@ class ChangePasswordForm(FlaskForm):
 
 class SignOutEverywhereForm(FlaskForm):
     submit = SubmitField(_l("Sign out everywhere"))
+
+
+class CloseAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password, to confirm"), validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("I understand that closing cannot be undone."), validators=[DataRequired()]
+    )
+    submit = SubmitField(_l("Close my account"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,8 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from teletherapy.clock import utcnow
-from teletherapy.domain.errors import AuthenticationError, ValidationError
+from teletherapy.domain.errors import AuthenticationError, ConflictError, ValidationError
+from teletherapy.domain.vocabularies import Role
 from teletherapy.extensions import limiter
 from teletherapy.services.accounts import users as accounts
 from teletherapy.services.accounts.sessions import (
@@ -28,9 +30,11 @@ from teletherapy.services.accounts.sessions import (
     end_sign_in_session,
     start_sign_in_session,
 )
+from teletherapy.services.privacy import own_data as privacy
 from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.accounts.forms import (
     ChangePasswordForm,
+    CloseAccountForm,
     ResetPasswordForm,
     ResetRequestForm,
     SettingsForm,
@@ -38,6 +42,7 @@ from teletherapy.web.accounts.forms import (
     SignOutEverywhereForm,
     SignUpForm,
 )
+from teletherapy.web.downloads import attachment
 from teletherapy.web.errors import translate
 from teletherapy.web.forms import ActionForm, attach_errors
 from teletherapy.web.i18n.pages import current_language
@@ -188,12 +193,16 @@ def settings() -> Any:
 
 
 def _settings_page(
-    *, form: SettingsForm | None = None, password_form: ChangePasswordForm | None = None
+    *,
+    form: SettingsForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+    close_form: CloseAccountForm | None = None,
 ) -> Any:
     actor = require_actor()
     form = form or SettingsForm(obj=actor, formdata=None)
     password_form = password_form or ChangePasswordForm(formdata=None)
-    failed = bool(form.errors or password_form.errors)
+    close_form = close_form or CloseAccountForm(formdata=None)
+    failed = bool(form.errors or password_form.errors or close_form.errors)
     return render_template(
         "accounts/settings.html",
         form=form,
@@ -202,6 +211,9 @@ def _settings_page(
         tokens=accounts.list_api_tokens(user_id=actor.id),
         revoke_form=ActionForm(),
         token_days=current_app.config["API_TOKEN_MAX_AGE_DAYS"],
+        close_form=close_form,
+        is_client=actor.role == Role.CLIENT.value,
+        kept_on_closing=_(privacy.KEPT_ON_CLOSING),
     ), 422 if failed else 200
 
 
@@ -252,3 +264,33 @@ def revoke_token(token_id: int) -> Any:
         accounts.revoke_api_token(user_id=actor.id, token_id=token_id, now=utcnow())
         flash(_("Token revoked."), "success")
     return redirect(url_for("accounts.settings"))
+
+
+@bp.get("/account/export")
+@roles(Role.CLIENT)
+def export_data() -> Any:
+    """Everything the platform holds about the client, as one JSON file."""
+    actor = require_actor()
+    document = privacy.export_own_data(user_id=actor.id, now=utcnow())
+    body = json.dumps(document, indent=2, ensure_ascii=False).encode()
+    return attachment(body, filename="my-teletherapy-data.json", content_type="application/json")
+
+
+@bp.post("/account/close")
+@roles(Role.CLIENT)
+def close_account() -> Any:
+    actor = require_actor()
+    form = CloseAccountForm()
+    if form.validate_on_submit():
+        try:
+            privacy.close_account(user_id=actor.id, password=form.password.data or "", now=utcnow())
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except ConflictError as exc:
+            form.confirm.errors = [translate(exc.detail)]
+        else:
+            logout_user()
+            g.pop("actor", None)
+            flash(_("Your account is closed. Billing records are kept, as explained."), "success")
+            return redirect(url_for("main.home"))
+    return _settings_page(close_form=form)

@@ -77,8 +77,11 @@ class PreferencesSchema(Schema):
     )
     reminders_enabled = StrictBoolean()
     calendar_detail = fields.String(
-        validate=validate.OneOf(["discreet", "named"]),
-        metadata={"description": "discreet: 'Appointment'; named: 'Session with <name>'."},
+        validate=validate.OneOf(["discreet", "named", "initials"]),
+        metadata={
+            "description": "discreet: 'Appointment' (and a calendar named 'Appointments'); "
+            "named: 'Session with <name>'; initials: 'Session with A. R.'."
+        },
     )
 
 
