@@ -186,7 +186,7 @@ def _check_signature_time(header: str, tolerance: int) -> None:
         raise InvalidWebhook("webhook signature is dated in the future")
 
 
-def event_from_payload(data: Any, *, api_versions: frozenset[str]) -> WebhookEvent:
+def event_from_payload(data: Any, *, api_versions: frozenset[str] | None) -> WebhookEvent:
     """A verified body as a `WebhookEvent`, or `InvalidWebhook` when it is not a Stripe event."""
     if not isinstance(data, dict) or data.get("object") != "event":
         raise InvalidWebhook("webhook body is not a Stripe event object")
@@ -194,8 +194,8 @@ def event_from_payload(data: Any, *, api_versions: frozenset[str]) -> WebhookEve
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
         raise InvalidWebhook("webhook event id is not a Stripe event id")
     version = data.get("api_version")
-    # localstripe sends none; Stripe sends the endpoint's version, which must be ours.
-    if version is not None and version not in api_versions:
+    # Stripe sends the endpoint's version, which must be ours (None: an emulator's, any).
+    if version is not None and api_versions is not None and version not in api_versions:
         raise InvalidWebhook(f"webhook event has API version {version!r}, expected ours")
     try:
         obj = data["data"]["object"]
@@ -248,6 +248,9 @@ class StripeGateway:
         Stripe API versions before 2026-09 accept) instead of `allowed_payment_method_types`
         (what the API version pinned by stripe 16 requires). Default: legacy exactly when
         `api_base` is set, i.e. when talking to an emulator rather than Stripe itself.
+        `api_versions`: the event API versions accepted (default: the one the stripe library
+        pins; with `api_base` set, any, since an emulator such as localstripe stamps its
+        events with a version of its own).
         """
         if not secret_key:
             raise ValueError("a Stripe secret key is required")
@@ -266,7 +269,11 @@ class StripeGateway:
         )
         self._webhook_secret = webhook_secret
         self._webhook_tolerance = webhook_tolerance_seconds
-        self._api_versions = frozenset(api_versions or {stripe.api_version})
+        self._api_versions: frozenset[str] | None = (
+            frozenset(api_versions)
+            if api_versions
+            else (None if api_base is not None else frozenset({stripe.api_version}))
+        )
 
     def create_customer(self, client_id: int) -> str:
         # Only our id: no name, email or anything clinical leaves the platform.

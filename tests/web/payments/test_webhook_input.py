@@ -89,3 +89,16 @@ def test_a_created_time_that_is_not_a_timestamp_is_a_400(client: FlaskClient) ->
     body = json.loads(stripe_event("payment_intent.succeeded", {"id": "pi_1"}))
     body["created"] = 10**30
     assert post(client, json.dumps(body).encode()).status_code == 400
+
+
+def test_an_emulator_may_stamp_its_own_api_version_but_stripe_may_not() -> None:
+    from teletherapy.gateways.payments import InvalidWebhook, StripeGateway, event_from_payload
+
+    body = json.loads(stripe_event("payment_intent.succeeded", {"id": "pi_1"}))
+    body["api_version"] = "2017-08-15"  # what localstripe stamps
+    emulator = StripeGateway("sk_test_x", api_base="http://127.0.0.1:1", webhook_secret="s")
+    assert emulator._api_versions is None
+    assert event_from_payload(body, api_versions=emulator._api_versions).id == body["id"]
+    stripe_itself = StripeGateway("sk_test_x", webhook_secret="s")
+    with pytest.raises(InvalidWebhook):
+        event_from_payload(body, api_versions=stripe_itself._api_versions)
