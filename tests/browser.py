@@ -88,8 +88,13 @@ def chromium() -> Iterator[Any]:
 
 @contextmanager
 def new_page(browser: Any, **context_options: Any) -> Iterator[Any]:
-    """A page in a fresh context (its own cookies), closed afterwards."""
-    context = browser.new_context(**context_options)
+    """A page in a fresh context (its own cookies), closed afterwards.
+
+    The site's Content-Security-Policy is bypassed unless asked otherwise: axe-core is
+    injected as an inline script, which the policy refuses (tests/web/test_csp_browser.py
+    walks every page under the real policy).
+    """
+    context = browser.new_context(**{"bypass_csp": True, **context_options})
     context.set_default_timeout(20_000)
     try:
         yield context.new_page()

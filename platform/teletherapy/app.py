@@ -23,6 +23,7 @@ def create_app(
         instance_relative_config=True,
     )
     load_settings(app, config)
+    register_logging(app)
     register_extensions(app)
     register_gateways(app)
     register_blueprints(app)
@@ -30,6 +31,15 @@ def create_app(
     register_cli(app)
     register_dispatcher(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    """Request lines (werkzeug's, gunicorn's) never carry feed or reset tokens; database
+    errors never quote a row's values."""
+    from teletherapy.logs import install_database_scrubbing, install_redaction
+
+    install_redaction("werkzeug", "gunicorn.access", "gunicorn.error")
+    install_database_scrubbing()
 
 
 def register_extensions(app: Flask) -> None:

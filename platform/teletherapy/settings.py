@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # PostgreSQL: give up on a server that does not answer, rather than hang a worker.
+    "DATABASE_CONNECT_TIMEOUT_SECONDS": 3,
+    "DATABASE_STATEMENT_TIMEOUT_MS": 5000,
     "MAIL_URL": None,
     "MAIL_FROM": "Teletherapy <no-reply@teletherapy.test>",
     "STRIPE_SECRET_KEY": None,
@@ -25,9 +28,15 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "PUBLIC_URL": None,  # unset: http://127.0.0.1:$PORT (the port `make run` serves on)
+    # The organizer address of discreet calendar entries (unset: MAIL_FROM's address); set it
+    # when the mail domain itself names therapy.
+    "CALENDAR_ORGANIZER_EMAIL": None,
     "RUN_DISPATCHER": False,
+    # Bodies over this are refused with 413 before they are read (bytes; 1 MiB).
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
     "DISPATCHER_INTERVAL_SECONDS": 15,
     "PASSWORD_RESET_MAX_AGE_SECONDS": 3600,
+    "API_TOKEN_MAX_AGE_DAYS": 90,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
@@ -70,6 +79,23 @@ def load_settings(app: Flask, config: dict[str, Any] | None) -> None:
             app.config["SQLALCHEMY_DATABASE_URI"]
         )
     check_settings(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+
+
+def engine_options(config: Any) -> dict[str, Any]:
+    """Bound parameters never reach a log or an error message (they hold emails and hashes);
+    on PostgreSQL a server that accepts connections but never answers fails within seconds.
+    """
+    options: dict[str, Any] = {"hide_parameters": True, **config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    if str(config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("postgresql"):
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
+        timeout_ms = int(config["DATABASE_STATEMENT_TIMEOUT_MS"])
+        connect_args.setdefault("options", f"-c statement_timeout={timeout_ms}")
+        options["connect_args"] = connect_args
+        options.setdefault("pool_timeout", int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
+        options.setdefault("pool_pre_ping", True)
+    return options
 
 
 def normalise_database_url(url: str) -> str:
@@ -94,6 +120,11 @@ def check_settings(app: Flask) -> None:
                 + ", ".join(missing)
                 + " (set them in instance/config.py or as TELETHERAPY_<KEY> variables)"
             )
+        if app.config.get("RATELIMIT_ENABLED") and not has_shared_rate_limit_store(app):
+            raise ConfigurationError(
+                "RATELIMIT_STORAGE_URI must name a store shared by every worker "
+                "(redis://host:6379/0): limits kept in memory are per worker"
+            )
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
         return
@@ -103,6 +134,13 @@ def check_settings(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'teletherapy.sqlite3'}"
+
+
+SHARED_RATE_LIMIT_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
+
+
+def has_shared_rate_limit_store(app: Flask) -> bool:
+    return str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith(SHARED_RATE_LIMIT_SCHEMES)
 
 
 def _development_secret(instance: Path) -> str:

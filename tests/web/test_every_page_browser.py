@@ -65,7 +65,8 @@ def test_every_page_fits_a_phone_passes_axe_and_logs_no_errors(
     shots = os.environ.get("SCREENSHOTS_DIR")
     problems: list[str] = []
     for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": 900})
+        # bypass_csp: axe-core is injected inline (test_csp_browser checks the real policy).
+        context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
         page = context.new_page()
         errors: list[str] = []
         page.on(

@@ -21,38 +21,74 @@ def test_home_leads_clients_and_therapists_and_shows_crisis_lines(client: FlaskC
     assert 'href="#main"' in html and "<main" in html
 
 
-def test_sign_up_signs_a_client_in(client: FlaskClient) -> None:
-    response = client.post(
+def _sign_up(client: FlaskClient, email: str, name: str = "Rosa") -> Any:
+    return client.post(
         "/sign-up",
         data={
-            "display_name": "Rosa",
-            "email": "rosa@example.org",
+            "display_name": name,
+            "email": email,
             "password": PASSWORD,
             "role": "client",
             "time_zone": "America/Chicago",
             "language": "es",
         },
     )
-    assert response.status_code == 302
+
+
+def test_sign_up_creates_the_account_and_sends_to_sign_in(client: FlaskClient) -> None:
+    response = _sign_up(client, "rosa@example.org")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    assert (
+        client.post(
+            "/sign-in", data={"email": "rosa@example.org", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
     assert "Rosa" in client.get("/account").get_data(as_text=True)
 
 
-def test_sign_up_problems_are_shown_next_to_the_field(client: FlaskClient, make_user: Any) -> None:
+def test_sign_up_does_not_reveal_whether_an_email_has_an_account(
+    app: Flask, client: FlaskClient, make_user: Any
+) -> None:
     make_user(email="taken@example.org")
-    response = client.post(
-        "/sign-up",
-        data={
-            "display_name": "X",
-            "email": "TAKEN@example.org",
-            "password": PASSWORD,
-            "role": "client",
-            "time_zone": "America/Chicago",
-            "language": "en",
-        },
-    )
-    html = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert 'id="email-error"' in html and "exists" in html
+    taken = _sign_up(client, "TAKEN@example.org", name="X")
+    taken_page = client.get(taken.headers["Location"]).get_data(as_text=True)
+    new = _sign_up(client, "new@example.org", name="X")
+    new_page = client.get(new.headers["Location"]).get_data(as_text=True)
+    assert taken.status_code == new.status_code == 302
+    assert taken.headers["Location"] == new.headers["Location"]
+    assert taken_page == new_page
+    sweep_outbox(app, "test")
+    mails = [
+        message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in (Path(app.instance_path) / "outbox").glob("*.eml")
+    ]
+    owner = next(m for m in mails if m["To"] == "taken@example.org")
+    text = next(p for p in owner.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "already has one" in text
+
+
+def test_sign_up_explains_and_applies_the_password_rule(client: FlaskClient) -> None:
+    page = client.get("/sign-up").get_data(as_text=True)
+    assert "at least 12 characters" in page and "Common passwords" in page
+    for password, message in [
+        ("short-pass", "at least 12"),
+        ("password1234", "common password"),
+        ("rosa-garden-party", "your email address or your name"),
+    ]:
+        response = client.post(
+            "/sign-up",
+            data={
+                "display_name": "Rosa Parks",
+                "email": "rosa@example.org",
+                "password": password,
+                "role": "client",
+                "time_zone": "America/Chicago",
+                "language": "en",
+            },
+        )
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
 
 
 def test_sign_in_failure_does_not_reveal_whether_the_email_exists(

@@ -40,6 +40,7 @@ def test_production_cookies_are_secure(tmp_path: Path) -> None:
             "ENV": "production",
             "SECRET_KEY": "s" * 40,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/5",
         },
         instance_path=tmp_path,
     )

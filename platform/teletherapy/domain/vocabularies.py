@@ -17,6 +17,7 @@ class AccountStatus(StrEnum):
     ACTIVE = "active"
     PENDING = "pending"  # therapist sign-up waiting for an admin
     DISABLED = "disabled"
+    CLOSED = "closed"  # closed by its owner; billing records kept under the id
 
 
 class CalendarDetail(StrEnum):
@@ -24,6 +25,12 @@ class CalendarDetail(StrEnum):
 
     DISCREET = "discreet"  # "Appointment"
     NAMED = "named"  # "Session with <the other person>"
+    INITIALS = "initials"  # "Session with A. R." (a therapist's feed on a shared screen)
+
+
+def initials(name: str) -> str:
+    """ "Ana María Reyes" -> "A. M. R.": enough for the person who knows, little to others."""
+    return " ".join(f"{part[0].upper()}." for part in name.split() if part[0].isalnum())
 
 
 MODALITIES: dict[str, str] = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -171,6 +173,49 @@ class PaymentGateway(Protocol):
     def parse_webhook(self, payload: bytes, signature_header: str | None) -> WebhookEvent: ...
 
 
+# Stripe object ids: a short prefix, an underscore, then letters, digits and underscores.
+_EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
+
+
+def _check_signature_time(header: str, tolerance: int) -> None:
+    """The stripe library refuses old signatures; a signature from the future is refused too."""
+    stamps = [part[2:] for part in header.split(",") if part.strip().startswith("t=")]
+    if len(stamps) != 1 or not stamps[0].strip().isdigit() or len(stamps[0].strip()) > 12:
+        raise InvalidWebhook("webhook signature has no valid timestamp")
+    if int(stamps[0]) > time.time() + tolerance:
+        raise InvalidWebhook("webhook signature is dated in the future")
+
+
+def event_from_payload(data: Any, *, api_versions: frozenset[str] | None) -> WebhookEvent:
+    """A verified body as a `WebhookEvent`, or `InvalidWebhook` when it is not a Stripe event."""
+    if not isinstance(data, dict) or data.get("object") != "event":
+        raise InvalidWebhook("webhook body is not a Stripe event object")
+    event_id = data.get("id")
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise InvalidWebhook("webhook event id is not a Stripe event id")
+    version = data.get("api_version")
+    # Stripe sends the endpoint's version, which must be ours (None: an emulator's, any).
+    if version is not None and api_versions is not None and version not in api_versions:
+        raise InvalidWebhook(f"webhook event has API version {version!r}, expected ours")
+    try:
+        obj = data["data"]["object"]
+        if not isinstance(obj, dict):
+            raise TypeError("data.object is not an object")
+        object_id = obj.get("id")
+        created = data["created"]
+        if isinstance(created, bool) or not isinstance(created, int):
+            raise TypeError("created is not a timestamp")
+        return WebhookEvent(
+            id=event_id,
+            type=str(data["type"]),
+            object_id=str(object_id) if object_id is not None else None,
+            object=obj,
+            created=datetime.fromtimestamp(created, tz=UTC),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+        raise InvalidWebhook("webhook event lacks id, type, created or data.object") from exc
+
+
 def idempotency_key(kind: IdempotencyKind, booking_id: int | str) -> str:
     """The one key for a money movement of a booking: "pay-12", "refund-12", "late-fee-12".
 
@@ -197,11 +242,15 @@ class StripeGateway:
         webhook_tolerance_seconds: int = stripe.Webhook.DEFAULT_TOLERANCE,
         max_network_retries: int = 2,
         legacy_payment_method_types: bool | None = None,
+        api_versions: frozenset[str] | None = None,
     ) -> None:
         """`legacy_payment_method_types`: send `payment_method_types` (what localstripe and
         Stripe API versions before 2026-09 accept) instead of `allowed_payment_method_types`
         (what the API version pinned by stripe 16 requires). Default: legacy exactly when
         `api_base` is set, i.e. when talking to an emulator rather than Stripe itself.
+        `api_versions`: the event API versions accepted (default: the one the stripe library
+        pins; with `api_base` set, any, since an emulator such as localstripe stamps its
+        events with a version of its own).
         """
         if not secret_key:
             raise ValueError("a Stripe secret key is required")
@@ -220,6 +269,11 @@ class StripeGateway:
         )
         self._webhook_secret = webhook_secret
         self._webhook_tolerance = webhook_tolerance_seconds
+        self._api_versions: frozenset[str] | None = (
+            frozenset(api_versions)
+            if api_versions
+            else (None if api_base is not None else frozenset({stripe.api_version}))
+        )
 
     def create_customer(self, client_id: int) -> str:
         # Only our id: no name, email or anything clinical leaves the platform.
@@ -356,29 +410,23 @@ class StripeGateway:
             raise PaymentGatewayError("STRIPE_WEBHOOK_SECRET is not configured")
         if not signature_header:
             raise InvalidWebhook("missing Stripe-Signature header")
+        _check_signature_time(signature_header, self._webhook_tolerance)
         try:
-            event = self._client.construct_event(
-                payload, signature_header, self._webhook_secret, self._webhook_tolerance
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"),
+                signature_header,
+                self._webhook_secret,
+                self._webhook_tolerance,
             )
         except stripe.SignatureVerificationError as exc:
             raise InvalidWebhook("webhook signature does not verify") from exc
-        except ValueError as exc:  # signed but not a JSON event (json.JSONDecodeError is one)
-            raise InvalidWebhook("webhook body is not a Stripe event") from exc
-        data = event.to_dict()
+        except UnicodeDecodeError as exc:
+            raise InvalidWebhook("webhook body is not UTF-8") from exc
         try:
-            obj = data["data"]["object"]
-            if not isinstance(obj, dict):
-                raise TypeError("data.object is not an object")
-            object_id = obj.get("id")
-            return WebhookEvent(
-                id=str(data["id"]),
-                type=str(data["type"]),
-                object_id=str(object_id) if object_id is not None else None,
-                object=obj,
-                created=datetime.fromtimestamp(int(data["created"]), tz=UTC),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidWebhook("webhook event lacks id, type, created or data.object") from exc
+            data = json.loads(payload)
+        except (ValueError, RecursionError) as exc:  # signed but not JSON
+            raise InvalidWebhook("webhook body is not a Stripe event") from exc
+        return event_from_payload(data, api_versions=self._api_versions)
 
     def _declined_off_session(self, exc: CardDeclined) -> PaymentIntentResult:
         intent_id = exc.payment_intent_id

@@ -12,6 +12,7 @@ from teletherapy.models.accounts import (
     ApiToken,
     ClientProfile,
     PasswordResetToken,
+    SignInSession,
     TherapistProfile,
     User,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "ScreeningCadence",
     "ScreeningConsent",
     "SeatStatus",
+    "SignInSession",
     "StripeEvent",
     "TherapistFee",
     "TherapistOpening",

@@ -52,7 +52,9 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # "<id>:<sign-in key>": the key names a SignInSession row that sign-out ends.
+        key = getattr(self, "_sign_in_key", None)
+        return f"{self.id}:{key}" if key else str(self.id)
 
     @property
     def therapist_id(self) -> int | None:
@@ -69,6 +71,20 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Null only for tokens issued before tokens expired (0012_sign_in_sessions).
+    expires_at: Mapped[datetime | None]
+
+
+class SignInSession(Base):
+    """One browser sign-in: the cookie names it, signing out or a new password ends it."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
 
 
 class PasswordResetToken(Base):

@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
-    from teletherapy.web import access
+    from teletherapy.web import access, audit, guards, headers
     from teletherapy.web import formatting as template_helpers
     from teletherapy.web.accounts.pages import bp as accounts_bp
+    from teletherapy.web.admin.audit_pages import bp as audit_admin_bp
     from teletherapy.web.admin.pages import bp as admin_bp
     from teletherapy.web.bookings.pages import bp as sessions_bp
     from teletherapy.web.calendars.pages import bp as calendar_bp
@@ -21,12 +22,16 @@ def register_all(app: Flask) -> None:
     from teletherapy.web.practice.pages import bp as practice_bp
     from teletherapy.web.screening.pages import bp as screening_bp
 
+    guards.init_app(app)
     access.init_app(app)
+    headers.init_app(app)
+    audit.init_app(app)
     template_helpers.init_app(app)
     language.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_admin_bp)
     app.register_blueprint(practice_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(groups_bp)

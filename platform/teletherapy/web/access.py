@@ -107,17 +107,20 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        from teletherapy.services.accounts.users import find_user
+        # "<id>:<sign-in key>": a cookie whose session was ended (sign-out, a new
+        # password, "sign out everywhere") loads nobody, even if it was copied.
+        from teletherapy.services.accounts.sessions import find_signed_in_user
 
-        if not user_id.isdigit():
+        number, _, key = user_id.partition(":")
+        if not number.isdigit() or len(number) > 10 or not key:
             return None
-        user = find_user(int(user_id))
-        return user if user is not None and user.is_active else None
+        return find_signed_in_user(user_id=int(number), key=key)
 
     @app.before_request
     def forget_previous_actor() -> None:
         # `g` belongs to the app context, which can outlive one request (tests keep
         # one open); the actor must always be the one of *this* request.
         g.pop("actor", None)
+        g.pop("_login_user", None)  # flask-login's cache: load this request's own user
 
     app.before_request(enforce_roles)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -13,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from teletherapy.domain.errors import DomainError, Text
 from teletherapy.web.access import is_api_request
+from teletherapy.web.guards import CONTROL_CHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,8 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.path,
+        # The path as asked, less control characters (they are refused in every field).
+        "instance": CONTROL_CHARACTERS.sub("", request.path),
     }
     if errors:
         body["errors"] = errors
@@ -154,7 +157,11 @@ def handle_domain_error(exc: DomainError) -> Any:
             extra=exc.extra or None,
         )
     return render_template(
-        "errors/error.html", status=exc.status, title=title, detail=detail
+        "errors/error.html",
+        status=exc.status,
+        title=title,
+        detail=detail,
+        errors=translated_errors(exc),
     ), exc.status
 
 
@@ -172,15 +179,31 @@ def handle_http_exception(exc: HTTPException) -> Any:
         data = getattr(exc, "data", None)
         if isinstance(data, dict) and "messages" in data:
             errors = _translate_errors(_flatten_webargs(data["messages"]))
+            if status == 400:  # a syntax problem (the body is not JSON), not a field's
+                return problem(400, title, gettext("The body is not valid JSON."), errors=errors)
             detail = gettext("Some fields need attention.")
             title = gettext("Invalid input")
             return problem(422, title, detail, type_slug="invalid-input", errors=errors)
-        return problem(status, title, detail)
+        response = problem(status, title, detail)
+        _copy_headers(exc, response)
+        return response
     if status == 405 or status >= 500 or status in (400, 404, 413, 429):
-        return render_template(
-            "errors/error.html", status=status, title=title, detail=detail
-        ), status
+        response = current_app.make_response(
+            (
+                render_template("errors/error.html", status=status, title=title, detail=detail),
+                status,
+            )
+        )
+        _copy_headers(exc, response)
+        return response
     return exc
+
+
+def _copy_headers(exc: HTTPException, response: Response) -> None:
+    """Keep what the exception says beyond its body: `Allow` on 405, `Retry-After` on 429."""
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
 
 
 def handle_csrf(exc: CSRFError) -> Any:
@@ -208,7 +231,48 @@ def handle_unexpected(exc: Exception) -> Any:
     ), 500
 
 
+def handle_database_unavailable(exc: Exception) -> Any:
+    """The database refused, timed out or never answered: 503, and say to retry."""
+    # The class name only: the message may hold SQL (never parameters: hide_parameters).
+    logger.error("database unavailable on %s %s: %s", request.method, request.path, _kind(exc))
+    with contextlib.suppress(Exception):
+        from teletherapy.extensions import db
+
+        db.session.rollback()
+    if is_api_request():
+        response = problem(
+            503,
+            gettext("Service unavailable"),
+            gettext("The database did not answer in time; please retry in a moment."),
+            type_slug="database-unavailable",
+        )
+    else:
+        response = current_app.make_response(
+            (
+                render_template(
+                    "errors/error.html",
+                    status=503,
+                    title=gettext("We cannot reach our records"),
+                    detail=gettext("Please try again in a moment."),
+                ),
+                503,
+            )
+        )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _kind(exc: Exception) -> str:
+    original = getattr(exc, "orig", None)
+    return type(original or exc).__name__
+
+
 def register_error_handlers(app: Flask) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     # Registered after flask-smorest's own handler, so ours wins for every HTTP error.
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf)

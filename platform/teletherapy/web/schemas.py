@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
 from teletherapy.web.formatting import utc_iso_or_none
+from teletherapy.web.validators import TimeZoneField
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # OpenAPI security of token routes
 
@@ -19,13 +21,39 @@ class UtcDateTime(fields.DateTime):
         return utc_iso_or_none(value)
 
 
+class ProblemSchema(Schema):
+    """RFC 9457 problem details: every 4xx and 5xx of the API."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages per field, keyed like the JSON (weekly[0].end)."},
+    )
+
+
 class TokenRequestSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(
+        validate=validate.Length(min=1, max=80),
+        metadata={"description": "What the token is for, shown on the account page."},
+    )
 
 
 class TokenSchema(Schema):
     token = fields.String(required=True)
+    name = fields.String()
+    expires_at = fields.AwareDateTime(
+        default_timezone=UTC, metadata={"description": "The token stops working then."}
+    )
 
 
 class MeSchema(Schema):
@@ -42,7 +70,7 @@ class MeSchema(Schema):
 
 class MeUpdateSchema(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=120))
-    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    time_zone = TimeZoneField()
     language = fields.String(validate=validate.OneOf(list(LANGUAGES)))
     state = fields.String(allow_none=True, validate=validate.OneOf([*US_STATES, ""]))
     zip = fields.String(allow_none=True, validate=validate.Regexp(r"^(\d{5})?$"))

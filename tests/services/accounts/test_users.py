@@ -101,7 +101,7 @@ def test_reset_for_unknown_email_sends_nothing(db: Any, now: datetime) -> None:
 
 def test_api_tokens_are_stored_hashed_and_can_be_revoked(make_user: Any, now: datetime) -> None:
     user = make_user()
-    token = accounts.issue_api_token(email=user.email, password=PASSWORD, now=now)
+    token = accounts.issue_api_token(email=user.email, password=PASSWORD, now=now).token
     assert accounts.find_user_for_token(token, now=now).id == user.id
     [row] = accounts.list_api_tokens(user_id=user.id)
     assert row.token_hash != token and len(row.token_hash) == 64

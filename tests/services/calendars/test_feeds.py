@@ -116,7 +116,8 @@ def test_the_window_is_upcoming_and_30_days_back_with_recent_cancellations(db, p
 
 
 def test_the_feed_is_a_named_publish_calendar_that_asks_to_be_refreshed(db, people):
-    token = token_of(calendar_feeds.get_or_create_feed(user_id=people["sam"].id, now=NOW).url)
+    # A therapist's feed (named by default); a client's discreet one is tested below.
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=people["ana"].id, now=NOW).url)
     body, etag, last_modified = calendar_feeds.build_feed_for_token(token=token, now=NOW)
     calendar = icalendar.Calendar.from_ical(body)
     assert calendar["METHOD"] == "PUBLISH"
@@ -290,3 +291,47 @@ def test_a_conditional_request_reads_one_row_and_any_change_of_the_feed_moves_it
     third = calendar_feeds.feed_validators(token=token, now=NOW).etag
     assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(hours=11)).etag == third
     assert calendar_feeds.feed_validators(token=token, now=NOW + timedelta(hours=13)).etag != third
+
+
+def test_a_discreet_feed_says_nothing_about_therapy_all_the_way(db, people, app):
+    ana, sam = people["ana"], people["sam"]
+    app.config["CALENDAR_ORGANIZER_EMAIL"] = "calendar@example.org"
+    add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=sam.id, now=NOW).url)
+    body, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    calendar = icalendar.Calendar.from_ical(body)
+    assert str(calendar["X-WR-CALNAME"]) == "Appointments" and b"NAME:Appointments" in body
+    [event] = calendar.walk("VEVENT")
+    organizer = event["ORGANIZER"]
+    assert str(organizer) == "mailto:calendar@example.org"
+    assert organizer.params["CN"] == "Appointments"
+    # What a calendar app shows: names, summary, text, place. (UIDs and PRODID are not shown.)
+    shown = (
+        " ".join(
+            str(v)
+            for v in (calendar["X-WR-CALNAME"], organizer, organizer.params["CN"], event["SUMMARY"])
+        )
+        + str(event.get("DESCRIPTION", ""))
+        + str(event.get("LOCATION", ""))
+    )
+    for word in ("therap", "session with", "988", "crisis", "Rivera"):
+        assert word.lower() not in shown.lower(), word
+
+
+def test_a_therapist_may_show_clients_by_initials(db, people):
+    ana, sam = people["ana"], people["sam"]
+    add_booking(db, ana, sam, z("2027-03-05T15:00Z"))
+    preferences.update_preferences(user_id=ana.id, calendar_detail="initials")
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=ana.id, now=NOW).url)
+    body, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+    [event] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Session with S. L."
+    assert b"Sam Lee" not in body
+
+
+def test_initials() -> None:
+    from teletherapy.domain.vocabularies import initials
+
+    assert initials("Ana María Reyes") == "A. M. R."
+    assert initials("李明") == "李."
+    assert initials("  ") == ""

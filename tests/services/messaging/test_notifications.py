@@ -53,6 +53,21 @@ def confirm(db: Any, booking: Booking, now: datetime) -> None:
     db.session.commit()
 
 
+def test_a_discreet_invite_names_no_therapy_in_organizer_or_text(db, people, now, app):
+    therapist, client = people
+    app.config["CALENDAR_ORGANIZER_EMAIL"] = "calendar@example.org"
+    booking = add_booking(db, therapist, client, z("2026-12-08T23:00Z"))
+    confirm(db, booking, now)
+    by_person = {r.to_address: r for r in rows(db, kind="booking_confirmed")}
+    [event] = vevents(by_person[client.email].ics)  # a client: discreet by default
+    assert str(event["ORGANIZER"]) == "mailto:calendar@example.org"
+    assert event["ORGANIZER"].params["CN"] == "Appointments"
+    assert str(event["SUMMARY"]) == "Appointment"
+    assert "988" not in str(event["DESCRIPTION"])
+    [named] = vevents(by_person[therapist.email].ics)  # a therapist: named, as before
+    assert "988" in str(named["DESCRIPTION"])
+
+
 def test_confirmation_invites_both_parties_with_a_request_ics(db, people, now):
     therapist, client = people
     start = z("2026-12-08T23:00Z")

@@ -12,7 +12,7 @@ from teletherapy.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0013_openings"
-down_revision = "0011_equity"
+down_revision = "0012_sign_in_sessions"
 branch_labels = None
 depends_on = None
 

@@ -8,12 +8,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from teletherapy.domain import passwords
 from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import AuthenticationError, NotFoundError, ValidationError
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
@@ -28,6 +30,7 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.models.accounts import user_by_email
+from teletherapy.services.accounts.sessions import end_every_session
 from teletherapy.services.messaging import notifications
 
 logger = logging.getLogger(__name__)
@@ -38,7 +41,8 @@ _hasher = PasswordHasher()
 # Verifying against a dummy hash when the email is unknown keeps timing alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
+DEFAULT_TOKEN_DAYS = 90
 
 
 def hash_password(password: str) -> str:
@@ -73,12 +77,20 @@ def _validate_email(email: str) -> str:
         raise ValidationError("Invalid email address.", errors={"email": [str(exc)]}) from None
 
 
-def _validate_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            "Password too short.",
-            errors={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
-        )
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """zxcvbn's list of the 30,000 most used passwords (shipped with the package, offline)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _validate_password(password: str, *, email: str = "", name: str = "") -> None:
+    problems = passwords.password_problems(
+        password, email=email, name=name, common=common_passwords()
+    )
+    if problems:
+        raise ValidationError("Choose another password.", errors={"password": problems})
 
 
 def create_user(
@@ -97,7 +109,7 @@ def create_user(
     if role not in {r.value for r in Role}:
         raise ValidationError("Unknown role.", errors={"role": [f"'{role}' is not a role."]})
     email = _validate_email(email)
-    _validate_password(password)
+    _validate_password(password, email=email, name=display_name)
     validate_time_zone(time_zone)
     if db.session.scalar(user_by_email(email)) is not None:
         raise ValidationError(
@@ -132,13 +144,34 @@ def create_user(
 
 
 def sign_up(
-    *, email: str, password: str, display_name: str, role: str, time_zone: str, language: str
-) -> User:
-    """Public sign-up: clients are active at once, therapists wait for an admin."""
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: str,
+    time_zone: str,
+    language: str,
+    now: datetime | None = None,
+) -> User | None:
+    """Public sign-up: clients are active at once, therapists wait for an admin.
+
+    An address that already has an account gets an email instead, and the caller
+    gets None, which it must answer exactly like a new account (no sign-in), so
+    the page never tells a stranger who has an account here.
+    """
     if role not in {Role.CLIENT.value, Role.THERAPIST.value}:
         raise ValidationError("Choose client or therapist.", errors={"role": ["Invalid choice."]})
+    normalised = _validate_email(email)
+    existing = db.session.scalar(user_by_email(normalised))
+    if existing is not None:
+        hash_password(password)  # the same work as a new account, so timing tells nothing
+        if now is not None:
+            notifications.enqueue_existing_account_notice(user=existing, now=now)
+            db.session.commit()
+        logger.info("sign-up for an existing address user=%s", existing.id)
+        return None
     status = AccountStatus.PENDING.value if role == Role.THERAPIST.value else "active"
-    return create_user(
+    user = create_user(
         email=email,
         password=password,
         role=role,
@@ -147,6 +180,10 @@ def sign_up(
         language=language,
         status=status,
     )
+    if now is not None:
+        notifications.enqueue_welcome(user=user, now=now)
+        db.session.commit()
+    return user
 
 
 def authenticate(*, email: str, password: str, now: datetime) -> User:
@@ -174,12 +211,37 @@ def authenticate(*, email: str, password: str, now: datetime) -> User:
     return user
 
 
-def issue_api_token(*, email: str, password: str, now: datetime, label: str = "API token") -> str:
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    name: str
+    expires_at: datetime
+
+
+def issue_api_token(
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    label: str = "API token",
+    lifetime_days: int = DEFAULT_TOKEN_DAYS,
+) -> IssuedToken:
+    """A bearer token that expires after `lifetime_days` (shown to the caller when issued)."""
     user = authenticate(email=email, password=password, now=now)
     token = "tt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), label=label))
+    expires_at = now + timedelta(days=lifetime_days)
+    name = label.strip() or "API token"
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            label=name,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
     db.session.commit()
-    return token
+    return IssuedToken(token=token, name=name, expires_at=expires_at)
 
 
 def find_user_for_token(token: str, *, now: datetime) -> User | None:
@@ -188,7 +250,7 @@ def find_user_for_token(token: str, *, now: datetime) -> User | None:
             ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None)
         )
     )
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:
@@ -305,9 +367,10 @@ def reset_password(*, token: str, new_password: str, now: datetime) -> User:
             "This reset link is invalid or has expired.",
             errors={"token": ["Request a new link."]},
         )
-    _validate_password(new_password)
     user = get_user(row.user_id)
+    _validate_password(new_password, email=user.email, name=user.display_name)
     user.password_hash = hash_password(new_password)
+    end_every_session(user_id=user.id, now=now, commit=False)
     row.used_at = now
     # Other outstanding links die with this use.
     for other in db.session.scalars(
@@ -317,6 +380,35 @@ def reset_password(*, token: str, new_password: str, now: datetime) -> User:
     ):
         other.used_at = now
     db.session.commit()
+    return user
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Whether `password` is the person's current one (for confirming a grave step)."""
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
+def change_password(
+    *, user_id: int, current_password: str, new_password: str, now: datetime
+) -> User:
+    """A new password ends every session and every API token of the person; one commit."""
+    user = get_user(user_id)
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise ValidationError(
+            "The current password is not right.",
+            errors={"current_password": ["The current password is not right."]},
+        ) from None
+    _validate_password(new_password, email=user.email, name=user.display_name)
+    user.password_hash = hash_password(new_password)
+    end_every_session(user_id=user.id, now=now, commit=False)
+    db.session.commit()
+    logger.info("password changed user=%s", user.id)
     return user
 
 

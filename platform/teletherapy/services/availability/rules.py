@@ -279,7 +279,7 @@ def parse_availability(
             continue
         weekday = _whole(item.get("weekday"), f"{key}.weekday", errors, optional=False)
         start = _time(item.get("start"), f"{key}.start", errors)
-        end = _time(item.get("end"), f"{key}.end", errors)
+        end = _time(item.get("end"), f"{key}.end", errors, is_end=True)
         setting = _setting(item.get("setting"), f"{key}.setting", errors)
         if weekday is not None and start is not None and end is not None and setting:
             rules.append(WeeklyRule(weekday, start, end, setting))
@@ -302,7 +302,7 @@ def parse_availability(
             else _boolean(raw_available, f"{key}.available", errors)
         )
         start = _time(item.get("start"), f"{key}.start", errors, optional=True)
-        end = _time(item.get("end"), f"{key}.end", errors, optional=True)
+        end = _time(item.get("end"), f"{key}.end", errors, optional=True, is_end=True)
         raw_setting = item.get("setting")
         setting = (
             None if raw_setting in (None, "") else _setting(raw_setting, f"{key}.setting", errors)
@@ -366,7 +366,12 @@ def _boolean(value: Any, key: str, errors: dict[str, list[str]]) -> bool | None:
 
 
 def _time(
-    value: Any, key: str, errors: dict[str, list[str]], *, optional: bool = False
+    value: Any,
+    key: str,
+    errors: dict[str, list[str]],
+    *,
+    optional: bool = False,
+    is_end: bool = False,
 ) -> time | None:
     if isinstance(value, time):
         return value
@@ -380,6 +385,9 @@ def _time(
         return None
     hours, minutes = int(match.group(1)), int(match.group(2))
     if hours == 24 and minutes == 0:
+        if not is_end:
+            errors[key].append("24:00 is midnight at the end of a day: use it only as an end.")
+            return None
         return time(0, 0)  # "24:00" is midnight at the end of the day, stored as 00:00
     if hours > 23 or minutes > 59:
         errors[key].append("Give a time from 00:00 to 23:59 (24:00 for midnight at the end).")

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.errors import NotFoundError
-from teletherapy.domain.vocabularies import AccountStatus
+from teletherapy.domain.vocabularies import AccountStatus, initials
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
 from teletherapy.gateways.ics import (
@@ -48,7 +48,7 @@ from teletherapy.services.calendars.invites import (
     LOCATION_TEXT,
     UID_DOMAIN,
     location_for,
-    organizer,
+    organizer_for,
 )
 from teletherapy.services.messaging.preferences import default_detail, get_preferences
 
@@ -281,9 +281,12 @@ def _build(user: User, now: datetime) -> bytes:
         .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
         .where(_whose(user), _window(now))
     ).all()
-    named = get_preferences(user).calendar_detail == CalendarDetail.NAMED.value
+    detail = get_preferences(user).calendar_detail
+    named = detail != CalendarDetail.DISCREET.value
     names = _other_names(user, rows) if named else {}
-    host = organizer()
+    if detail == CalendarDetail.INITIALS.value:  # the therapist's choice: initials only
+        names = {booking_id: initials(name) for booking_id, name in names.items()}
+    host = organizer_for(user)
     # What every event of this feed shares, translated once (gettext per event was most
     # of a build): the texts' templates, the viewer's zone, the links' base, the host.
     with_name = gettext("Session with %(name)s")
@@ -334,7 +337,9 @@ def _build(user: User, now: datetime) -> bytes:
     if fresh:
         _keep(fresh)
     windows = feed_zone_windows(user.time_zone, [t for r in rows for t in (r.start_at, r.end_at)])
-    return assemble_feed(texts, windows, CALENDAR_NAME, refresh_minutes=REFRESH_MINUTES)
+    # A discreet feed's name says nothing about therapy: it shows in the calendar list.
+    name = CALENDAR_NAME if named else str(gettext("Appointments"))
+    return assemble_feed(texts, windows, name, refresh_minutes=REFRESH_MINUTES)
 
 
 def _uid(booking_id: int) -> str:

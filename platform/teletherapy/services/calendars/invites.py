@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from teletherapy.domain.booking import BookingStatus, weekly_series_starts
 from teletherapy.domain.errors import NotFoundError
+from teletherapy.domain.vocabularies import initials
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
 from teletherapy.gateways.ics import (
@@ -53,6 +54,26 @@ LOCATION_TEXT = {
 def organizer() -> Party:
     name, address = parseaddr(str(current_app.config["MAIL_FROM"]))
     return Party(address or "no-reply@localhost", name or "Teletherapy")
+
+
+def is_discreet(person: User) -> bool:
+    return get_preferences(person).calendar_detail == CalendarDetail.DISCREET.value
+
+
+def organizer_for(person: User) -> Party:
+    """Who a person's calendar says sent the event: in a discreet calendar, "Appointments"
+    from `CALENDAR_ORGANIZER_EMAIL` (default: the mail sender's address), not the platform."""
+    if not is_discreet(person):
+        return organizer()
+    address = current_app.config.get("CALENDAR_ORGANIZER_EMAIL") or organizer().email
+    return Party(str(address), str(gettext("Appointments")))
+
+
+def other_name(person: User, name: str) -> str:
+    """The other person as the calendar names them: in full, or by initials if so chosen."""
+    if get_preferences(person).calendar_detail == CalendarDetail.INITIALS.value:
+        return initials(name)
+    return name
 
 
 def format_local(instant: datetime, time_zone: str, language: str = "en") -> str:
@@ -132,11 +153,11 @@ def party_of(booking: Booking, user_id: int) -> tuple[User, User | None]:
 
 def summary_for(person: User, other: User | None) -> str:
     """What the person's calendar shows: never clinical, named only if they chose so."""
-    if get_preferences(person).calendar_detail != CalendarDetail.NAMED.value:
+    if is_discreet(person):
         return str(gettext("Appointment"))
     if other is None:
         return str(gettext("Group session"))
-    return str(gettext("Session with %(name)s", name=other.display_name))
+    return str(gettext("Session with %(name)s", name=other_name(person, other.display_name)))
 
 
 def location_for(booking: Booking) -> str:
@@ -145,11 +166,14 @@ def location_for(booking: Booking) -> str:
     return str(LOCATION_TEXT.get(booking.setting, ""))
 
 
-def _description(booking: Booking) -> str:
+def _description(booking: Booking, *, discreet: bool = False) -> str:
+    """The event's text; a discreet calendar leaves out the crisis line (988), whose
+    presence alone says what the appointment is (reminder emails still carry it)."""
     lines = [gettext("Manage this session: %(link)s", link=public_url(f"/sessions/{booking.id}"))]
     if booking.setting == "online":
         lines.insert(0, gettext("Join online: %(link)s", link=location_for(booking)))
-    lines.append(gettext("In a crisis, call or text 988 (press 2 for Spanish)."))
+    if not discreet:
+        lines.append(gettext("In a crisis, call or text 988 (press 2 for Spanish)."))
     return "\n".join(lines)
 
 
@@ -169,9 +193,9 @@ def booking_event(
         time_zone=person.time_zone,
         summary=summary_for(person, other),
         dtstamp=dtstamp,
-        organizer=organizer(),
+        organizer=organizer_for(person),
         attendees=(Party(person.email, person.display_name),),
-        description=_description(booking),
+        description=_description(booking, discreet=is_discreet(person)),
         location=location_for(booking),
         url=public_url(f"/sessions/{booking.id}"),
         status="CONFIRMED" if booking.status in SHOWN_STATUSES else "CANCELLED",
@@ -216,9 +240,9 @@ def series_event(
         time_zone=series.time_zone,
         summary=summary,
         dtstamp=dtstamp,
-        organizer=organizer(),
+        organizer=organizer_for(person),
         attendees=(Party(person.email, person.display_name),),
-        description=_description(first),
+        description=_description(first, discreet=is_discreet(person)),
         location=location_for(first),
         url=public_url("/sessions"),
     )
@@ -239,7 +263,7 @@ def series_event(
                 dtstamp=dtstamp,
                 organizer=base.organizer,
                 attendees=base.attendees,
-                description=_description(moved),
+                description=_description(moved, discreet=is_discreet(person)),
                 location=location_for(moved),
                 url=public_url(f"/sessions/{moved.id}"),
                 recurrence_id=slot,

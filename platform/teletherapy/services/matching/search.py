@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, select
 
+from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
 from teletherapy.domain.matching import fits_preferred_times, hard_filter, rank
@@ -196,6 +197,10 @@ def build_request(payload: Mapping[str, Any], *, band: FeeBand, time_zone: str) 
         if start is not None and end is not None:
             windows.append(TimeWindow(int(window.get("weekday", -1)), start, end))
     gender = payload.get("gender")
+    zone = payload.get("time_zone")
+    zone_problem = time_zone_error(str(zone)) if zone is not None else None
+    if zone_problem:
+        errors["time_zone"] = [zone_problem]
     if errors:
         raise ValidationError("The search request is not valid.", errors=errors)
     return MatchRequest(

@@ -73,6 +73,50 @@ def enqueue_password_reset(*, user: User, token: str, now: datetime) -> None:
     )
 
 
+def enqueue_welcome(*, user: User, now: datetime) -> None:
+    """A new account: the same page answers a new and a known address, the email differs."""
+    context = {
+        "user": user,
+        "sign_in": public_url("/sign-in"),
+        "pending": user.status == "pending",
+    }
+    with speaking_to(user):
+        subject = gettext("Your Teletherapy account")
+        body_text = render_template("email/welcome.txt", **context)
+        body_html = render_template("email/welcome.html", **context)
+    outbox.enqueue(
+        kind="welcome",
+        to_address=user.email,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        user_id=user.id,
+        due_at=now,
+    )
+
+
+def enqueue_existing_account_notice(*, user: User, now: datetime) -> None:
+    """Someone signed up with an address that has an account: tell its owner, nobody else."""
+    context = {
+        "user": user,
+        "sign_in": public_url("/sign-in"),
+        "reset": public_url("/reset-password"),
+    }
+    with speaking_to(user):
+        subject = gettext("Your Teletherapy account")
+        body_text = render_template("email/account_exists.txt", **context)
+        body_html = render_template("email/account_exists.html", **context)
+    outbox.enqueue(
+        kind="account_exists",
+        to_address=user.email,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        user_id=user.id,
+        due_at=now,
+    )
+
+
 # --------------------------------------------------------------------------- hooks
 
 

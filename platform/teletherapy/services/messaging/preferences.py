@@ -74,7 +74,7 @@ def update_preferences(
         except ValidationError as exc:
             errors.update({k: list(v) for k, v in exc.errors.items()})
     if calendar_detail is not None and calendar_detail not in {d.value for d in CalendarDetail}:
-        errors["calendar_detail"] = ["Choose 'discreet' or 'named'."]
+        errors["calendar_detail"] = ["Choose 'discreet', 'named' or 'initials'."]
     if errors:
         raise ValidationError("Some fields need attention.", errors=errors)
     current = get_preferences(user)

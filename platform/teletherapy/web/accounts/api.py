@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from teletherapy.clock import utcnow
@@ -47,13 +48,16 @@ def me_payload(user: User) -> dict[str, Any]:
 @tokens_bp.arguments(TokenRequestSchema)
 @tokens_bp.response(201, TokenSchema)
 @public
-def create_token(body: dict[str, Any]) -> dict[str, str]:
-    """Exchange an email and password for a bearer token."""
-    return {
-        "token": accounts.issue_api_token(
-            email=body["email"], password=body["password"], now=utcnow()
-        )
-    }
+def create_token(body: dict[str, Any]) -> dict[str, Any]:
+    """Exchange an email and password for a bearer token that expires (`expires_at`)."""
+    issued = accounts.issue_api_token(
+        email=body["email"],
+        password=body["password"],
+        now=utcnow(),
+        label=body.get("name", "API token"),
+        lifetime_days=int(current_app.config["API_TOKEN_MAX_AGE_DAYS"]),
+    )
+    return {"token": issued.token, "name": issued.name, "expires_at": issued.expires_at}
 
 
 @me_bp.route("/me", methods=["GET"])

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+from teletherapy.domain import passwords
+from teletherapy.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
 from teletherapy.web.forms import COMMON_ZONES, options
+from teletherapy.web.validators import ValidTimeZone
+
+PASSWORD_RULE = passwords.RULE  # translated where shown (extracted from domain/passwords.py)
 
 
 def language_choices() -> list[SelectChoice]:
@@ -21,8 +34,9 @@ class SignUpForm(FlaskForm):
     # The format is the service's one email rule (sign-in accepts what sign-up accepts).
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
-        _l("Password (at least 10 characters)"),
-        validators=[DataRequired(), Length(min=10, max=200)],
+        _l("Password (at least %(count)s characters)", count=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l(PASSWORD_RULE),
     )
     role = RadioField(
         _l("I am"),
@@ -56,8 +70,9 @@ class ResetRequestForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        _l("New password (at least 10 characters)"),
-        validators=[DataRequired(), Length(min=10, max=200)],
+        _l("New password (at least %(count)s characters)", count=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l(PASSWORD_RULE),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -69,7 +84,8 @@ class ResetPasswordForm(FlaskForm):
 class SettingsForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     time_zone = StringField(
-        _l("Time zone (IANA, e.g. America/New_York)"), validators=[DataRequired(), Length(max=64)]
+        _l("Time zone (IANA, e.g. America/New_York)"),
+        validators=[DataRequired(), Length(max=64), ValidTimeZone()],
     )
     language = SelectField(_l("Preferred language"), choices=language_choices)
     state = SelectField(
@@ -81,3 +97,29 @@ class SettingsForm(FlaskForm):
         _l("ZIP code"), validators=[Optional(), Regexp(r"^\d{5}$", message=_l("5 digits"))]
     )
     submit = SubmitField(_l("Save settings"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password (at least %(count)s characters)", count=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l(PASSWORD_RULE),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", _l("Passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class SignOutEverywhereForm(FlaskForm):
+    submit = SubmitField(_l("Sign out everywhere"))
+
+
+class CloseAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password, to confirm"), validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("I understand that closing cannot be undone."), validators=[DataRequired()]
+    )
+    submit = SubmitField(_l("Close my account"))

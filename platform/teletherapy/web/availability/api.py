@@ -16,11 +16,13 @@ from teletherapy.services import bookings
 from teletherapy.services.availability import rules as availability
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.schemas import BEARER
+from teletherapy.web.validators import StrictBoolean
 
 bp = Blueprint("api_availability", __name__, description="A therapist's working hours")
 BLUEPRINTS = [bp]
 
-HHMM = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+START_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+HHMM = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"  # an end: 24:00 is midnight at the end
 SETTING_CODES = sorted(SETTINGS)
 
 
@@ -55,7 +57,7 @@ class WeeklyRuleSchema(Schema):
     )
     start = fields.String(
         required=True,
-        validate=validate.Regexp(HHMM, error="Give a time as HH:MM."),
+        validate=validate.Regexp(START_HHMM, error="Give a time from 00:00 to 23:59."),
         metadata={"example": "09:00", "description": "Wall-clock time in time_zone"},
     )
     end = fields.String(
@@ -72,11 +74,12 @@ class DateOverrideSchema(Schema):
         validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="Give a date as YYYY-MM-DD."),
         metadata={"format": "date", "example": "2026-12-24"},
     )
-    available = fields.Boolean(
+    available = StrictBoolean(
         metadata={"description": "false: a day off; leave out when giving hours"}
     )
     start = fields.String(
-        allow_none=True, validate=validate.Regexp(HHMM, error="Give a time as HH:MM.")
+        allow_none=True,
+        validate=validate.Regexp(START_HHMM, error="Give a time from 00:00 to 23:59."),
     )
     end = fields.String(
         allow_none=True, validate=validate.Regexp(HHMM, error="Give a time as HH:MM.")
@@ -87,6 +90,8 @@ class DateOverrideSchema(Schema):
 class AvailabilitySchema(_FlatErrors):
     """The therapist's availability; on PUT a field left out keeps its saved value."""
 
+    # Checked by the service with the one rule (domain time_zone_error), so a bad zone is
+    # reported together with every other problem of the body.
     time_zone = fields.String(
         validate=validate.Length(min=1, max=64), metadata={"example": "America/New_York"}
     )
@@ -102,7 +107,7 @@ class AvailabilitySchema(_FlatErrors):
     max_per_day = fields.Integer(allow_none=True)
     max_per_week = fields.Integer(allow_none=True)
     cancellation_window_hours = fields.Integer(metadata={"example": 24})
-    accepting_new_clients = fields.Boolean()
+    accepting_new_clients = StrictBoolean()
     affected_bookings = fields.String(
         load_only=True,
         validate=validate.OneOf(["keep", "cancel"]),

@@ -17,6 +17,7 @@ from teletherapy.web.access import require_actor, roles
 from teletherapy.web.downloads import ICS_CONTENT_TYPE, attachment
 from teletherapy.web.formatting import utc_iso_or_none as _z
 from teletherapy.web.schemas import BEARER
+from teletherapy.web.validators import StrictBoolean
 
 bookings_bp = Blueprint("api_bookings", __name__, description="Booking sessions")
 
@@ -83,7 +84,7 @@ class BookingSchema(Schema):
     fee_cents = fields.Integer()
     currency = fields.String()
     series_id = fields.Integer(allow_none=True)
-    late = fields.Boolean(metadata={"description": "A client's cancellation inside the window."})
+    late = StrictBoolean(metadata={"description": "A client's cancellation inside the window."})
     time_zone = fields.String(metadata={"description": "The therapist's zone when booked."})
     hold_expires_at = fields.String(allow_none=True)
     cancelled_at = fields.String(allow_none=True)

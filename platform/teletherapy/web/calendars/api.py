@@ -12,6 +12,7 @@ from teletherapy.services.calendars import feeds as calendar_feeds
 from teletherapy.services.messaging import preferences
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.schemas import BEARER
+from teletherapy.web.validators import StrictBoolean
 
 calendar_bp = Blueprint("api_calendar", __name__, description="Calendar feeds and reminders")
 BLUEPRINTS = [calendar_bp]
@@ -24,7 +25,7 @@ class CalendarFeedSchema(Schema):
     )
     webcal_url = fields.String(allow_none=True)
     created_at = fields.DateTime(allow_none=True)
-    is_new = fields.Boolean()
+    is_new = StrictBoolean()
 
 
 def _payload(address: calendar_feeds.FeedAddress) -> dict[str, Any]:
@@ -74,10 +75,13 @@ class PreferencesSchema(Schema):
         fields.Integer(strict=True),
         metadata={"description": "Minutes before each session; at most 4, 5..20160."},
     )
-    reminders_enabled = fields.Boolean()
+    reminders_enabled = StrictBoolean()
     calendar_detail = fields.String(
-        validate=validate.OneOf(["discreet", "named"]),
-        metadata={"description": "discreet: 'Appointment'; named: 'Session with <name>'."},
+        validate=validate.OneOf(["discreet", "named", "initials"]),
+        metadata={
+            "description": "discreet: 'Appointment' (and a calendar named 'Appointments'); "
+            "named: 'Session with <name>'; initials: 'Session with A. R.'."
+        },
     )
 
 

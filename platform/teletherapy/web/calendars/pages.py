@@ -31,6 +31,7 @@ class CalendarPreferencesForm(FlaskForm):
             [
                 ("discreet", _l("Discreetly, as “Appointment”")),
                 ("named", _l("With the other person's name (“Session with …”)")),
+                ("initials", _l("With the other person's initials (“Session with A. R.”)")),
             ]
         ),
     )

@@ -15,6 +15,7 @@ from teletherapy.services.accounts import User
 from teletherapy.services.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.web.access import current_actor, public, require_actor, roles
 from teletherapy.web.schemas import BEARER, UtcDateTime
+from teletherapy.web.validators import StrictBoolean, TimeZoneField
 
 bp = Blueprint("api_groups", __name__, description="Group sessions: seats and waitlists")
 BLUEPRINTS = [bp]
@@ -40,7 +41,7 @@ class GroupCreateSchema(Schema):
     weekly_count = fields.Integer(
         required=True, metadata={"description": "Meetings, one a week at the same local time."}
     )
-    time_zone = fields.String(
+    time_zone = TimeZoneField(
         metadata={"description": "IANA zone whose wall-clock time the meetings keep "
         "(default: the therapist's availability zone)."}
     )  # fmt: skip
@@ -48,7 +49,7 @@ class GroupCreateSchema(Schema):
 
 class GroupListQuerySchema(Schema):
     therapist_id = fields.Integer()
-    mine = fields.Boolean(
+    mine = StrictBoolean(
         load_default=False,
         metadata={"description": "Clients: groups where you hold a seat. Therapists: your groups."},
     )
@@ -61,7 +62,7 @@ class MeetingSchema(Schema):
 
 
 class MembershipSchema(Schema):
-    seated = fields.Boolean()
+    seated = StrictBoolean()
     waitlist_position = fields.Integer(allow_none=True)
 
 

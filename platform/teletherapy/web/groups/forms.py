@@ -24,6 +24,7 @@ from teletherapy.services.groups.groups import (
     MIN_CAPACITY,
 )
 from teletherapy.web.forms import options
+from teletherapy.web.validators import ValidTimeZone
 
 
 class GroupForm(FlaskForm):
@@ -49,7 +50,7 @@ class GroupForm(FlaskForm):
     first_time = TimeField(_l("Start time"), validators=[InputRequired()])
     time_zone = StringField(
         _l("Time zone of the meetings (IANA, e.g. America/New_York)"),
-        validators=[DataRequired(), Length(max=64)],
+        validators=[DataRequired(), Length(max=64), ValidTimeZone()],
     )
     duration_minutes = IntegerField(
         _l("Length of each meeting (minutes)"), validators=[InputRequired()], default=90

@@ -19,6 +19,7 @@ from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
 from teletherapy.web.formatting import utc_iso
 from teletherapy.web.schemas import UtcDateTime, VocabularyEntrySchema
+from teletherapy.web.validators import StrictBoolean, TimeZoneField
 
 matches_bp = Blueprint("api_matches", __name__, description="Find therapists for a client")
 therapists_bp = Blueprint("api_therapists", __name__, description="The therapist directory")
@@ -48,7 +49,7 @@ _HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use a time like 18:
 
 class LanguageWishSchema(Schema):
     code = fields.String(required=True, validate=validate.OneOf(list(v.LANGUAGES)))
-    required = fields.Boolean(load_default=False)
+    required = StrictBoolean(load_default=False)
     weight = fields.Integer(load_default=1, validate=_WEIGHT)
 
 
@@ -93,7 +94,7 @@ class MatchRequestSchema(Schema):
         validate=validate.Range(min=0, max=MAX_DISTANCE_KM, min_inclusive=False)
     )
     limit = fields.Integer(validate=validate.Range(min=1, max=MAX_LIMIT))
-    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    time_zone = TimeZoneField()
 
     @validates_schema
     def income_and_size_together(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -119,10 +120,10 @@ class TherapistSchema(Schema):
     concerns = fields.List(fields.String())
     age_groups = fields.List(fields.String())
     gender = fields.String(allow_none=True)
-    faith_integrated = fields.Boolean()
-    lgbtq_affirming = fields.Boolean()
-    offers_individual = fields.Boolean()
-    offers_group = fields.Boolean()
+    faith_integrated = StrictBoolean()
+    lgbtq_affirming = StrictBoolean()
+    offers_individual = StrictBoolean()
+    offers_group = StrictBoolean()
     settings = fields.Dict(
         metadata={"description": "online {states}, in_office {zip}, home {zip, radius_km}"}
     )
@@ -135,7 +136,7 @@ class TherapistSchema(Schema):
         allow_none=True,
         metadata={"description": "Price in the client's own band; never other bands' prices"},
     )
-    accepting_new_clients = fields.Boolean()
+    accepting_new_clients = StrictBoolean()
     bio = fields.String()
 
 

@@ -29,6 +29,7 @@ from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.downloads import attachment
 from teletherapy.web.errors import translate
 from teletherapy.web.forms import ActionForm, attach_errors
+from teletherapy.web.headers import allow_stripe
 from teletherapy.web.payments.forms import PaymentSettingsForm
 from teletherapy.web.payments.pdf import superbill_pdf
 
@@ -163,6 +164,8 @@ def pay(booking_id: int) -> Any:
     page = payments.get_pay_page(
         client=require_actor(), booking_id=booking_id, gateway=current_gateway(), now=utcnow()
     )
+    if config is not None:
+        allow_stripe(config.js_url)  # the only page whose policy admits Stripe.js
     return render_template(
         "payments/pay.html",
         page=page,

@@ -1,6 +1,18 @@
-"""The superbill as a PDF (fpdf2, core fonts): the same content as the printable page."""
+"""The superbill as a PDF (fpdf2): the same content as the printable page, in any script.
+
+The PDF core fonts are Latin-1 only, so names in Greek, Cyrillic, Arabic, Hebrew,
+Devanagari, Thai, Chinese, Japanese or Korean would print as "?". The fonts are Kurinto
+Sans (SIL OFL), shipped inside the `weblate-fonts` package, with the Chinese and Korean
+variants as fallbacks for the ideographs and Hangul the main font lacks; harfbuzz
+(`uharfbuzz`) shapes joined and right-to-left scripts.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
 
 from flask_babel import gettext as _
 from fpdf import FPDF
@@ -10,26 +22,58 @@ from teletherapy.i18n import vocabulary_label
 from teletherapy.services.payments import Superbill
 from teletherapy.web.formatting import local_date, money, viewer_language
 
+FONT = "Kurinto"
+MAIN_FONTS = (("", "KurintoSans-Rg.ttf"), ("B", "KurintoSans-Bd.ttf"))
+# Loaded only when a text needs them (they are large): Chinese ideographs, then Hangul.
+FALLBACK_FONTS = (("KurintoSC", "KurintoSansSC-Rg.ttf"), ("KurintoKR", "KurintoSansKR-Rg.ttf"))
 
-def _text(value: str) -> str:
-    # The core PDF fonts are Latin-1; other characters become "?" rather than failing.
-    return value.encode("latin-1", "replace").decode("latin-1")
+
+@cache
+def font_folder() -> Path:
+    return Path(str(files("weblate_fonts").joinpath("static/weblate_fonts/kurinto/ttf")))
+
+
+@cache
+def _main_font_characters() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(font_folder() / MAIN_FONTS[0][1]), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def needs_fallback(texts: Iterable[str]) -> bool:
+    """Whether any character (but spaces and controls) is missing from the main font."""
+    known = _main_font_characters()
+    return any(ord(c) not in known and not c.isspace() for text in texts for c in text)
+
+
+def new_pdf(texts: Iterable[str] = ()) -> FPDF:
+    """A Letter page with the Unicode fonts loaded (fallbacks when `texts` need them) and
+    text shaping on."""
+    pdf = FPDF(format="Letter")
+    for style, name in MAIN_FONTS:
+        pdf.add_font(FONT, style, str(font_folder() / name))
+    if needs_fallback(texts):
+        for family, name in FALLBACK_FONTS:
+            pdf.add_font(family, "", str(font_folder() / name))
+        pdf.set_fallback_fonts([family for family, _name in FALLBACK_FONTS], exact_match=False)
+    pdf.set_text_shaping(True)
+    return pdf
 
 
 def superbill_pdf(bill: Superbill) -> bytes:
-    pdf = FPDF(format="Letter")
-    pdf.set_title(_text(_("Superbill %(period)s", period=bill.period)))
+    names = [bill.client_name, bill.client_email, *(p.name for p in bill.providers)]
+    pdf = new_pdf(names)
+    pdf.set_title(_("Superbill %(period)s", period=bill.period))
     pdf.set_creator("Teletherapy")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(
-        0, 10, _text(_("Superbill %(period)s", period=bill.period)), new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(0, 10, (_("Superbill %(period)s", period=bill.period)), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 10)
     pdf.cell(
         0,
         6,
-        _text(
+        (
             _(
                 "Client: %(client_name)s (%(client_email)s)",
                 client_name=bill.client_name,
@@ -42,28 +86,26 @@ def superbill_pdf(bill: Superbill) -> bytes:
     pdf.cell(
         0,
         6,
-        _text(_("Issued: %(day)s", day=local_date(bill.issued_on))),
+        (_("Issued: %(day)s", day=local_date(bill.issued_on))),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     for provider in bill.providers:
         pdf.ln(4)
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.cell(
-            0, 8, _text(_("Provider: %(name)s", name=provider.name)), new_x="LMARGIN", new_y="NEXT"
-        )
-        pdf.set_font("Helvetica", "", 10)
+        pdf.set_font(FONT, "B", 12)
+        pdf.cell(0, 8, (_("Provider: %(name)s", name=provider.name)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", 10)
         licence = _(
             "Licence: %(license_type)s %(license_number)s (%(license_state)s)",
             license_type=provider.license_type,
             license_number=provider.license_number,
             license_state=provider.license_state,
         )
-        pdf.cell(0, 6, _text(licence), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, (licence), new_x="LMARGIN", new_y="NEXT")
         pdf.cell(
             0,
             6,
-            _text(_("NPI: %(npi)s", npi=provider.npi or _("not on file"))),
+            (_("NPI: %(npi)s", npi=provider.npi or _("not on file"))),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -84,17 +126,17 @@ def superbill_pdf(bill: Superbill) -> bytes:
                 row.cell(line.service_date.isoformat())
                 row.cell(line.cpt)
                 row.cell(str(line.minutes))
-                row.cell(_text(vocabulary_label(SETTINGS, line.setting, viewer_language())))
-                row.cell(_text(money(line.fee_cents)))
-                row.cell(_text(money(line.paid_cents)))
-        pdf.set_font("Helvetica", "B", 10)
+                row.cell(vocabulary_label(SETTINGS, line.setting, viewer_language()))
+                row.cell(money(line.fee_cents))
+                row.cell(money(line.paid_cents))
+        pdf.set_font(FONT, "B", 10)
         pdf.cell(
             0,
             8,
-            _text(f"{_('Total paid')}: {money(provider.total_paid_cents)}"),
+            (f"{_('Total paid')}: {money(provider.total_paid_cents)}"),
             new_x="LMARGIN",
             new_y="NEXT",
         )
     if not bill.providers:
-        pdf.cell(0, 8, _text(_("No sessions in this period.")), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 8, (_("No sessions in this period.")), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

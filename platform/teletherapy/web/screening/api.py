@@ -14,6 +14,7 @@ from teletherapy.domain import screening as scoring
 from teletherapy.services.screening import Screening, fhir, queries, submit
 from teletherapy.web.access import require_actor, roles
 from teletherapy.web.schemas import BEARER
+from teletherapy.web.validators import StrictBoolean
 
 bp = Blueprint("api_screening", __name__, description="Screening questionnaires (PHQ-9, GAD-7)")
 BLUEPRINTS = [bp]
@@ -46,7 +47,7 @@ class ScreeningRequestSchema(Schema):
         validate=validate.OneOf(scoring.LANGUAGES),
         metadata={"description": "The language the questions were shown in (default: yours)."},
     )
-    is_intake = fields.Boolean(load_default=False)
+    is_intake = StrictBoolean(load_default=False)
 
 
 class ScreeningCrisisLineSchema(Schema):

@@ -1,0 +1,1 @@
+"""Privacy: a client downloads everything held about them, or closes the account."""
