@@ -1,7 +1,7 @@
 """openings: each therapist's next opening per setting, kept with their calendar
 
 Revision ID: 0013_openings
-Revises: 0011_equity
+Revises: 0012_sign_in_sessions
 Create Date: 2026-12-01 20:30:00
 
 """
