@@ -4,8 +4,10 @@ the phone layout, the page without JavaScript, and errors that leave column widt
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -82,9 +84,7 @@ def test_keyboard_adds_moves_and_removes_blocks_then_saves(
         page.keyboard.press("ArrowRight")  # to Wednesday
         moved = grid.get_by_role("button", name="Wednesday, 10:00 to 11:30, Home visit")
         expect(moved).to_be_focused()
-        expect(page.locator("#week-editor-status")).to_have_text(
-            "Now Wednesday 10:00 to 11:30."
-        )
+        expect(page.locator("#week-editor-status")).to_have_text("Now Wednesday 10:00 to 11:30.")
         # The block's small form is its line: the same values, in the form that is submitted.
         values = page.evaluate(
             """() => Array.from(document.querySelectorAll('#weekly-rows tr'))
@@ -229,3 +229,74 @@ def test_a_failed_save_marks_the_block_and_line_without_changing_column_widths(
         assert after == before
         assert axe_violations(page) == []
     assert weekly(app) == [{"weekday": 0, "start": "09:00", "end": "12:00", "setting": "online"}]
+
+
+def test_moving_a_block_off_a_booked_session_asks_keep_or_cancel(
+    live: tuple[Flask, str], browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from teletherapy.clock import utcnow
+    from teletherapy.extensions import db
+    from teletherapy.models import Booking, User
+    from teletherapy.services.accounts.users import create_user
+    from tests.booking_rows import add_booking
+    from tests.browser import PASSWORD
+
+    app, url = live
+    zone = ZoneInfo("America/New_York")
+    today = utcnow().astimezone(zone).date()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    if (monday - today).days < 3:
+        monday += timedelta(days=7)
+    with app.app_context():
+        therapist = db.session.query(User).filter_by(email=EMAIL).one()
+        client = create_user(
+            email="rosa@example.org", password=PASSWORD, role="client", display_name="Rosa Diaz"
+        )
+        start = datetime.combine(monday, time(10, 0), tzinfo=zone).astimezone(UTC)
+        booking_id = add_booking(db, therapist, client, start).id
+        db.session.remove()
+
+    with new_page(browser, viewport={"width": 1280, "height": 900}) as page:
+        sign_in(page, url, EMAIL)
+        page.goto(f"{url}/practice/availability")
+        grid = page.locator("#week-editor-grid")
+        grid.get_by_role("button", name="Monday, 09:00 to 12:00, Online").focus()
+        page.keyboard.press("ArrowRight")
+        expect(grid.get_by_role("button", name="Tuesday, 09:00 to 12:00, Online")).to_be_focused()
+        page.get_by_role("button", name="Save availability").click()
+        asked = page.locator("#affected-sessions")
+        expect(asked).to_be_visible()
+        expect(asked).to_contain_text("Rosa Diaz")
+        # The grid shows the week being saved, not the saved one.
+        expect(grid.get_by_role("button", name="Tuesday, 09:00 to 12:00, Online")).to_be_visible()
+        page.get_by_label("Keep them as booked").check()
+        page.get_by_role("button", name="Save availability").click()
+        expect(page.locator(".flash-success")).to_be_visible()
+    assert weekly(app) == [{"weekday": 1, "start": "09:00", "end": "12:00", "setting": "online"}]
+    with app.app_context():
+        assert db.session.get(Booking, booking_id).status == "confirmed"
+
+
+def test_the_grid_speaks_the_therapists_language(live: tuple[Flask, str], browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from teletherapy.extensions import db
+    from teletherapy.models import User
+
+    app, url = live
+    with app.app_context():
+        db.session.query(User).filter_by(email=EMAIL).one().language = "es"
+        db.session.commit()
+        db.session.remove()
+    with new_page(browser, viewport={"width": 1280, "height": 900}) as page:
+        sign_in(page, url, EMAIL)
+        page.goto(f"{url}/practice/availability")
+        grid = page.locator("#week-editor-grid")
+        expect(grid.get_by_role("button", name="Lunes, de 09:00 a 12:00, En línea")).to_be_visible()
+        grid.get_by_role("button", name="Agregar horas: Martes").click()
+        expect(page.locator("#week-editor-status")).to_have_text(
+            "Se agregó Martes de 09:00 a 10:00."
+        )
+        expect(page.get_by_label("Modalidad de los bloques nuevos")).to_be_visible()
