@@ -62,6 +62,9 @@ def test_keyboard_adds_moves_and_removes_blocks_then_saves(
 
     app, url = live
     with new_page(browser, viewport={"width": 1280, "height": 900}) as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         sign_in(page, url, EMAIL)
         page.goto(f"{url}/practice/availability")
         grid = page.locator("#week-editor-grid")
@@ -107,6 +110,7 @@ def test_keyboard_adds_moves_and_removes_blocks_then_saves(
         expect(
             grid.get_by_role("button", name="Wednesday, 10:00 to 11:30, Home visit")
         ).to_be_visible()
+        assert errors == []
     assert weekly(app) == [{"weekday": 2, "start": "10:00", "end": "11:30", "setting": "home"}]
 
 
@@ -166,6 +170,7 @@ def test_on_a_phone_each_day_is_a_row_with_large_targets_and_no_sideways_scroll(
         )
         assert axe_violations(page) == []
         grid.get_by_role("button", name="Remove Monday 09:00 to 12:00").tap()
+        expect(page.locator("#weekly-0-start")).to_be_hidden()  # its line is dropped too
         page.get_by_role("button", name="Save availability").tap()
         expect(page.locator(".flash-success")).to_be_visible()
     assert weekly(app) == [{"weekday": 2, "start": "09:00", "end": "10:00", "setting": "online"}]
@@ -224,7 +229,14 @@ def test_a_failed_save_marks_the_block_and_line_without_changing_column_widths(
         expect(page.locator(".error-summary")).to_be_visible()
         expect(page.locator("#weekly-rows tr.has-error .error").first).to_be_visible()
         expect(page.locator("#override-rows tr.has-error .error").first).to_be_visible()
-        expect(page.locator("#week-editor-grid .ed-block.has-error").first).to_be_visible()
+        faulty = page.locator("#week-editor-grid .ed-block.has-error")
+        expect(faulty).to_have_count(1)  # the line the service names
+        message = page.locator("#weekly-rows tr.has-error .error").first.inner_text()
+        expect(faulty.first).to_have_attribute("title", message)
+        problems = page.locator("#week-editor-problems")
+        expect(problems).to_contain_text("Monday, 10:00 to 11:00, Online")
+        problems.get_by_role("button").last.click()  # leads to the line at fault
+        expect(page.locator("#weekly-rows tr.has-error input[name$=-start]").last).to_be_focused()
         after = page.evaluate(WIDTHS)
         assert after == before
         assert axe_violations(page) == []

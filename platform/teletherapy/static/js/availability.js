@@ -52,6 +52,7 @@
   var status = document.getElementById("week-editor-status");
   var settingPicker = document.getElementById("week-editor-setting");
   var body = document.getElementById("weekly-rows");
+  var problems = document.getElementById("week-editor-problems");
   if (!grid || !body || !settingPicker) { return; }
   var phone = window.matchMedia("(max-width: 40rem)");
 
@@ -184,6 +185,7 @@
       grid.appendChild(column);
     });
     grid.setAttribute("data-low", String(span.low));
+    listProblems(all);
 
     if (focusRow) {
       var target = grid.querySelector(".ed-block[data-row='" + focusRow + "'] .ed-move");
@@ -198,7 +200,8 @@
     var move = el("button", "ed-move");
     move.type = "button";
     move.setAttribute("aria-label", label("block", w));
-    move.appendChild(el("span", "ed-time", w.start + "–" + w.end));
+    var time = el("span", "ed-time", w.start + "–" + w.end);
+    move.appendChild(time);
     move.appendChild(el("span", "ed-setting", w.setting));
     var described = ["week-editor-help"];
     if (b.tr.classList.contains("has-error") || b.invalid) {
@@ -206,8 +209,13 @@
       var flag = el("span", "ed-flag", "!");
       flag.setAttribute("title", label("problem", {}));
       flag.setAttribute("aria-hidden", "true");
-      move.appendChild(flag);
-      b.tr.querySelectorAll(".error[id]").forEach(function (e) { described.unshift(e.id); });
+      time.insertBefore(flag, time.firstChild);
+      var messages = [];
+      b.tr.querySelectorAll(".error[id]").forEach(function (e) {
+        described.unshift(e.id);
+        messages.push(e.textContent.trim());
+      });
+      box.setAttribute("title", messages.join(" ") || label("problem", {}));
     }
     move.setAttribute("aria-describedby", described.join(" "));
     box.appendChild(move);
@@ -216,6 +224,25 @@
     remove.setAttribute("aria-label", label("remove", w));
     box.appendChild(remove);
     return box;
+  }
+
+  // Each block at fault, with the message of its line, under the grid (the grid keeps its size).
+  function listProblems(all) {
+    if (!problems) { return; }
+    problems.textContent = "";
+    all.forEach(function (b) {
+      var texts = Array.prototype.map.call(b.tr.querySelectorAll(".error"), function (e) {
+        return e.textContent.trim();
+      });
+      if (!texts.length) { return; }
+      var item = el("li");
+      var go = el("button", "link-button", label("block", words(b)) + ": " + texts.join(" "));
+      go.type = "button";
+      go.addEventListener("click", function () { edit(b.row); });
+      item.appendChild(go);
+      problems.appendChild(item);
+    });
+    problems.hidden = !problems.childNodes.length;
   }
 
   // ---- changes ---------------------------------------------------------------------------
