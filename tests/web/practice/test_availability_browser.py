@@ -3,6 +3,7 @@ the phone layout, the page without JavaScript, and errors that leave column widt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -231,6 +232,7 @@ def test_a_failed_save_marks_the_block_and_line_without_changing_column_widths(
         expect(page.locator("#override-rows tr.has-error .error").first).to_be_visible()
         faulty = page.locator("#week-editor-grid .ed-block.has-error")
         expect(faulty).to_have_count(1)  # the line the service names
+        expect(faulty).to_have_class(re.compile(r"\bed-overlap\b"))  # beside 09:00, not over it
         message = page.locator("#weekly-rows tr.has-error .error").first.inner_text()
         expect(faulty.first).to_have_attribute("title", message)
         problems = page.locator("#week-editor-problems")

@@ -170,9 +170,15 @@
         cell.setAttribute("aria-hidden", "true");
         track.appendChild(cell);
       }
+      var reach = -1;
       all.filter(function (b) { return b.day === day; })
         .sort(function (a, b) { return a.start - b.start; })
-        .forEach(function (b) { track.appendChild(drawBlock(b, span.low)); });
+        .forEach(function (b) {
+          var box = drawBlock(b, span.low);
+          if (b.start < reach) { box.classList.add("ed-overlap"); }  // shown beside, not over
+          reach = Math.max(reach, b.end);
+          track.appendChild(box);
+        });
       column.appendChild(track);
       var add = el("button", "button small ed-add");
       add.type = "button";
@@ -333,6 +339,9 @@
       var day = parseInt(cell.parentNode.getAttribute("data-day"), 10);
       var start = parseInt(cell.getAttribute("data-minute"), 10);
       var end = start + 60;
+      blocks().forEach(function (b) {  // the free part of the hour that was clicked
+        if (b.day === day && b.start <= start && b.end > start) { start = b.end; }
+      });
       blocks().forEach(function (b) { if (b.day === day && b.start >= start && b.start < end) { end = b.start; } });
       if (end > start && !overlaps(day, start, end, null)) { add(day, start, end); }
     }
