@@ -18,3 +18,12 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
+
+
+def abandon_transaction() -> None:
+    """Roll the request's transaction back, whatever state the connection is in (an error
+    handler's last resort: the database may not answer at all)."""
+    try:
+        db.session.rollback()
+    except Exception:
+        db.session.close()

@@ -17,7 +17,7 @@ from teletherapy.models import (
     Screening,
     User,
 )
-from teletherapy.services.equity import metrics
+from teletherapy.services.equity import care
 from tests.matching_helpers import reseed_fee_tables
 
 
@@ -45,5 +45,5 @@ def test_demo_history_goes_through_the_real_services(db: Any, now: datetime) -> 
     equity_clients = select(User.id).where(User.email.like("equity%"))
     screenings = count(db, Screening.client_id.in_(equity_clients), model=Screening)
     assert screenings == 2 * made["screened"]
-    observed = metrics.outcomes(now - timedelta(days=100), now + timedelta(days=1))
+    observed = care.outcomes(now - timedelta(days=100), now + timedelta(days=1))
     assert len(observed) >= made["screened"]

@@ -11,19 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from teletherapy.domain.equity import (
-    ALL,
     Family,
     Metric,
     Observation,
     PublishedCell,
-    determined,
     metric_value,
-    protect_table,
     publish,
     quantile,
     recruiting_list,
     summary_statistics,
 )
+from teletherapy.domain.suppression import ALL, determined, protect_table
 
 
 def obs(unit: object, numbers: dict[str, float], **group: str) -> Observation:

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from teletherapy.domain.errors import DomainError, Text
+from teletherapy.extensions import abandon_transaction
 from teletherapy.web.access import is_api_request
 from teletherapy.web.guards import CONTROL_CHARACTERS
 
@@ -236,9 +237,7 @@ def handle_database_unavailable(exc: Exception) -> Any:
     # The class name only: the message may hold SQL (never parameters: hide_parameters).
     logger.error("database unavailable on %s %s: %s", request.method, request.path, _kind(exc))
     with contextlib.suppress(Exception):
-        from teletherapy.extensions import db
-
-        db.session.rollback()
+        abandon_transaction()
     if is_api_request():
         response = problem(
             503,

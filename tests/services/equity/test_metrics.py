@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from teletherapy.domain import equity as domain
+from teletherapy.domain import suppression
 from teletherapy.domain.errors import ValidationError
 from teletherapy.extensions import db
 from teletherapy.models import (
@@ -236,7 +236,7 @@ EXPECTED = [
 def test_every_metric_matches_the_hand_computed_table(
     fixture: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(domain, "SUPPRESS_BELOW", 1)  # the arithmetic, without suppression
+    monkeypatch.setattr(suppression, "SUPPRESS_BELOW", 1)  # the arithmetic, without suppression
     report = metrics.equity_report(date_from=FROM, date_to=TO, filters={}, now=LATER)
     wrong = {
         (metric, dimension): table(report, metric, dimension)
@@ -251,7 +251,7 @@ def test_every_metric_matches_the_hand_computed_table(
 def test_the_recruiting_list_ranks_places_with_no_match(
     fixture: dict[str, int], now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(domain, "SUPPRESS_BELOW", 1)
+    monkeypatch.setattr(suppression, "SUPPRESS_BELOW", 1)
     report = metrics.equity_report(date_from=FROM, date_to=TO, filters={}, now=now)
     assert [(n.state, n.setting, n.language, n.searches, n.most_removed_by)
             for n in report.recruiting] == [
@@ -265,7 +265,7 @@ def test_the_recruiting_list_ranks_places_with_no_match(
 def test_a_filter_narrows_every_table_to_its_people(
     fixture: dict[str, int], now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(domain, "SUPPRESS_BELOW", 1)
+    monkeypatch.setattr(suppression, "SUPPRESS_BELOW", 1)
     report = metrics.equity_report(date_from=FROM, date_to=TO, filters={"fee_band": "a"}, now=now)
     assert table(report, "searches") == {"*": 2}
     assert table(report, "searches", "state") == {"NY": 2}
@@ -321,7 +321,7 @@ def test_bad_ranges_and_filters_are_refused_by_field(
 def test_filters_combine(
     fixture: dict[str, int], now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(domain, "SUPPRESS_BELOW", 1)
+    monkeypatch.setattr(suppression, "SUPPRESS_BELOW", 1)
     chosen = {"fee_band": "d", "setting": "online", "language": "zh", "state": "NY"}
     assert (
         metrics.parse_request(

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from teletherapy.domain.equity import SUPPRESS_BELOW, summary_statistics
+from teletherapy.domain import suppression
+from teletherapy.domain.equity import summary_statistics
 from teletherapy.extensions import db
 from teletherapy.models import Booking, TherapistProfile
 from teletherapy.services.availability.schedules import is_therapist_time
@@ -61,7 +62,9 @@ def therapist_equity(
     platform = hours_to_first_session(None, start, end)
     own_median, _ = summary_statistics(own)
     platform_median, _ = (
-        summary_statistics(platform) if len(platform) >= SUPPRESS_BELOW else (None, None)
+        summary_statistics(platform)
+        if len(platform) >= suppression.SUPPRESS_BELOW
+        else (None, None)
     )
     db.session.rollback()
     return TherapistEquity(
