@@ -54,45 +54,15 @@ _HEADLINES = {
 
 
 def enqueue_password_reset(*, user: User, token: str, now: datetime) -> None:
-    link = public_url(f"/reset-password/{token}")
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]) // 60
-    context = {"user": user, "link": link, "minutes": minutes}
-    with speaking_to(user):
-        subject = gettext("Reset your Teletherapy password")
-        body_text = render_template("email/password_reset.txt", **context)
-        body_html = render_template("email/password_reset.html", **context)
-    outbox.enqueue(
-        kind="password_reset",
-        to_address=user.email,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        user_id=user.id,
-        due_at=now,
-        is_sensitive=True,
-    )
+    context = {"user": user, "link": public_url(f"/reset-password/{token}"), "minutes": minutes}
+    _account_email(user, "password_reset", _l("Reset your Teletherapy password"), context, now)
 
 
 def enqueue_welcome(*, user: User, now: datetime) -> None:
     """A new account: the same page answers a new and a known address, the email differs."""
-    context = {
-        "user": user,
-        "sign_in": public_url("/sign-in"),
-        "pending": user.status == "pending",
-    }
-    with speaking_to(user):
-        subject = gettext("Your Teletherapy account")
-        body_text = render_template("email/welcome.txt", **context)
-        body_html = render_template("email/welcome.html", **context)
-    outbox.enqueue(
-        kind="welcome",
-        to_address=user.email,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        user_id=user.id,
-        due_at=now,
-    )
+    context = {"user": user, "sign_in": public_url("/sign-in"), "pending": user.status == "pending"}
+    _account_email(user, "welcome", _l("Your Teletherapy account"), context, now)
 
 
 def enqueue_existing_account_notice(*, user: User, now: datetime) -> None:
@@ -102,18 +72,27 @@ def enqueue_existing_account_notice(*, user: User, now: datetime) -> None:
         "sign_in": public_url("/sign-in"),
         "reset": public_url("/reset-password"),
     }
+    _account_email(user, "account_exists", _l("Your Teletherapy account"), context, now)
+
+
+def _account_email(
+    user: User, kind: str, subject: Any, context: dict[str, Any], now: datetime
+) -> None:
+    """An email about the account itself (templates email/<kind>.txt and .html), written in
+    the person's language; a reset link is sensitive (never logged, kept briefly)."""
     with speaking_to(user):
-        subject = gettext("Your Teletherapy account")
-        body_text = render_template("email/account_exists.txt", **context)
-        body_html = render_template("email/account_exists.html", **context)
+        text = str(subject)
+        body_text = render_template(f"email/{kind}.txt", **context)
+        body_html = render_template(f"email/{kind}.html", **context)
     outbox.enqueue(
-        kind="account_exists",
+        kind=kind,
         to_address=user.email,
-        subject=subject,
+        subject=text,
         body_text=body_text,
         body_html=body_html,
         user_id=user.id,
         due_at=now,
+        is_sensitive=kind == "password_reset",
     )
 
 
