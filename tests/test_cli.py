@@ -78,6 +78,7 @@ def test_seed_demo_is_refused_in_production(tmp_path: Path) -> None:
             "ENV": "production",
             "SECRET_KEY": "x" * 40,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",  # production requires one
         },
         instance_path=tmp_path,
     )
@@ -104,4 +105,4 @@ def test_create_user_command(app: Flask, db: Any) -> None:
     bad = runner.invoke(
         args=["create-user", "--role", "client", "--email", "x@example.org", "--password", "short"]
     )
-    assert bad.exit_code != 0 and "at least 10" in bad.output
+    assert bad.exit_code != 0 and "at least 12" in bad.output

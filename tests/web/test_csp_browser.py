@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
-from teletherapy import create_app
-from teletherapy.extensions import db as _db
 from tests.booking_setup import set_availability
-from tests.peers import free_port, peer_missing, wait_for_port
+from tests.browser import PASSWORD, browser_app, chromium, serve
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -24,15 +19,6 @@ except ImportError:  # pragma: no cover - dev extras installed; the browser fixt
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
-PASSWORD = "browser-pass-123"
 SKIPPED = ("/api/", "/static/", "/feeds/", "/webhooks/", "/healthz")
 
 
@@ -55,53 +41,21 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     from teletherapy.services.accounts.users import create_user
 
     folder = tmp_path_factory.mktemp("csp")
-    database = folder / "csp.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "csp-test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=folder / "instance",
-    )
+    app = browser_app(sqlite_template, folder, SECRET_KEY="csp-test-secret")
     with app.app_context():
         therapist = create_user(email="ana@example.org", password=PASSWORD, role="therapist")
         set_availability(therapist, rules=[(d, "08:00", "20:00", "online") for d in range(7)])
         create_user(email="lin@example.org", password=PASSWORD, state="NY", zip="10027")
         create_user(email="root@example.org", password=PASSWORD, role="admin")
         paths = page_paths(app)
-        _db.session.remove()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    assert wait_for_port(port)
-    try:
-        yield f"http://127.0.0.1:{port}", paths
-    finally:
-        server.shutdown()
-        thread.join(10)
-        with app.app_context():
-            _db.engine.dispose()
+    with serve(app) as url:
+        yield url, paths
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        peer_missing(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            peer_missing(f"Chromium does not start: {exc}")
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.mark.parametrize("email", [None, "lin@example.org", "ana@example.org", "root@example.org"])

@@ -39,6 +39,15 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class QueryBoolean(StrictBoolean):
+    """The words true or false in a query string (`?mine=true`), nothing else."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value in ("true", "false"):
+            return bool(value == "true")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def accepted_time_zones() -> list[str]:
     """Every zone `time_zone_error` accepts, for the OpenAPI document's enum."""
     from zoneinfo import available_timezones

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import reminder_times, usefulness_deadline
+from teletherapy.domain.vocabularies import AccountStatus
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
 from teletherapy.i18n import speaking_to
@@ -61,7 +62,11 @@ def enqueue_password_reset(*, user: User, token: str, now: datetime) -> None:
 
 def enqueue_welcome(*, user: User, now: datetime) -> None:
     """A new account: the same page answers a new and a known address, the email differs."""
-    context = {"user": user, "sign_in": public_url("/sign-in"), "pending": user.status == "pending"}
+    context = {
+        "user": user,
+        "sign_in": public_url("/sign-in"),
+        "pending": user.status == AccountStatus.PENDING,
+    }
     _account_email(user, "welcome", _l("Your Teletherapy account"), context, now)
 
 

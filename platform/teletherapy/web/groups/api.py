@@ -15,7 +15,7 @@ from teletherapy.services.accounts import User
 from teletherapy.services.groups import GroupSeat, GroupWaitlistEntry, TherapyGroup
 from teletherapy.web.access import current_actor, public, require_actor, roles
 from teletherapy.web.schemas import BEARER, UtcDateTime
-from teletherapy.web.validators import StrictBoolean, TimeZoneField
+from teletherapy.web.validators import QueryBoolean, StrictBoolean, TimeZoneField
 
 bp = Blueprint("api_groups", __name__, description="Group sessions: seats and waitlists")
 BLUEPRINTS = [bp]
@@ -49,7 +49,7 @@ class GroupCreateSchema(Schema):
 
 class GroupListQuerySchema(Schema):
     therapist_id = fields.Integer()
-    mine = StrictBoolean(
+    mine = QueryBoolean(
         load_default=False,
         metadata={"description": "Clients: groups where you hold a seat. Therapists: your groups."},
     )
