@@ -7,7 +7,6 @@ seeded with a therapist who has hours, a client and a booking, so ids can exist.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
 
-from teletherapy import create_app
 from teletherapy.extensions import db
+from tests.browser import browser_app
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -29,18 +28,12 @@ MAX_EXAMPLES = 6  # per operation and role: the whole file stays under 2 minutes
 @pytest.fixture(scope="module")
 def schema_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("schemathesis")
-    path = folder / "api.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "PUBLIC_URL": "http://testserver",
-        },
-        instance_path=folder / "instance",
+    app = browser_app(
+        sqlite_template,
+        folder,
+        SECRET_KEY="test-secret",
+        WTF_CSRF_ENABLED=False,
+        PUBLIC_URL="http://testserver",
     )
     with app.app_context():
         _seed()

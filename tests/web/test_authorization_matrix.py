@@ -7,7 +7,6 @@ does not declare is refused; and nobody reaches a session they are not party to.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,10 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from teletherapy import create_app
 from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from tests.booking_setup import set_availability
+from tests.browser import browser_app
 from tests.conftest import PASSWORD
 from tests.payment_fakes import add_booking
 
@@ -42,18 +41,12 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     from teletherapy.services.accounts.users import create_user
 
     folder = tmp_path_factory.mktemp("matrix")
-    path = folder / "matrix.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "matrix-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "PUBLIC_URL": "http://testserver",
-        },
-        instance_path=folder / "instance",
+    app = browser_app(
+        sqlite_template,
+        folder,
+        SECRET_KEY="matrix-secret",
+        WTF_CSRF_ENABLED=False,
+        PUBLIC_URL="http://testserver",
     )
     with app.app_context():
         users = {
