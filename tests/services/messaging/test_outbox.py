@@ -106,3 +106,38 @@ def test_a_sweep_stops_at_half_its_lease_and_leaves_the_rest_for_later(
     later = now + timedelta(seconds=121)
     assert outbox.dispatch_due(mailer=mailer, now=later).sent == 2
     assert len(mailer.sent) == 3
+
+
+class SettingMailer(RecordingMailer):
+    """Reads, while a message is handed over, how the sweep's outcome connection commits."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__()
+        self.db = db
+        self.during: list[str] = []
+
+    def send(self, message: OutgoingMessage) -> str:
+        if self.db.engine.dialect.name == "postgresql":
+            with self.db.engine.connect() as other:  # the pool's next connection
+                self.during.append(str(other.exec_driver_sql("SHOW synchronous_commit").scalar()))
+        return super().send(message)
+
+
+def test_outcomes_skip_the_flush_wait_only_on_their_own_connection(db: Any, now: datetime) -> None:
+    """The sweep's outcome UPDATEs commit without waiting for the WAL flush; no pooled
+    connection (a booking's, say) ever comes back with that setting."""
+    for _ in range(3):
+        _enqueue(db, now)
+    mailer = SettingMailer(db)
+    assert outbox.dispatch_due(mailer=mailer, now=now).sent == 3
+    if db.engine.dialect.name != "postgresql":
+        return
+    assert mailer.during == ["on", "on", "on"]
+    seen = set()
+    for _ in range(db.engine.pool.size() + 1):
+        with db.engine.connect() as connection:
+            seen.add(connection.exec_driver_sql("SHOW synchronous_commit").scalar())
+    assert seen == {"on"}
+    with outbox._outcomes() as via:
+        assert via is not None
+        assert via.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
