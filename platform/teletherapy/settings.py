@@ -91,7 +91,9 @@ def engine_options(config: Any) -> dict[str, Any]:
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
         timeout_ms = int(config["DATABASE_STATEMENT_TIMEOUT_MS"])
-        connect_args.setdefault("options", f"-c statement_timeout={timeout_ms}")
+        # Sessions in UTC: instants come back already in UTC (no per-value conversion from
+        # the server's default zone), and SQL date arithmetic never depends on the server.
+        connect_args.setdefault("options", f"-c statement_timeout={timeout_ms} -c TimeZone=UTC")
         options["connect_args"] = connect_args
         options.setdefault("pool_timeout", int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
         options.setdefault("pool_pre_ping", True)

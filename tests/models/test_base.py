@@ -65,3 +65,21 @@ def test_naive_datetimes_are_refused(db: Any) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_postgresql_sessions_run_in_utc_so_instants_need_no_conversion(postgres_url: str) -> None:
+    """Every PostgreSQL connection sets TimeZone=UTC: instants arrive as UTC already (the
+    type's fast path), and SQL date arithmetic does not depend on the server's default."""
+    from sqlalchemy import create_engine
+
+    from teletherapy.settings import DEFAULTS, engine_options
+
+    engine = create_engine(
+        postgres_url, **engine_options({**DEFAULTS, "SQLALCHEMY_DATABASE_URI": postgres_url})
+    )
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+            assert connection.exec_driver_sql("SELECT now()").scalar().tzinfo is UTC
+    finally:
+        engine.dispose()
