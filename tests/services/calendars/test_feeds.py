@@ -335,3 +335,33 @@ def test_initials() -> None:
     assert initials("Ana María Reyes") == "A. M. R."
     assert initials("李明") == "李."
     assert initials("  ") == ""
+
+
+def test_sessions_at_the_same_start_keep_build_feeds_order_by_uid_text(db, people):
+    """Two sessions at one start (a cancelled one and the one that took its place) come in
+    the order of their UIDs as text, as build_feed orders them: 'feed-booking-10@' before
+    'feed-booking-9@', whichever way the database sorts ids."""
+    ana, sam = people["ana"], people["sam"]
+    start = z("2027-03-05T15:00Z")
+    first = add_booking(db, ana, sam, start, status="cancelled")
+    first.cancelled_at = NOW
+    db.session.commit()
+    width = len(str(first.id))
+    day = 1
+    while True:  # fill until the next id has one more digit than the first one's
+        filler = add_booking(db, ana, sam, start + timedelta(days=day), commit=False)
+        day += 1
+        if len(str(filler.id + 1)) > width:
+            break
+    db.session.commit()
+    second = add_booking(db, ana, sam, start)
+    assert second.id > first.id and f"{second.id}@" < f"{first.id}@"
+    token = token_of(calendar_feeds.get_or_create_feed(user_id=ana.id, now=NOW).url)
+    for _ in range(2):  # rendered afresh, then joined from the kept texts
+        body, _, _ = calendar_feeds.build_feed_for_token(token=token, now=NOW)
+        uids = [
+            str(e["UID"]).split("@")[0] for e in icalendar.Calendar.from_ical(body).walk("VEVENT")
+        ]
+        assert len(uids) == day + 1
+        assert uids[:2] == [f"feed-booking-{second.id}", f"feed-booking-{first.id}"]
+        calendar_feeds.clear_feed_cache()

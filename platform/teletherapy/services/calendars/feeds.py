@@ -12,13 +12,14 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from typing import Any, cast
 
 from flask import has_app_context
 from flask_babel import gettext
-from sqlalchemy import and_, event, func, or_, select, text, update
+from sqlalchemy import LargeBinary, String, and_, event, func, literal, or_, select, text, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -276,22 +277,15 @@ def _build(user: User, now: datetime) -> bytes:
             select(
                 Booking.id,
                 other_party.label("other_id"),
-                Booking.start_at,
-                Booking.end_at,
                 Booking.ics_sequence,
                 Booking.updated_at,
                 kept.fingerprint,
-                kept.body,
             )
             .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
             .where(_whose(user), _window(now))
-            .order_by(Booking.start_at, Booking.id)
         )
         .all()
     )
-    if any(a.start_at == b.start_at for a, b in pairwise(rows)):
-        # build_feed's order: start, then the UID as text (ids as text sort differently).
-        rows.sort(key=lambda r: (r.start_at, _uid(r.id)))
     detail = get_preferences(user).calendar_detail
     named = detail != CalendarDetail.DISCREET.value
     names = _other_names(user, rows) if named else {}
@@ -308,8 +302,7 @@ def _build(user: User, now: datetime) -> bytes:
     base = public_url("/")
     shared = repr((with_name, group, appointment, manage, places, user.time_zone, base, host))
     contexts: dict[str | None, str] = {}
-    texts: list[bytes | None] = []
-    stale: dict[int, tuple[int, str, str | None]] = {}  # booking id -> (position, print, name)
+    stale: dict[int, tuple[str, str | None]] = {}  # booking id -> (fingerprint, name)
     for row in rows:
         other = names.get(row.id) if named else None
         context = contexts.get(other)
@@ -319,14 +312,11 @@ def _build(user: User, now: datetime) -> bytes:
         # Every change of a booking moves its updated_at (the DTSTAMP): with SEQUENCE and
         # what the viewer's texts share, that is everything its text is made of.
         fingerprint = f"{context[:12]}:{row.ics_sequence}:{row.updated_at.timestamp():.6f}"
-        if row.fingerprint == fingerprint and row.body is not None:
-            texts.append(row.body)
-            continue
-        stale[row.id] = (len(texts), fingerprint, other)
-        texts.append(None)
+        if row.fingerprint != fingerprint:
+            stale[row.id] = (fingerprint, other)
     fresh: list[dict[str, Any]] = []
     for booking in _whole(stale):
-        position, fingerprint, other = stale[booking.id]
+        fingerprint, other = stale[booking.id]
         summary = (with_name % {"name": other} if other else group) if named else appointment
         link = public_url(f"/sessions/{booking.id}")
         body = render_feed_event(
@@ -345,7 +335,6 @@ def _build(user: User, now: datetime) -> bytes:
                 status="CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED",
             )
         )
-        texts[position] = body
         fresh.append(
             {
                 "booking_id": booking.id,
@@ -356,13 +345,48 @@ def _build(user: User, now: datetime) -> bytes:
         )
     if fresh:
         _keep(fresh)
-    # Only the first and last instants matter for the zone's window (one year each).
-    instants = [r.start_at for r in rows] + [r.end_at for r in rows]
-    windows = feed_zone_windows(user.time_zone, [min(instants), max(instants)] if rows else [])
+    texts, first, last = _kept_texts(user, audience, now)
+    windows = feed_zone_windows(user.time_zone, [first, last] if texts else [])
     # A discreet feed's name says nothing about therapy: it shows in the calendar list.
     name = CALENDAR_NAME if named else str(gettext("Appointments"))
-    return assemble_feed(
-        [t for t in texts if t is not None], windows, name, refresh_minutes=REFRESH_MINUTES
+    return assemble_feed([texts], windows, name, refresh_minutes=REFRESH_MINUTES)
+
+
+def _kept_texts(user: User, audience: str, now: datetime) -> tuple[bytes, datetime, datetime]:
+    """The feed's kept event texts joined in build_feed's order (start, then the UID as
+    text), with the first start and the last end. PostgreSQL joins them itself: one value
+    comes back instead of a row per event."""
+    kept = BookingFeedText
+    uid = literal("feed-booking-") + cast_(Booking.id, String) + literal(f"@{UID_DOMAIN}")
+    where = (
+        select()
+        .select_from(Booking)
+        .join(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
+        .where(_whose(user), _window(now))
+    )
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        joined = func.string_agg(
+            kept.body,
+            aggregate_order_by(
+                literal(b"", LargeBinary), Booking.start_at, uid.self_group().collate("C")
+            ),
+        )
+        row = connection.execute(
+            where.add_columns(joined, func.min(Booking.start_at), func.max(Booking.end_at))
+        ).one()
+        return bytes(row[0] or b""), row[1], row[2]
+    rows = connection.execute(
+        where.add_columns(kept.body, Booking.start_at, Booking.end_at).order_by(
+            Booking.start_at, uid
+        )
+    ).all()
+    if not rows:
+        return b"", EPOCH, EPOCH
+    return (
+        b"".join(r.body for r in rows),
+        rows[0].start_at,
+        max(r.end_at for r in rows),
     )
 
 
