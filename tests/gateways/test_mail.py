@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import shutil
 import ssl
@@ -442,3 +443,33 @@ def test_a_batch_opens_a_new_connection_after_a_failed_one(smtp_server):
         assert len(recorder.messages) == 2 and len(set(recorder.sessions)) == 2
     finally:
         controller.stop()
+
+
+def test_plain_messages_in_any_language_read_back_exactly():
+    """Messages without a calendar are built the cheap way (compat32, encoded words made
+    here): names, subjects and bodies in any script, long lines and trailing spaces come
+    back exactly as written once a mail program decodes them."""
+    text = "第一行 — línea con acentos  \n" + "x" * 200 + "\nfin.\n"
+    sent = OutgoingMessage(
+        to="Zoë Ng 吴 <zoe@example.org>",
+        subject="Recordatorio: su sesión es mañana — " + "ü" * 80,
+        text=text,
+        html="<p>Ĉu vi venos? 来吗？</p>",
+        headers={"Message-ID": "<outbox-7@teletherapy.test>"},
+    )
+    for html in (sent.html, None):
+        message = dataclasses.replace(sent, html=html)
+        raw = build_mime(message, "Teletherapy <no-reply@teletherapy.test>").as_bytes()
+        assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+        parsed = email.message_from_bytes(raw, policy=policy.default)
+        assert parsed["Subject"] == sent.subject
+        assert parsed["To"].addresses[0].display_name == "Zoë Ng 吴"
+        assert parsed["To"].addresses[0].addr_spec == "zoe@example.org"
+        assert parsed["Message-ID"] == "<outbox-7@teletherapy.test>"
+        plain = parsed.get_body(("plain",))
+        # Lines end in CRLF on the wire, as every mail program expects.
+        assert plain is not None and plain.get_content().replace("\r\n", "\n") == text
+        if html is not None:
+            rich = parsed.get_body(("html",))
+            assert rich is not None and rich.get_content().strip() == html
+        assert [p for p in parsed.walk() if p is not parsed and "MIME-Version" in p] == []
