@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 EXTENSION_KEY = "replica"
 # After the replica failed to answer, it is not asked again for this long (per process).
 RETRY_AFTER_FAILURE_SECONDS = 5.0
+NOT_CHECKED = "not checked yet"
 
 
 def parse_lsn(value: str) -> int:
@@ -66,7 +67,7 @@ class ReplicaRouter:
         self._samples: deque[tuple[float, int]] = deque(maxlen=256)
         self._fresh_as_of: float | None = None
         self._next_check_at = float("-inf")
-        self._problem: str | None = "not checked yet"
+        self._problem: str | None = NOT_CHECKED
         self._lock = threading.Lock()
 
     def lag_seconds(self) -> float | None:
@@ -121,7 +122,7 @@ class ReplicaRouter:
         horizon = started - self.max_lag_seconds - self.check_seconds
         while len(self._samples) > 1 and self._samples[0][0] < horizon:
             self._samples.popleft()
-        if self._problem is not None:
+        if self._problem not in (None, NOT_CHECKED):
             logger.warning("replica usable again (was: %s)", self._problem)
         self._problem = None
 
