@@ -171,14 +171,17 @@ def _pg_conf(data: Path, settings: dict[str, str]) -> None:
         conf.write("\n# deploy/topology.py\n" + "\n".join(lines) + "\n")
 
 
-def pg_ctl(data: Path, action: str, *, log: Path, extra: Sequence[str] = ()) -> None:
+def pg_ctl(data: Path, action: str, *, logs: Path, extra: Sequence[str] = ()) -> None:
+    """pg_ctl as the postgres user; the server's own log sits beside its data directory
+    (the postgres user may not reach DIR), linked from DIR/logs."""
     command = [pg_bin("pg_ctl"), "-D", str(data), "-w", "-t", "60"]
     if action == "start":
-        command += ["-l", str(log)]
-        log.touch()
-        if os.geteuid() == 0:
-            shutil.chown(log, "postgres")  # the server itself writes it
-    _run(_as_postgres([*command, *extra, action]), log=log.with_suffix(".ctl.log"))
+        server_log = data.parent / f"{data.name}.log"
+        command += ["-l", str(server_log)]
+        link = logs / server_log.name
+        if not link.is_symlink() and not link.exists():
+            link.symlink_to(server_log)
+    _run(_as_postgres([*command, *extra, action]), log=logs / f"{data.name}.ctl.log")
 
 
 def _postmaster_pid(data: Path) -> int | None:
@@ -230,7 +233,7 @@ def start_primary(options: Options, base: Path, logs: Path) -> Path:
         "host all all 127.0.0.1/32 trust\n"
         "host replication all 127.0.0.1/32 trust\n"
     )
-    pg_ctl(data, "start", log=logs / "primary.log")
+    pg_ctl(data, "start", logs=logs)
     import psycopg
 
     with psycopg.connect(database_url(options.pg_port, "postgres"), autocommit=True) as conn:
@@ -275,7 +278,7 @@ def start_replica(options: Options, base: Path, logs: Path) -> Path:
 
 def start_replica_server(data: Path, logs: Path) -> None:
     """Start (or start again) the replica and wait until it streams from the primary."""
-    pg_ctl(data, "start", log=logs / "replica.log")
+    pg_ctl(data, "start", logs=logs)
     port = _conf_port(data)
     import psycopg
 
@@ -287,7 +290,7 @@ def start_replica_server(data: Path, logs: Path) -> None:
         except psycopg.Error:
             return False
 
-    _wait("the replica's streaming", streaming, timeout=60, log=logs / "replica.log")
+    _wait("the replica's streaming", streaming, timeout=60, log=data.parent / "replica.log")
 
 
 def _conf_port(data: Path) -> int:
@@ -301,7 +304,7 @@ def _conf_port(data: Path) -> int:
 
 def stop_postgres(data: Path, logs: Path, *, mode: str = "fast") -> None:
     if (data / "postmaster.pid").exists():
-        pg_ctl(data, "stop", log=logs / f"{data.name}.log", extra=["-m", mode])
+        pg_ctl(data, "stop", logs=logs, extra=["-m", mode])
 
 
 # ---------------------------------------------------------------------------- processes
