@@ -69,6 +69,7 @@ class ReplicaRouter:
         self._next_check_at = float("-inf")
         self._problem: str | None = NOT_CHECKED
         self._lock = threading.Lock()
+        self.checking = False  # the check's own failures are reported by the check
 
     def lag_seconds(self) -> float | None:
         """How far behind the replica may be (None: unknown, down or not a replica)."""
@@ -79,9 +80,11 @@ class ReplicaRouter:
     def usable(self, primary: Engine) -> tuple[bool, str]:
         """(use the replica?, why not): checks again when the cached answer is too old."""
         if self.clock() >= self._next_check_at and self._lock.acquire(blocking=False):
+            self.checking = True
             try:
                 self.check(primary)
             finally:
+                self.checking = False
                 self._lock.release()
         if self._problem is not None:
             return False, self._problem
@@ -260,6 +263,8 @@ def init_app(app: Flask) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _replica_failed(context: Any) -> None:
+        if router.checking:
+            return
         scope = _SCOPE.get()
         if scope is not None:
             scope.replica_failed = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -21,7 +21,7 @@ from tests.topology.conftest import (
 
 
 def _slots(base: str, therapist_id: int) -> list[str]:
-    start = date.today()
+    start = datetime.now(UTC).date()
     answer = requests.get(
         f"{base}/api/v1/therapists/{therapist_id}/slots",
         params={"from": start.isoformat(), "to": (start + timedelta(days=14)).isoformat()},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Callable
@@ -30,6 +31,8 @@ def reads_may_lag(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         current_actor()
+        # Views may consume their parsed arguments (dict.pop): the retry gets its own copy.
+        spare = copy.deepcopy((args, kwargs))
         with replica.reads_may_lag() as scope:
             try:
                 return view(*args, **kwargs)
@@ -39,6 +42,6 @@ def reads_may_lag(view: F) -> F:
         logger.warning("the replica failed during a request; answering from the primary")
         abandon_transaction()
         with replica.reads_may_lag(replica=False):
-            return view(*args, **kwargs)
+            return view(*spare[0], **spare[1])
 
     return cast(F, wrapper)
