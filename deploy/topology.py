@@ -327,7 +327,7 @@ def _spawn(command: list[str], *, log: Path, env: dict[str, str]) -> subprocess.
         out.close()
 
 
-def app_env(options: Options, *, replica: bool) -> dict[str, str]:
+def app_env(options: Options, *, replica: bool, pool: tuple[int, int] = (2, 2)) -> dict[str, str]:
     """The environment of every app process: production settings, loopback peers."""
     env = {k: v for k, v in os.environ.items() if k != "TELETHERAPY_SQLALCHEMY_DATABASE_URI"}
     secret = options.dir / "secret_key"
@@ -343,9 +343,10 @@ def app_env(options: Options, *, replica: bool) -> dict[str, str]:
             "TELETHERAPY_RATELIMIT_STORAGE_URI": redis_url(options),
             "TELETHERAPY_MAIL_URL": f"smtp://127.0.0.1:{options.smtp_port}",
             "TELETHERAPY_PUBLIC_URL": f"http://127.0.0.1:{options.web_ports[0]}",
-            # Sync workers serve one request at a time: a few connections each (docs/topology.md).
+            # Sync workers serve one request at a time: a few connections each; a dispatcher
+            # runs up to five jobs at once (docs/topology.md).
             "TELETHERAPY_SQLALCHEMY_ENGINE_OPTIONS": json.dumps(
-                {"pool_size": 2, "max_overflow": 2}
+                {"pool_size": pool[0], "max_overflow": pool[1]}
             ),
         }
     )
@@ -480,7 +481,7 @@ def _up(options: Options, logs: Path, state: dict[str, Any]) -> None:
             log=logs / "seed.log",
             env={**migrate_env, "TELETHERAPY_ENV": "development"},
         )
-    dispatch_env = app_env(options, replica=False)
+    dispatch_env = app_env(options, replica=False, pool=(5, 5))
     for number in range(1, options.dispatchers + 1):
         children[f"dispatcher-{number}"] = _spawn(
             _flask("scheduler"), log=logs / f"dispatcher-{number}.log", env=dispatch_env
