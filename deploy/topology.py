@@ -57,6 +57,7 @@ class Options:
     rate_limits: bool = True
     seed_demo: bool = False
     max_lag_seconds: float = 2.0
+    durable: bool = True  # False: fsync off (tests; a crash of the machine loses the data)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -225,6 +226,8 @@ def start_primary(options: Options, base: Path, logs: Path) -> Path:
             # Two nodes x workers x (primary + replica pools) + dispatchers + psql: see
             # docs/topology.md for the sizing.
             "max_connections": "100",
+            "fsync": "on" if options.durable else "off",
+            "full_page_writes": "on" if options.durable else "off",
         },
     )
     (data / "pg_hba.conf").write_text(
@@ -514,14 +517,18 @@ def _wait_for_children(
         alive(name)  # the dispatchers started (they bind no port: still running is the sign)
 
 
-def _terminate(pid: int, *, timeout: float = 15.0) -> None:
-    """SIGTERM the child's process group (gunicorn's workers with it), then SIGKILL."""
+def _terminate(pid: int, *, quick: bool = False, timeout: float = 15.0) -> None:
+    """Signal the child's process group (gunicorn's workers with it), then SIGKILL.
+
+    `quick`: SIGINT, gunicorn's quick shutdown (SIGTERM lets idle sync workers sit in
+    their wait for seconds)."""
+    sig = signal.SIGINT if quick else signal.SIGTERM
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, sig)
     except ProcessLookupError:
         return
     except PermissionError:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -548,7 +555,7 @@ def down(directory: Path) -> None:
     pids: dict[str, int | None] = state.get("pids", {})
     for name, pid in pids.items():
         if pid and not name.startswith("postgres"):
-            _terminate(pid)
+            _terminate(pid, quick=name.startswith("web-"))
     for key in ("replica", "primary"):
         data = state.get("data", {}).get(key)
         if data and Path(data).exists():
@@ -586,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start.add_argument("--dispatchers", type=int, default=2)
     start.add_argument("--max-lag-seconds", type=float, default=2.0)
     start.add_argument("--no-rate-limits", action="store_true", help="e.g. for a load test")
+    start.add_argument("--no-fsync", action="store_true", help="faster, loses data on a crash")
     start.add_argument("--seed-demo", action="store_true", help="run `flask seed-demo` first")
     start.add_argument(
         "--foreground", action="store_true", help="stay until Ctrl-C, then stop everything"
@@ -610,6 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limits=not args.no_rate_limits,
         seed_demo=args.seed_demo,
         max_lag_seconds=args.max_lag_seconds,
+        durable=not args.no_fsync,
     )
     try:
         topology = up(options)

@@ -69,7 +69,12 @@ class ReplicaRouter:
         self._next_check_at = float("-inf")
         self._problem: str | None = NOT_CHECKED
         self._lock = threading.Lock()
-        self.checking = False  # the check's own failures are reported by the check
+        self._checking_thread: int | None = None  # its own failures: reported by the check
+
+    @property
+    def checking(self) -> bool:
+        """True in the thread running a check (its failures are the check's to report)."""
+        return self._checking_thread == threading.get_ident()
 
     def lag_seconds(self) -> float | None:
         """How far behind the replica may be (None: unknown, down or not a replica)."""
@@ -80,11 +85,11 @@ class ReplicaRouter:
     def usable(self, primary: Engine) -> tuple[bool, str]:
         """(use the replica?, why not): checks again when the cached answer is too old."""
         if self.clock() >= self._next_check_at and self._lock.acquire(blocking=False):
-            self.checking = True
+            self._checking_thread = threading.get_ident()
             try:
                 self.check(primary)
             finally:
-                self.checking = False
+                self._checking_thread = None
                 self._lock.release()
         if self._problem is not None:
             return False, self._problem

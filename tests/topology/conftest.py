@@ -67,6 +67,7 @@ def topology(
         dispatchers=0,  # nothing here sends mail; `up` starts two by default
         rate_limits=False,
         max_lag_seconds=MAX_LAG_SECONDS,
+        durable=False,
     )
     try:
         started = topology_module.up(options)
