@@ -517,8 +517,8 @@ def _wait_for_children(
         alive(name)  # the dispatchers started (they bind no port: still running is the sign)
 
 
-def _terminate(pid: int, *, quick: bool = False, timeout: float = 15.0) -> None:
-    """Signal the child's process group (gunicorn's workers with it), then SIGKILL.
+def _signal(pid: int, *, quick: bool) -> None:
+    """Signal the child's process group (gunicorn's workers with it).
 
     `quick`: SIGINT, gunicorn's quick shutdown (SIGTERM lets idle sync workers sit in
     their wait for seconds)."""
@@ -529,21 +529,34 @@ def _terminate(pid: int, *, quick: bool = False, timeout: float = 15.0) -> None:
         return
     except PermissionError:
         os.kill(pid, sig)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return True
+    except ChildProcessError:  # not our child (started by an earlier `up`)
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _terminate(pids: dict[str, int], *, timeout: float = 15.0) -> None:
+    """Signal every child at once, wait for them together, then SIGKILL what is left."""
+    for name, pid in pids.items():
+        _signal(pid, quick=name.startswith("web-"))
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            waited, _ = os.waitpid(pid, os.WNOHANG)
-            if waited == pid:
-                return
-        except ChildProcessError:  # not our child (started by an earlier `up`)
-            pass
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+    waiting = set(pids.values())
+    while waiting and time.monotonic() < deadline:
+        waiting = {pid for pid in waiting if not _gone(pid)}
+        time.sleep(0.05)
+    for pid in waiting:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def down(directory: Path) -> None:
@@ -553,9 +566,7 @@ def down(directory: Path) -> None:
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     pids: dict[str, int | None] = state.get("pids", {})
-    for name, pid in pids.items():
-        if pid and not name.startswith("postgres"):
-            _terminate(pid, quick=name.startswith("web-"))
+    _terminate({n: pid for n, pid in pids.items() if pid and not n.startswith("postgres")})
     for key in ("replica", "primary"):
         data = state.get("data", {}).get(key)
         if data and Path(data).exists():
