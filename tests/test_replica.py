@@ -41,3 +41,32 @@ def test_a_replica_needs_postgresql_on_both_sides(tmp_path: Path) -> None:
 )
 def test_wal_positions_order_like_numbers(lsn: str, value: int) -> None:
     assert parse_lsn(lsn) == value
+
+
+def test_the_replica_gets_its_own_short_connect_timeout(tmp_path: Path) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "postgresql://postgres@127.0.0.1:9/primary",
+            "DATABASE_REPLICA_URL": "postgresql://postgres@127.0.0.1:9/replica",
+            "DATABASE_CONNECT_TIMEOUT_SECONDS": 7,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 1},
+        },
+        instance_path=tmp_path,
+    )
+    engine = app.extensions["replica"].engine
+    seen: dict[str, object] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def capture(
+        _dialect: object, _record: object, _args: object, kwargs: dict[str, object]
+    ) -> None:
+        seen.update(kwargs)
+
+    with pytest.raises(OperationalError):
+        engine.connect()
+    assert seen["connect_timeout"] == 2 and "statement_timeout" in str(seen["options"])
+    assert engine.pool.size() == 2  # the same pool sizing as the primary's

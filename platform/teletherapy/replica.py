@@ -247,15 +247,11 @@ def init_app(app: Flask) -> None:
     primary = str(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
     if not (url.startswith("postgresql") and primary.startswith("postgresql")):
         raise ConfigurationError("DATABASE_REPLICA_URL needs PostgreSQL for both databases")
-    options = engine_options(
-        {
-            **app.config,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "DATABASE_CONNECT_TIMEOUT_SECONDS": app.config[
-                "DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS"
-            ],
-        }
-    )
+    options = engine_options({**app.config, "SQLALCHEMY_DATABASE_URI": url})
+    # Short: a replica that does not answer costs a request this long, once per few seconds.
+    timeout = int(app.config["DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS"])
+    options["connect_args"] = {**options["connect_args"], "connect_timeout": timeout}
+    options["pool_timeout"] = timeout
     # Each read is its own statement: no transaction to commit (or to lose) on the replica,
     # and nothing held open that would delay its replay.
     options["isolation_level"] = "AUTOCOMMIT"

@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_REPLICA_URL": None,
     "DATABASE_REPLICA_MAX_LAG_SECONDS": 2,
     "DATABASE_REPLICA_CHECK_SECONDS": 0.5,  # how long one process trusts its last check
-    "DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS": 1,
+    "DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS": 2,  # libpq's smallest (1 counts as 2)
     "MAIL_URL": None,
     "MAIL_FROM": "Teletherapy <no-reply@teletherapy.test>",
     "STRIPE_SECRET_KEY": None,
