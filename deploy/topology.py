@@ -439,7 +439,8 @@ def _up(options: Options, logs: Path, state: dict[str, Any]) -> None:
             env=dict(os.environ),
         )
     mail = options.dir / "mail"
-    mail.mkdir(exist_ok=True)
+    for folder in ("tmp", "new", "cur"):  # a Maildir (the handler only makes a missing one)
+        (mail / folder).mkdir(parents=True, exist_ok=True)
     children["smtp"] = _spawn(
         [
             sys.executable,

@@ -1,16 +1,25 @@
-"""Which reads the replica serves, and the staleness check, against a real streaming replica."""
+"""The topology (deploy/topology.py) end to end: two gunicorn nodes on a primary and its
+streaming replica, which reads go where, the staleness check, and the replica failing.
+
+One module on purpose: under pytest-xdist (`--dist loadfile`) one worker runs it, so the
+session starts one topology, not one per worker. The replica is stopped last.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psycopg
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, update
@@ -20,7 +29,104 @@ from teletherapy.models import User
 from teletherapy.replica import ReplicaRouter, reads_may_lag
 from tests.conftest import PASSWORD
 from tests.peers import free_port
-from tests.topology.conftest import MATCH_REQUEST, replica_sql, wait_for_replay
+from tests.topology.conftest import (
+    MATCH_REQUEST,
+    MAX_LAG_SECONDS,
+    opening_of,
+    replica_sql,
+    token,
+    wait_for_replay,
+)
+
+# ---------------------------------------------------------------- two nodes
+
+
+def _slots(base: str, therapist_id: int) -> list[str]:
+    start = datetime.now(UTC).date()
+    answer = requests.get(
+        f"{base}/api/v1/therapists/{therapist_id}/slots",
+        params={"from": start.isoformat(), "to": (start + timedelta(days=14)).isoformat()},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return [s["start"] for s in answer.json()["slots"]]
+
+
+def test_a_booking_made_through_node_a_is_seen_by_node_b(
+    topology: dict[str, Any], people: dict[str, Any]
+) -> None:
+    node_a, node_b = topology["web"]
+    headers = token(node_a, people["client_email"])
+    start = _slots(node_a, people["therapist_id"])[0]
+
+    made = requests.post(
+        f"{node_a}/api/v1/bookings",
+        json={"therapist_id": people["therapist_id"], "start": start, "setting": "online"},
+        headers=headers,
+        timeout=30,
+    )
+
+    assert made.status_code == 201, made.text
+    booking = made.json()
+    seen = requests.get(f"{node_b}/api/v1/bookings/{booking['id']}", headers=headers, timeout=30)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["start"] == start and seen.json()["status"] == booking["status"]
+    listed = requests.get(f"{node_b}/api/v1/bookings", headers=headers, timeout=30).json()
+    assert booking["id"] in [b["id"] for b in listed["bookings"]]
+    # The booking flow reads the primary: node B no longer offers the slot, at once.
+    assert start not in _slots(node_b, people["therapist_id"])
+    again = requests.post(
+        f"{node_b}/api/v1/bookings",
+        json={"therapist_id": people["therapist_id"], "start": start, "setting": "online"},
+        headers=headers,
+        timeout=30,
+    )
+    assert again.status_code == 409
+
+
+def test_matching_never_offers_a_slot_booked_longer_ago_than_the_staleness_bound(
+    topology: dict[str, Any], people: dict[str, Any], topology_app: Callable[..., Flask]
+) -> None:
+    node_a, node_b = topology["web"]
+    headers = token(node_a, people["client_email"])
+    wait_for_replay(topology)
+    first = requests.post(f"{node_b}/api/v1/matches", json=MATCH_REQUEST, timeout=30)
+    opening = opening_of(first.json(), people["therapist_id"])
+    assert opening is not None
+    # The control: a reader that trusts the replica for an hour (it checked before the pause).
+    trusting = topology_app(DATABASE_REPLICA_MAX_LAG_SECONDS=3600).test_client()
+    assert (
+        opening_of(
+            trusting.post("/api/v1/matches", json=MATCH_REQUEST).get_json(), people["therapist_id"]
+        )
+        == opening
+    )
+    replica_sql(topology, "SELECT pg_wal_replay_pause()")
+    try:
+        made = requests.post(
+            f"{node_a}/api/v1/bookings",
+            json={"therapist_id": people["therapist_id"], "start": opening, "setting": "online"},
+            headers=headers,
+            timeout=30,
+        )
+        assert made.status_code == 201, made.text
+        booked_at = time.monotonic()
+        # It still sees the old opening on the paused replica: what follows is the
+        # staleness check's doing.
+        stale = trusting.post("/api/v1/matches", json=MATCH_REQUEST).get_json()
+        assert opening_of(stale, people["therapist_id"]) == opening
+
+        time.sleep(max(0.0, booked_at + MAX_LAG_SECONDS + 0.6 - time.monotonic()))
+        for node in (node_a, node_b):
+            answer = requests.post(f"{node}/api/v1/matches", json=MATCH_REQUEST, timeout=30)
+            assert answer.status_code == 200, answer.text
+            assert opening_of(answer.json(), people["therapist_id"]) != opening
+    finally:
+        replica_sql(topology, "SELECT pg_wal_replay_resume()")
+    wait_for_replay(topology)
+
+
+# ---------------------------------------------------------------- routing and staleness
 
 
 @contextmanager
@@ -209,3 +315,77 @@ def test_a_replica_connection_lost_inside_a_request_is_retried_on_the_primary(
     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
     assert people["therapist_id"] in [t["id"] for t in answer.get_json()["therapists"]]
     assert any("answering from the primary" in m for m in caplog.messages)
+
+
+# ---------------------------------------------------------------- the replica stops (last)
+
+
+def _returned(topology: dict[str, Any]) -> int:
+    return int(
+        replica_sql(
+            topology, "SELECT tup_returned FROM pg_stat_database WHERE datname = 'teletherapy'"
+        )
+    )
+
+
+def test_the_replica_stopping_mid_run_costs_no_request(
+    topology: dict[str, Any], topology_module: ModuleType, people: dict[str, Any]
+) -> None:
+    wait_for_replay(topology)
+    statuses: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    def ask(base: str) -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                for method, path, body in (
+                    ("POST", "/api/v1/matches", MATCH_REQUEST),
+                    ("GET", "/api/v1/therapists", None),
+                    ("GET", f"/api/v1/therapists/{people['therapist_id']}", None),
+                ):
+                    try:
+                        answer = session.request(method, base + path, json=body, timeout=30)
+                        statuses.append((path, answer.status_code))
+                    except requests.RequestException as exc:
+                        statuses.append((f"{path} {type(exc).__name__}", 0))
+
+    before = _returned(topology)
+    clients = [threading.Thread(target=ask, args=(base,)) for base in topology["web"]]
+    for client in clients:
+        client.start()
+    replica = Path(topology["data"]["replica"])
+    try:
+        time.sleep(2.5)
+        served_by_replica = _returned(topology) - before
+        asked_before_stop = len(statuses)
+        topology_module.stop_postgres(replica, Path(topology["logs"]), mode="fast")
+        time.sleep(3.0)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(60)
+        if not (replica / "postmaster.pid").exists():
+            topology_module.start_replica_server(replica, Path(topology["logs"]))
+
+    assert asked_before_stop > 0 and len(statuses) > asked_before_stop
+    assert served_by_replica > 100, "the nodes were not reading from the replica"
+    failed = [s for s in statuses if s[1] != 200]
+    assert not failed, f"{len(failed)} of {len(statuses)} requests failed: {failed[:5]}"
+    wait_for_replay(topology)
+
+
+def test_mail_sent_to_the_topologys_smtp_sink_lands_in_its_maildir(
+    topology: dict[str, Any],
+) -> None:
+    import mailbox
+    import smtplib
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"] = "no-reply@teletherapy.test", "client@example.org"
+    message["Subject"] = "Topology mail check"
+    message.set_content("Reminder")
+    with smtplib.SMTP("127.0.0.1", topology["options"].smtp_port, timeout=10) as smtp:
+        smtp.send_message(message)
+    kept = [m["Subject"] for m in mailbox.Maildir(topology["mail_dir"], create=False)]
+    assert "Topology mail check" in kept
