@@ -641,7 +641,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.foreground:
         return 0
     print("Running; Ctrl-C stops everything.", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C, even when started from a shell that ignores SIGINT in background jobs; SIGTERM
+    # (make killed, a CI timeout) stops everything the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while True:
             time.sleep(3600)
