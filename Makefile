@@ -8,7 +8,7 @@ PORT ?= 5000
 export PORT
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv dev-venv clean bench screenshots messages language
+.PHONY: run test lint format venv dev-venv clean bench screenshots messages language topology topology-down
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -72,6 +72,16 @@ messages: dev-venv
 # A new language: `make language LANG_CODE=fr`, translate its .po, add the code to LANGUAGES.
 language: dev-venv
 	$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LANG_CODE)
+
+# The production topology on loopback without Docker (deploy/topology.py): PostgreSQL and a
+# streaming replica, Redis, an SMTP sink, two gunicorn nodes (8101, 8102), two dispatchers.
+# Runs in the foreground until Ctrl-C; `make topology-down` stops one left running.
+TOPOLOGY_DIR ?= .topology
+topology: dev-venv
+	$(BIN)/python deploy/topology.py up --dir $(TOPOLOGY_DIR) --foreground $(TOPOLOGY_ARGS)
+
+topology-down:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) deploy/topology.py down --dir $(TOPOLOGY_DIR)
 
 bench: dev-venv
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -49,6 +49,9 @@ def register_extensions(app: Flask) -> None:
     from teletherapy.web.i18n.pages import select_locale, select_timezone
 
     db.init_app(app)
+    from teletherapy import replica
+
+    replica.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )

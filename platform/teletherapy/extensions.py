@@ -11,8 +11,10 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from teletherapy.models.base import Base
+from teletherapy.replica import RoutingSession
 
-db = SQLAlchemy(model_class=Base)
+# The routing session reads from the replica inside `reads_may_lag()` scopes (replica.py).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -17,6 +17,11 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL: give up on a server that does not answer, rather than hang a worker.
     "DATABASE_CONNECT_TIMEOUT_SECONDS": 3,
     "DATABASE_STATEMENT_TIMEOUT_MS": 5000,
+    # A streaming replica for reads that may lag (replica.py); unset: every read on the primary.
+    "DATABASE_REPLICA_URL": None,
+    "DATABASE_REPLICA_MAX_LAG_SECONDS": 2,
+    "DATABASE_REPLICA_CHECK_SECONDS": 0.5,  # how long one process trusts its last check
+    "DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS": 2,  # libpq's smallest (1 counts as 2)
     "MAIL_URL": None,
     "MAIL_FROM": "Teletherapy <no-reply@teletherapy.test>",
     "STRIPE_SECRET_KEY": None,
@@ -70,6 +75,8 @@ def load_settings(app: Flask, config: dict[str, Any] | None) -> None:
     app.config.from_prefixed_env("TELETHERAPY")
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+    if os.environ.get("DATABASE_REPLICA_URL"):
+        app.config["DATABASE_REPLICA_URL"] = os.environ["DATABASE_REPLICA_URL"]
     if config:
         app.config.from_mapping(config)
     if not app.config.get("PUBLIC_URL"):

@@ -20,6 +20,7 @@ from teletherapy.services.messaging import preferences
 from teletherapy.web.access import public, require_actor, roles
 from teletherapy.web.downloads import ICS_CONTENT_TYPE, attachment
 from teletherapy.web.forms import ActionForm, attach_errors, options
+from teletherapy.web.reads import reads_may_lag
 
 bp = Blueprint("calendar", __name__)
 
@@ -65,6 +66,7 @@ def _calendar_response(body: bytes | None, etag: str, last_modified: datetime) -
 
 @bp.get("/feeds/<token>.ics")
 @public
+@reads_may_lag
 def feed(token: str) -> Response:
     now = utcnow()
     validators = calendar_feeds.feed_validators(token=token, now=now)

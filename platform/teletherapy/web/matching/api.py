@@ -18,6 +18,7 @@ from teletherapy.services.matching import profiles
 from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
 from teletherapy.web.formatting import utc_iso
+from teletherapy.web.reads import reads_may_lag
 from teletherapy.web.schemas import UtcDateTime, VocabularyEntrySchema
 from teletherapy.web.validators import StrictBoolean, TimeZoneField
 
@@ -214,6 +215,7 @@ def _client_id() -> int | None:
 @matches_bp.response(200, MatchResponseSchema)
 @matches_bp.doc(security=[{}, {"bearer": []}])
 @public
+@reads_may_lag
 def post_matches(body: dict[str, Any]) -> dict[str, Any]:
     """Therapists who can see you, best first, with reasons and relaxations.
 
@@ -245,6 +247,7 @@ def post_matches(body: dict[str, Any]) -> dict[str, Any]:
 @therapists_bp.arguments(TherapistQuerySchema, location="query")
 @therapists_bp.response(200, TherapistListSchema)
 @public
+@reads_may_lag
 def list_therapists(args: dict[str, Any]) -> dict[str, Any]:
     """Browse verified therapists (no prices: search to see yours)."""
     limit, offset = args.pop("limit"), args.pop("offset")
@@ -256,6 +259,7 @@ def list_therapists(args: dict[str, Any]) -> dict[str, Any]:
 @therapists_bp.response(200, TherapistSchema)
 @therapists_bp.doc(security=[{}, {"bearer": []}])
 @public
+@reads_may_lag
 def get_therapist(therapist_id: int) -> dict[str, Any]:
     """A verified therapist's public profile.
 

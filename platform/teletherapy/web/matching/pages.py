@@ -19,6 +19,7 @@ from teletherapy.web.formatting import band_label, band_range
 from teletherapy.web.forms import attach_errors, options
 from teletherapy.web.matching.api import CRISIS_RESOURCES
 from teletherapy.web.matching.forms import TIMES_OF_DAY, IntakeForm
+from teletherapy.web.reads import reads_may_lag
 
 bp = Blueprint("find", __name__)
 
@@ -142,6 +143,7 @@ def form_data_from_intake(intake: dict[str, Any]) -> dict[str, Any]:
 
 @bp.route("/find", methods=["GET", "POST"])
 @public
+@reads_may_lag
 def intake() -> Any:
     """The intake form; on submit, the results (anonymous searches are not saved)."""
     client_id = _client_id()
@@ -191,6 +193,7 @@ def _searched_setting() -> str | None:
 
 @bp.get("/therapists/<int:therapist_id>")
 @public
+@reads_may_lag
 def therapist(therapist_id: int) -> Any:
     """A verified therapist's public profile, with the link to book a time."""
     client_id = _client_id()
