@@ -71,14 +71,13 @@ from teletherapy.services.matching.candidates import (
     candidate_query,
     next_openings_for,
     online_alternative,
-    place_filter,
     preferred_openings_for,
-    prefilter,
     read_rows,
     to_candidates,
 )
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
 from teletherapy.services.matching.profiles import therapist_shapes
+from teletherapy.services.matching.shortlist import in_person_overview, online_overview
 
 logger = logging.getLogger(__name__)
 
@@ -263,34 +262,12 @@ def find_matches(
     request = build_request(
         request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
     )
-    in_place = (
-        TherapistProfile.verified_at.is_not(None),
-        TherapistProfile.accepting_new_clients.is_(True),
-        place_filter(request),
-    )
-    required = prefilter(request, bands, now)
-    rows = read_rows(
-        candidate_query(request, bands, now, band_required=True).where(*in_place, *required)
-    )
-    candidates = to_candidates(rows, request)
-    # Those the prefilter ruled out, as light rows: the domain still names the filter
-    # that removed each one and counts what each relaxation would add.
-    ruled_out = (
-        to_candidates(
-            read_rows(
-                candidate_query(request, bands, now, band_required=True, light=True).where(
-                    *in_place, ~and_(*required)
-                )
-            ),
-            request,
-        )
-        if required
-        else []
-    )
-    # First pass: the filters, their counts and relaxations, and the best few without
-    # openings; second pass: those few with their next openings.
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
-    overview = rank([*candidates, *ruled_out], dataclasses.replace(request, limit=window), now)
+    if request.setting == "online":
+        shortlist = online_overview(request, bands, now, window)
+    else:
+        shortlist = in_person_overview(request, bands, now, window)
+    overview = shortlist.result
     best = [m.candidate for m in overview.matches]
     openings = next_openings_for([c.id for c in best], setting=request.setting, now=now)
     earliest = dict(openings)
@@ -309,7 +286,7 @@ def find_matches(
     )
     relaxations = list(overview.relaxations)
     if request.setting != "online":
-        shown = {c.id for c in candidates if hard_filter(c, request) is None}
+        shown = {c.id for c in shortlist.candidates if hard_filter(c, request) is None}
         online = online_alternative(request, bands, now, shown)
         if online is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
@@ -330,7 +307,7 @@ def find_matches(
     if profile is not None:
         profile.intake = _stored_intake(request_payload)
         profile.fee_band = band.code
-    considered = len(candidates) + len(ruled_out)
+    considered = shortlist.considered
     equity_recording.record_search(
         request=request,
         result_count=considered - sum(overview.removed_by.values()),
