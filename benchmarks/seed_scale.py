@@ -71,12 +71,6 @@ USER_COLUMNS = (
     "id", "email", "password_hash", "role", "status", "display_name", "time_zone", "language",
     "state", "zip", "created_at",
 )  # fmt: skip
-BOOKING_COLUMNS = (
-    "id", "therapist_id", "client_id", "status", "setting", "start_at", "end_at",
-    "blocked_start_at", "blocked_end_at", "time_zone", "fee_cents", "currency", "fee_band",
-    "is_late_cancellation", "cancelled_at", "cancelled_by", "ics_sequence", "created_at",
-    "updated_at",
-)  # fmt: skip
 OPENING_COLUMNS = (
     "therapist_id", "online_at", "in_office_at", "home_at", "any_at", "computed_at",
     "valid_until",
@@ -172,6 +166,44 @@ def _bands(cur: psycopg.Cursor[Any]) -> list[FeeBand]:
         FeeBand(code=c, label=lbl, min_cents=lo, max_cents=hi, max_fpl_percent=fpl)
         for c, lbl, lo, hi, fpl in cur.fetchall()
     ]
+
+
+def _roll(booking_id: int) -> int:
+    """0..99 from a session's id: decides cancellations (the same formula as SESSIONS_SQL)."""
+    return (booking_id * 2654435761) % 100
+
+
+# One row per session of each series: weekly at the series' weekday and hour, local time
+# in the therapist's zone; past ones completed (4 % cancelled by the client two days
+# before), future ones confirmed (3 % cancelled), the blocked time taking the buffer.
+SESSIONS_SQL = """
+INSERT INTO bookings (id, therapist_id, client_id, status, setting, start_at, end_at,
+    blocked_start_at, blocked_end_at, time_zone, fee_cents, currency, fee_band,
+    is_late_cancellation, cancelled_at, cancelled_by, ics_sequence, created_at, updated_at)
+SELECT b.id, s.therapist_id, s.client_id,
+    CASE WHEN t.start_at < %(now)s THEN CASE WHEN r.roll < 4 THEN 'cancelled' ELSE 'completed' END
+         ELSE CASE WHEN r.roll < 3 THEN 'cancelled' ELSE 'confirmed' END END,
+    'online', t.start_at, t.start_at + interval '50 minutes', t.start_at,
+    t.start_at + interval '60 minutes', s.time_zone, s.fee_cents, 'usd', s.fee_band, false,
+    c.cancelled_at, CASE WHEN c.cancelled_at IS NULL THEN NULL ELSE 'client' END,
+    CASE WHEN c.cancelled_at IS NULL THEN 0 ELSE 1 END,
+    least(%(now)s, t.start_at) - make_interval(days => (14 + r.roll %% 30)::int),
+    coalesce(c.cancelled_at, least(%(now)s, t.start_at) - make_interval(days => (14 + r.roll %% 30)::int))
+FROM scale_series s
+CROSS JOIN LATERAL generate_series(s.first_week, s.first_week + s.count - 1) AS w(week)
+CROSS JOIN LATERAL (SELECT s.first_id + w.week - s.first_week AS id) b
+CROSS JOIN LATERAL (SELECT (b.id * 2654435761) %% 100 AS roll) r
+CROSS JOIN LATERAL (
+    SELECT ((%(monday)s::date + 7 * w.week + s.weekday) + make_time(s.hour, 0, 0))
+        AT TIME ZONE s.time_zone AS start_at
+) t
+CROSS JOIN LATERAL (
+    SELECT CASE
+        WHEN t.start_at < %(now)s AND r.roll < 4 THEN t.start_at - interval '2 days'
+        WHEN t.start_at >= %(now)s AND r.roll < 3 THEN %(now)s - make_interval(hours => r.roll::int)
+    END AS cancelled_at
+) c
+"""
 
 
 @lru_cache(maxsize=200_000)
@@ -354,43 +386,48 @@ def seed(
         lap(f"clients generated and copied ({len(client_users):,})")
         del client_users
 
+        # The sessions are made by the database from one row per series (COPY), so a
+        # million rows never pass through Python; ids are fixed here (first_id), so the
+        # status each gets (from its id, as below) is known without reading them back.
         upcoming: dict[int, list[BookedSession]] = {}
-
-        def bookings() -> Iterable[tuple[Any, ...]]:
-            booking_id = first_booking
-            one_hour = timedelta(minutes=SESSION_MINUTES + BUFFER_MINUTES)
-            length = timedelta(minutes=SESSION_MINUTES)
-            for n, (index, lane, first_week, count) in enumerate(series):
-                pid, zone, prices = practice[index]
-                client = first_client_user + n
-                if not prices:
-                    continue
-                band, fee = prices[(client * 7) % len(prices)]
-                band_of_client[client] = band
-                weekday, hour = lane % 5, MORNING_START + lane // 5
-                for week in range(first_week, first_week + count):
-                    day = monday + timedelta(days=7 * week + weekday)
-                    start = _utc(zone, day, hour)
-                    roll = (booking_id * 2654435761) % 100
-                    if start < now:
-                        status, cancelled = ("cancelled", start - timedelta(days=2)) if roll < 4 else ("completed", None)
-                    else:
-                        status, cancelled = ("cancelled", now - timedelta(hours=roll)) if roll < 3 else ("confirmed", None)
-                    created = min(now, start) - timedelta(days=14 + roll % 30)
-                    if status == "confirmed":
-                        upcoming.setdefault(pid, []).append(
-                            BookedSession(start, start + length, "online")
-                        )
-                    yield (
-                        booking_id, pid, client, status, "online", start, start + length,
-                        start, start + one_hour, zone, fee, "usd", band, False, cancelled,
-                        "client" if cancelled else None, 1 if cancelled else 0, created,
-                        cancelled or created,
-                    )  # fmt: skip
-                    booking_id += 1
-
-        made = _copy(cur, "bookings", BOOKING_COLUMNS, bookings())
-        lap(f"sessions generated and copied, indexes and constraints made ({made:,})")
+        band_of_client: dict[int, str] = {}
+        plan: list[tuple[Any, ...]] = []
+        booking_id = first_booking
+        length = timedelta(minutes=SESSION_MINUTES)
+        for n, (index, lane, first_week, count) in enumerate(series):
+            pid, zone, prices = practice[index]
+            client = first_client_user + n
+            if not prices:
+                continue
+            band, fee = prices[(client * 7) % len(prices)]
+            band_of_client[client] = band
+            weekday, hour = lane % 5, MORNING_START + lane // 5
+            plan.append(
+                (pid, client, zone, weekday, hour, first_week, count, fee, band, booking_id)
+            )
+            for week in range(max(first_week, -1), first_week + count):
+                start = _utc(zone, monday + timedelta(days=7 * week + weekday), hour)
+                if start >= now and _roll(booking_id + week - first_week) >= 3:
+                    upcoming.setdefault(pid, []).append(
+                        BookedSession(start, start + length, "online")
+                    )
+            booking_id += count
+        cur.execute(
+            "CREATE TEMPORARY TABLE scale_series (therapist_id int, client_id int,"
+            " time_zone text, weekday int, hour int, first_week int, count int,"
+            " fee_cents int, fee_band text, first_id bigint) ON COMMIT DROP"
+        )
+        _copy(
+            cur,
+            "scale_series",
+            ("therapist_id", "client_id", "time_zone", "weekday", "hour", "first_week",
+             "count", "fee_cents", "fee_band", "first_id"),
+            plan,
+        )  # fmt: skip
+        with _IndexesLater(cur, "bookings"):
+            cur.execute(SESSIONS_SQL, {"monday": monday, "now": now})
+            made = cur.rowcount
+        lap(f"sessions made, indexes and constraints built ({made:,})")
         _copy(
             cur,
             "client_profiles",
