@@ -48,8 +48,7 @@ def _request(rng: random.Random, band: Any) -> MatchRequest:
         fee_band=band,
         time_zone="America/New_York",
         languages=tuple(
-            LanguageWish(code, rng.random() < 0.4, rng.randint(0, 3))
-            for code in some(LANGUAGES, 2)
+            LanguageWish(code, rng.random() < 0.4, rng.randint(0, 3)) for code in some(LANGUAGES, 2)
         ),
         modalities=tuple(some(MODALITIES, 3)),
         concerns=tuple(some(CONCERNS, 3)),

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import exists, select
 
 from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError

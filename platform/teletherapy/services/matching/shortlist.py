@@ -21,12 +21,13 @@ rules out) and the domain ranks them all (see search.py).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, true
+from sqlalchemy import Integer, and_, case, cast, func, literal, select, true
 from sqlalchemy.orm import aliased
 
 from teletherapy.domain.fees import FeeBand
@@ -36,6 +37,7 @@ from teletherapy.domain.matching_types import (
     MatchResult,
     TherapistCandidate,
 )
+from teletherapy.extensions import db
 from teletherapy.models import TherapistFee, TherapistProfile, TherapistTag
 from teletherapy.services.matching.candidates import (
     _tag_flag,
@@ -49,8 +51,6 @@ from teletherapy.services.matching.candidates import (
 # Rows beyond the window that the SQL order brings back, so that float sums in a
 # different order never decide who is shown (the domain re-ranks them exactly).
 MARGIN = 20
-# Half a step of the score's rounding (3 places), and a hair for float error.
-_HALF_STEP = 0.0005 + 1e-9
 
 
 @dataclass(frozen=True)
@@ -221,46 +221,70 @@ def _load(request: MatchRequest, bands: Sequence[FeeBand], now: datetime, ids: l
     return to_candidates(read_rows(query.where(TherapistProfile.id.in_(ids))), request)
 
 
+def _bucket(earned: Any, total: float) -> Any:
+    """floor(earned * 1000 / total + 0.5 + 1e-7): the score in thousandths, never below
+    what the domain's rounding gives and at most one above it (only next to a half)."""
+    if total <= 0:
+        return literal(0)
+    value = earned * literal(1000.0) / literal(total) + literal(0.5 + 1e-7)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.floor(value)
+    return cast(value, Integer)  # SQLite truncates, the same for values >= 0
+
+
+def _python_bucket(earned: float, total: float) -> int:
+    return 0 if total <= 0 else math.floor(earned * 1000.0 / total + (0.5 + 1e-7))
+
+
+def _settled(result: MatchResult, top: list[Any], total: float, window: int) -> bool:
+    """True when no therapist past the fetched rows can enter the shown window.
+
+    The rows come in SQL order: bucket (high first), sessions booked, id. Anyone not
+    fetched has a bucket at most the last row's (B), so a score at most B thousandths.
+    If the last shown scores above B, nobody beyond can reach it; if exactly B and its
+    own bucket is B, anyone beyond with that score comes after it on booked and id too.
+    """
+    if len(result.matches) < window:
+        return True  # fewer pass than the window: everyone who passes was fetched
+    last = result.matches[-1]
+    shown = round(last.score * 1000)
+    floor_b = _python_bucket(float(top[-1].earned), total)
+    if shown > floor_b:
+        return True
+    own = next(r for r in top if r.id == last.candidate.id)
+    return shown == floor_b and _python_bucket(float(own.earned), total) == floor_b
+
+
 def online_overview(
     request: MatchRequest, bands: Sequence[FeeBand], now: datetime, window: int
 ) -> Overview:
     """The first pass of an online search without loading every therapist in the state."""
     considered, removed_by, counted = count_in_place(request, bands, now)
     P = TherapistProfile
+    total = wish_total(request)
     earned = _earned(request).label("earned")
+    bucket = _bucket(earned, total)
     booked, _ = _week_columns(bands, now)
     base = (
         select(P.id, earned)
         .select_from(P)
         .join(TherapistFee, _band_join(request))
         .where(_passing(request, bands, now))
+        .order_by(bucket.desc(), booked, P.id)
     )
-    fetch = window + MARGIN
-    top = read_rows(base.order_by(earned.desc(), booked, P.id).limit(fetch))
-    ids = [row.id for row in top]
-    candidates = _load(request, bands, now, ids)
     windowed = dataclasses.replace(request, limit=window)
-    result = rank(candidates, windowed, now)
-    total = wish_total(request) - (1 if request.preferred_times else 0)
-    if len(top) == fetch and len(result.matches) == window and total > 0:
-        # Someone past the fetched rows may round to the last shown score and come first
-        # on sessions booked or id: fetch the best of those tied.
-        lowest = (result.matches[-1].score - _HALF_STEP) * wish_total(request)
-        if float(top[-1].earned) >= lowest - 1e-9:
-            more = read_rows(
-                base.where(earned >= lowest - 1e-9, P.id.not_in(ids))
-                .order_by(booked, P.id)
-                .limit(window)
-            )
-            if more:
-                candidates += _load(request, bands, now, [row.id for row in more])
-                result = rank(candidates, windowed, now)
+    fetch = window + MARGIN
+    while True:
+        top = read_rows(base.limit(fetch))
+        result = rank(_load(request, bands, now, [row.id for row in top]), windowed, now)
+        if len(top) < fetch or _settled(result, top, total, window):
+            break
+        fetch *= 4  # rounding put the last shown next to a half: look further
     return Overview(
         result=MatchResult(result.matches, removed_by, counted.relaxations),
         considered=considered,
         candidates=[],
     )
-
 
 
 def in_person_overview(
