@@ -214,13 +214,6 @@ def _passing(request: MatchRequest, bands: Sequence[FeeBand], now: datetime) -> 
     )
 
 
-def _load(request: MatchRequest, bands: Sequence[FeeBand], now: datetime, ids: list[int]) -> Any:
-    if not ids:
-        return []
-    query = candidate_query(request, bands, now, band_required=True)
-    return to_candidates(read_rows(query.where(TherapistProfile.id.in_(ids))), request)
-
-
 def _bucket(earned: Any, total: float) -> Any:
     """floor(earned * 1000 / total + 0.5 + 1e-7): the score in thousandths, never below
     what the domain's rounding gives and at most one above it (only next to a half)."""
@@ -265,10 +258,11 @@ def online_overview(
     earned = _earned(request).label("earned")
     bucket = _bucket(earned, total)
     booked, _ = _week_columns(bands, now)
+    # The candidates' whole rows come with the order: PostgreSQL computes the columns
+    # that are not sort keys (the tags, the week's counts) only for the rows kept.
     base = (
-        select(P.id, earned)
-        .select_from(P)
-        .join(TherapistFee, _band_join(request))
+        candidate_query(request, bands, now, band_required=True)
+        .add_columns(earned)
         .where(_passing(request, bands, now))
         .order_by(bucket.desc(), booked, P.id)
     )
@@ -276,7 +270,7 @@ def online_overview(
     fetch = window + MARGIN
     while True:
         top = read_rows(base.limit(fetch))
-        result = rank(_load(request, bands, now, [row.id for row in top]), windowed, now)
+        result = rank(to_candidates(top, request), windowed, now)
         if len(top) < fetch or _settled(result, top, total, window):
             break
         fetch *= 4  # rounding put the last shown next to a half: look further
