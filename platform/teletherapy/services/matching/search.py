@@ -1,31 +1,25 @@
-"""Find therapists for a client: indexed SQL prefilter, bulk loads, then domain.matching.rank.
+"""Find therapists for a client: SQL counts and a bounded top-k, then domain.matching.rank.
 
 How a search runs (a fixed number of queries, whatever the number of therapists):
 
 1. Resolve the fee band (a code, household income and size, the client's saved band, or
    the standard band) and the ZIP code's coordinates.
-2. ONE query (candidates.py) picks the therapists worth looking at, from an index: verified,
-   accepting new clients, with a price in the band (join on the fees primary key), and in
-   place for the setting (online: the `online_state` tag index for the client's state; in
-   office: the office lat/lon index inside a bounding box; home: the home-base index
-   inside the box of the largest allowed radius, HOME_RADIUS_MAX_KM). Each row carries,
-   from correlated subqueries on primary keys and the bookings index, the tags the request
-   looks at (one aggregated string), EXISTS flags for the client's state, and this week's
-   sessions booked and reduced-fee sessions used.
-   The place is deliberately looser than the request so that the domain counts its
-   relaxations exactly: in office, the box is that of twice the distance ("travel up to
-   2x km"). "allow online sessions" (in person only) is the exception: one more query
-   of ids counts it in SQL (online_alternative), as loading every therapist online in
-   the state would cost more than the in-person search itself.
-   Every other hard filter is in the same SQL (prefilter): required languages, the age
-   group, reduced-fee capacity. The therapists in place that it rules out come back as
-   light rows (only what the hard filters read), so the domain still names the filter
-   that removed each one and counts "make Spanish preferred instead of required" exactly.
-   `removed_by` therefore counts among the therapists in place (verified, accepting, in
-   the band); relaxations never loosen the band, verification, acceptance or capacity.
-3. `domain.matching.rank` with limit + OPENINGS_EXTRA gives the counts, the relaxations
-   and the best few; the next opening of those few is read from the stored openings
-   (services/availability/openings.py), and they are ranked again with it. Among
+2. The first pass (shortlist.py). Online: the therapists in place (verified, accepting,
+   online in the state, in the band: from the tag and fee indexes) are counted in SQL,
+   grouped by what the hard filters read, so `removed_by` and the relaxations are exact
+   without loading them; the best window (+ a margin) is picked in SQL by the score's
+   numerator, sessions booked this week and id, and ranked exactly by the domain.
+   In person: the therapists in the bounding box (twice the distance for the "travel
+   up to 2x km" relaxation; home visits: HOME_RADIUS_MAX_KM) come back as rows, light
+   ones for those the SQL prefilter (required languages, age group, reduced-fee
+   capacity) rules out, and the domain filters, counts and ranks them all.
+   "allow online sessions" (in person only) is counted by one more query of ids
+   (online_alternative). `removed_by` counts among the therapists in place (verified,
+   accepting, in the band); relaxations never loosen the band, verification,
+   acceptance or capacity.
+3. The first pass keeps limit + OPENINGS_EXTRA therapists; their next openings are read
+   from the stored openings (services/availability/openings.py), and they are ranked
+   again with them. Among
    therapists tied on score and sessions booked beyond that window, the id decides
    rather than the opening: the price of a bounded cost.
 4. The public shape of the shown therapists (three queries).

@@ -6,12 +6,14 @@ Online (the large case: every therapist online in the client's state), all in SQ
   in the band) by the traits the hard filters read (each required language, the age
   group, reduced-fee capacity); `domain.matching.count_filters` turns those groups into
   `removed_by` and the relaxations, exactly as `rank` would over every therapist;
-* one query ranks those who pass every filter by the score's numerator (the wishes met,
-  weighted as `domain.matching` weighs them), then sessions booked this week, then id,
-  and returns a few more than the window; their full rows are loaded and ranked by the
-  domain, which decides the exact (rounded) score. When rounding could tie someone
-  beyond those rows with the last shown, a second query fetches the best of the tied
-  by sessions booked and id, so the result is the one ranking everyone would give.
+* one query orders those who pass every filter by the score's numerator (the wishes
+  met, weighted as `domain.matching` weighs them) in thousandths of the score, rounded
+  up (never below the domain's rounded score, at most one above it), then sessions
+  booked this week, then id, and returns the window plus MARGIN whole rows; the domain
+  ranks those exactly. Only when the last shown sits next to a half of a thousandth
+  (so someone beyond the rows could tie it and come first on sessions booked or id) is
+  the query run again with a larger limit, so the result is always the one ranking
+  every therapist would give (tests/services/matching/test_shortlist.py).
 
 In person, the place is a bounding box, and distances decide the filters and the score:
 the therapists in the box come back as rows (light ones for those the SQL prefilter
