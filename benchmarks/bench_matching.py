@@ -14,7 +14,11 @@ is set - its public schema is DROPPED and rebuilt) and each size (default 1,000 
     wrapper): on a shared, loaded machine wall-clock percentiles mostly measure the
     neighbours, CPU time much less so.
 
-The target (issue 4): p95 of POST /api/v1/matches under 50 ms at 10,000 therapists.
+From 50,000 therapists PostgreSQL is seeded by `seed_scale.py` (COPY: realistic
+therapists, ten sessions per therapist, stored openings, VACUUM ANALYZE) instead of
+seed_demo; `--seeded` benchmarks a database seed_scale.py has already filled.
+
+The targets (issue 14): p95 <= 8x /healthz at 10,000 therapists; p95 <= 100 ms at 100,000.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from teletherapy import create_app  # noqa: E402
 from teletherapy.clock import utcnow  # noqa: E402
@@ -92,6 +97,12 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# --seeded: BENCH_DATABASE_URL already holds the data (seed_scale.py); neither drop nor seed.
+SEEDED = False
+# Sizes from which PostgreSQL is seeded by seed_scale.py (COPY) instead of seed_demo.
+SCALE_FROM = 50_000
+
+
 def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
@@ -112,6 +123,8 @@ def databases(tmp: Path) -> Iterator[tuple[str, Callable[[int], str]]]:
         url = normalise_database_url(url)
 
         def pg_url(size: int) -> str:
+            if SEEDED:
+                return url
             engine = create_engine(url)
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -150,7 +163,9 @@ def add_availability(therapist_ids: list[int]) -> None:
     db.session.commit()
 
 
-def prepare(url: str, size: int, instance: Path) -> Any:
+def prepare(url: str, size: int, instance: Path, *, how: str = "demo") -> Any:
+    """Migrate and seed; `how` is "demo" (seed_demo, as before), "scale" (seed_scale's
+    COPY seed: PostgreSQL only) or "seeded" (the database already holds the data)."""
     from flask_migrate import upgrade
 
     from teletherapy.demo.seed import seed_demo
@@ -162,15 +177,29 @@ def prepare(url: str, size: int, instance: Path) -> Any:
     with app.app_context():
         upgrade()
         started = clock.perf_counter()
+        if how != "demo":
+            if how == "scale":
+                from seed_scale import seed
+
+                db.engine.dispose()
+                seed(url, size, size * 10, progress=print)
+                print(f"  seeded {size:,} therapists in {clock.perf_counter() - started:.1f} s")
+            db.session.remove()
+            return app
         seed_demo(therapists=size, clients=5, seed=1)
         add_availability(list(db.session.scalars(select(TherapistProfile.id))))
         # The rules above are bulk inserts that bypass the services' commit hooks: store
         # the next openings as those hooks (or the refresh job) would have.
         write_openings(list(db.session.scalars(select(TherapistProfile.id))), now=utcnow())
-        # Planner statistics, as a running database has them (autovacuum, or a nightly
-        # ANALYZE on SQLite); fresh bulk loads have none.
-        db.session.execute(text("ANALYZE"))
+        # Planner statistics and (PostgreSQL) the visibility map, as a running database
+        # has them (autovacuum, or a nightly ANALYZE on SQLite); fresh bulk loads have none.
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM (ANALYZE)"))
+        else:
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
         print(f"  seeded {size:,} therapists in {clock.perf_counter() - started:.1f} s")
         db.session.remove()
     return app
@@ -254,7 +283,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="therapist counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=200, help="requests per run")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
+    parser.add_argument(
+        "--seeded",
+        action="store_true",
+        help="PostgreSQL already holds a seed_scale.py seed of the (one) size: use it as is",
+    )
     args = parser.parse_args()
+    global SEEDED
+    SEEDED = args.seeded
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -263,7 +299,10 @@ def main() -> None:
                 continue
             for size in sizes:
                 print(f"{name}, {size:,} therapists")
-                app = prepare(make_url(size), size, tmp / f"instance-{name}-{size}")
+                how = "demo"
+                if name == "postgresql":
+                    how = "seeded" if SEEDED else "scale" if size >= SCALE_FROM else "demo"
+                app = prepare(make_url(size), size, tmp / f"instance-{name}-{size}", how=how)
                 run(app, args.rounds)
                 with app.app_context():
                     db.engine.dispose()

@@ -77,11 +77,64 @@ def test_matching_starts_from_the_tag_index_and_reads_stored_openings(db: Any, d
     statements = captured(
         db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
     )
+    # The therapists in place are counted from the tag index (online in the state).
+    counts = only_plan(db, statements, "GROUP BY")
+    assert "ix_therapist_tags_kind_code" in counts
+    assert "Seq Scan" not in counts
+    # Only the shown few are loaded whole, by primary key.
     candidates = only_plan(db, statements, "string_agg")
-    assert "ix_therapist_tags_kind_code" in candidates
+    assert "pk_therapist_profiles" in candidates
     assert "Seq Scan" not in candidates
     openings = only_plan(db, statements, "FROM therapist_openings")
     assert "pk_therapist_openings" in openings and "Seq Scan" not in openings
+
+
+def test_the_online_top_k_sums_wishes_by_tag_key_and_counts_the_week_by_active_sessions(
+    db: Any, demo: None
+) -> None:
+    from teletherapy.services.matching.search import find_matches
+
+    payload = {
+        "setting": "online",
+        "state": "NY",
+        "languages": [{"code": "es", "weight": 2}],
+        "concerns": ["anxiety"],
+        "fee_band": "a",  # a reduced band: the weekly cap is a hard filter
+    }
+    statements = captured(
+        db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
+    )
+    # Each week's count reads an index of active sessions only: 0015_matching's (what a
+    # large database uses, index-only) or, on these few rows, the no-overlap one.
+    active = ("ix_bookings_active_therapist_id_start_at", "no_overlapping_sessions")
+    counts = only_plan(db, statements, "GROUP BY")
+    assert any(name in counts for name in active)  # reduced-fee sessions used
+    assert "Seq Scan" not in counts
+    top = only_plan(db, statements, "floor(")
+    assert "ix_therapist_tags_kind_code" in top  # the place
+    assert "pk_therapist_tags" in top  # the wishes met, per therapist
+    assert any(name in top for name in active)  # sessions booked this week
+    assert "Seq Scan" not in top
+
+
+def test_the_weeks_counts_match_the_partial_index_of_active_sessions(db: Any, demo: None) -> None:
+    from teletherapy.services.matching.search import find_matches
+
+    payload = {"setting": "online", "state": "NY", "concerns": ["anxiety"], "fee_band": "a"}
+    statements = captured(
+        db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
+    )
+    statement, parameters = next((s, p) for s, p in statements if "floor(" in s)
+    with db.engine.connect() as conn:
+        # Without the no-overlap constraint's index (rolled back below), the counts must
+        # still find an index of active sessions: the query implies 0015's predicate.
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        conn.exec_driver_sql("ALTER TABLE bookings DROP CONSTRAINT no_overlapping_sessions")
+        rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+        conn.rollback()
+    plan = "\n".join(row[0] for row in rows)
+    assert "ix_bookings_active_therapist_id_start_at" in plan
+    assert "ix_bookings_therapist_id_start_at " not in plan
 
 
 def test_the_openings_job_finds_due_rows_by_the_valid_until_index(db: Any, demo: None) -> None:

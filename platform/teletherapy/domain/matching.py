@@ -135,33 +135,38 @@ def score(
     return _score_value(candidate, request, distance), _reasons(candidate, request, distance, now)
 
 
+def wish_total(request: MatchRequest) -> float:
+    """What a therapist meeting every wish earns (the score's denominator), closeness to
+    an office aside: it is the same for every candidate of the request."""
+    total = 0.0
+    total += sum(wish.weight for wish in request.languages if not wish.required)
+    total += (1 if request.modalities else 0) + (1 if request.concerns else 0)
+    total += sum(pref.weight for pref in request.cultural_backgrounds)
+    total += request.gender.weight if request.gender is not None else 0
+    total += request.faith_integrated + request.lgbtq_affirming
+    return total + (1 if request.preferred_times else 0)
+
+
 def _score_value(
     candidate: TherapistCandidate, request: MatchRequest, distance: float | None
 ) -> float:
-    total = 0.0
+    total = wish_total(request)
     earned = 0.0
     for wish in request.languages:
         if not wish.required:
-            total += wish.weight
             earned += wish.weight if wish.code in candidate.languages else 0
     if request.modalities:
-        total += 1
         offered = sum(_offers_modality(candidate, m) for m in request.modalities)
         earned += offered / len(request.modalities)
     if request.concerns:
-        total += 1
         earned += sum(c in candidate.concerns for c in request.concerns) / len(request.concerns)
     for pref in request.cultural_backgrounds:
-        total += pref.weight
         earned += pref.weight if pref.code in candidate.cultural_backgrounds else 0
     if request.gender is not None:
-        total += request.gender.weight
         earned += request.gender.weight if candidate.gender == request.gender.code else 0
-    total += request.faith_integrated + request.lgbtq_affirming
     earned += request.faith_integrated if candidate.faith_integrated else 0
     earned += request.lgbtq_affirming if candidate.lgbtq_affirming else 0
     if request.preferred_times:
-        total += 1
         opening = candidate.next_opening
         earned += 1 if opening is not None and _fits(opening, request) else 0
     if request.setting == "in_office" and distance is not None:
@@ -305,12 +310,12 @@ def rank(
         raise ValueError("now must be timezone-aware")
     ranked: list[tuple[tuple[float, int, bool, datetime, int], TherapistCandidate, float]] = []
     removed: Counter[str] = Counter()
-    rejected: list[tuple[str, TherapistCandidate]] = []
+    rejected: list[tuple[str, TherapistCandidate, int]] = []
     for candidate in candidates:
         failed = hard_filter(candidate, request)
         if failed is not None:
             removed[failed] += 1
-            rejected.append((failed, candidate))
+            rejected.append((failed, candidate, 1))
             continue
         opening = candidate.next_opening
         if opening is not None and opening < now:
@@ -339,8 +344,27 @@ def rank(
     )
 
 
+def count_filters(
+    weighted: Iterable[tuple[TherapistCandidate, int]], request: MatchRequest
+) -> tuple[dict[str, int], tuple[Relaxation, ...]]:
+    """`removed_by` and the relaxations, as `rank` counts them, over candidates that each
+    stand for `n` therapists alike in everything the hard filters read (the services
+    count therapists by those traits in SQL instead of loading them one by one)."""
+    removed: Counter[str] = Counter()
+    rejected: list[tuple[str, TherapistCandidate, int]] = []
+    for candidate, n in weighted:
+        failed = hard_filter(candidate, request)
+        if failed is not None and n > 0:
+            removed[failed] += n
+            rejected.append((failed, candidate, n))
+    return (
+        {name: removed[name] for name in FILTERS if removed[name]},
+        _relaxations(rejected, request),
+    )
+
+
 def _relaxations(
-    rejected: Sequence[tuple[str, TherapistCandidate]], request: MatchRequest
+    rejected: Sequence[tuple[str, TherapistCandidate, int]], request: MatchRequest
 ) -> tuple[Relaxation, ...]:
     """How many more therapists each single loosened constraint would let through.
 
@@ -387,8 +411,8 @@ def _relaxations(
     found: list[Relaxation] = []
     for change, relaxed, lifts in options:
         more = sum(
-            1
-            for failed, candidate in rejected
+            n
+            for failed, candidate, n in rejected
             if failed in lifts and hard_filter(candidate, relaxed) is None
         )
         if more:

@@ -28,6 +28,8 @@ from teletherapy.models.base import Base, status_column_type
 # booking whose hold expired is moved to "expired" (under the therapist's lock) before
 # anything new is inserted.
 ACTIVE_STATUSES: tuple[BookingStatus, ...] = tuple(sorted(DOMAIN_ACTIVE_STATUSES))
+# The same rows as SQL: active, and the therapist's own time (not a group member's row).
+ACTIVE_SQL = "status IN ('held', 'confirmed') AND (group_id IS NULL OR client_id IS NULL)"
 
 
 class AvailabilitySettings(Base):
@@ -122,6 +124,16 @@ class Booking(Base):
         ),
         Index("ix_bookings_therapist_id_start_at", "therapist_id", "start_at"),
         Index("ix_bookings_client_id_start_at", "client_id", "start_at"),
+        # Matching's weekly counts (0015_matching): only the sessions that hold the
+        # therapist's time, with the fee band, so a count never reads the table.
+        Index(
+            "ix_bookings_active_therapist_id_start_at",
+            "therapist_id",
+            "start_at",
+            postgresql_include=["fee_band"],
+            postgresql_where=text(ACTIVE_SQL),
+            sqlite_where=text(ACTIVE_SQL),
+        ),
         ExcludeConstraint(
             ("therapist_id", "="),
             (func.tstzrange(text("blocked_start_at"), text("blocked_end_at"), "[)"), "&&"),

@@ -68,6 +68,10 @@ def compute_row(
     """The stored row for one therapist at `now` (the slot engine decides every value)."""
 
     def first(setting: str | None) -> datetime | None:
+        if (setting not in offered) if setting else not offered:
+            # No hours in this setting (or not accepting): the engine would walk the
+            # whole horizon day by day to find nothing.
+            return None
         slot = next_opening(schedule, now, setting, is_new_client=True)
         return None if slot is None else slot.start
 

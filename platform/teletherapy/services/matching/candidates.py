@@ -152,19 +152,6 @@ def _filter_kinds(request: MatchRequest) -> list[str]:
     return kinds + (["age_group"] if request.age_group else [])
 
 
-def prefilter(request: MatchRequest, bands: Sequence[FeeBand], now: datetime) -> list[Any]:
-    """The hard filters beyond place and band, as SQL: required languages, the age group,
-    reduced-fee capacity. The same rules as domain.matching.hard_filter."""
-    conditions: list[Any] = [_tag_flag("language", w.code) for w in request.languages if w.required]
-    if request.age_group:
-        conditions.append(_tag_flag("age_group", request.age_group))
-    if request.fee_band.is_reduced:
-        _, used = _week_columns(bands, now)
-        P = TherapistProfile
-        conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
-    return conditions
-
-
 def _tags_column(kinds: Sequence[str]) -> Any:
     """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
     if not kinds:

@@ -1,31 +1,25 @@
-"""Find therapists for a client: indexed SQL prefilter, bulk loads, then domain.matching.rank.
+"""Find therapists for a client: SQL counts and a bounded top-k, then domain.matching.rank.
 
 How a search runs (a fixed number of queries, whatever the number of therapists):
 
 1. Resolve the fee band (a code, household income and size, the client's saved band, or
    the standard band) and the ZIP code's coordinates.
-2. ONE query (candidates.py) picks the therapists worth looking at, from an index: verified,
-   accepting new clients, with a price in the band (join on the fees primary key), and in
-   place for the setting (online: the `online_state` tag index for the client's state; in
-   office: the office lat/lon index inside a bounding box; home: the home-base index
-   inside the box of the largest allowed radius, HOME_RADIUS_MAX_KM). Each row carries,
-   from correlated subqueries on primary keys and the bookings index, the tags the request
-   looks at (one aggregated string), EXISTS flags for the client's state, and this week's
-   sessions booked and reduced-fee sessions used.
-   The place is deliberately looser than the request so that the domain counts its
-   relaxations exactly: in office, the box is that of twice the distance ("travel up to
-   2x km"). "allow online sessions" (in person only) is the exception: one more query
-   of ids counts it in SQL (online_alternative), as loading every therapist online in
-   the state would cost more than the in-person search itself.
-   Every other hard filter is in the same SQL (prefilter): required languages, the age
-   group, reduced-fee capacity. The therapists in place that it rules out come back as
-   light rows (only what the hard filters read), so the domain still names the filter
-   that removed each one and counts "make Spanish preferred instead of required" exactly.
-   `removed_by` therefore counts among the therapists in place (verified, accepting, in
-   the band); relaxations never loosen the band, verification, acceptance or capacity.
-3. `domain.matching.rank` with limit + OPENINGS_EXTRA gives the counts, the relaxations
-   and the best few; the next opening of those few is read from the stored openings
-   (services/availability/openings.py), and they are ranked again with it. Among
+2. The first pass (shortlist.py). Online: the therapists in place (verified, accepting,
+   online in the state, in the band: from the tag and fee indexes) are counted in SQL,
+   grouped by what the hard filters read, so `removed_by` and the relaxations are exact
+   without loading them; the best window (+ a margin) is picked in SQL by the score's
+   numerator, sessions booked this week and id, and ranked exactly by the domain.
+   In person: the therapists in the bounding box (twice the distance for the "travel
+   up to 2x km" relaxation; home visits: HOME_RADIUS_MAX_KM) come back as rows, light
+   ones for those the SQL prefilter (required languages, age group, reduced-fee
+   capacity) rules out, and the domain filters, counts and ranks them all.
+   "allow online sessions" (in person only) is counted by one more query of ids
+   (online_alternative). `removed_by` counts among the therapists in place (verified,
+   accepting, in the band); relaxations never loosen the band, verification,
+   acceptance or capacity.
+3. The first pass keeps limit + OPENINGS_EXTRA therapists; their next openings are read
+   from the stored openings (services/availability/openings.py), and they are ranked
+   again with them. Among
    therapists tied on score and sessions booked beyond that window, the id decides
    rather than the opening: the price of a bounded cost.
 4. The public shape of the shown therapists (three queries).
@@ -40,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import exists, select
 
 from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
@@ -71,14 +65,13 @@ from teletherapy.services.matching.candidates import (
     candidate_query,
     next_openings_for,
     online_alternative,
-    place_filter,
     preferred_openings_for,
-    prefilter,
     read_rows,
     to_candidates,
 )
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
 from teletherapy.services.matching.profiles import therapist_shapes
+from teletherapy.services.matching.shortlist import in_person_overview, online_overview
 
 logger = logging.getLogger(__name__)
 
@@ -263,34 +256,12 @@ def find_matches(
     request = build_request(
         request_payload, band=band, time_zone=user.time_zone if user else DEFAULT_TIME_ZONE
     )
-    in_place = (
-        TherapistProfile.verified_at.is_not(None),
-        TherapistProfile.accepting_new_clients.is_(True),
-        place_filter(request),
-    )
-    required = prefilter(request, bands, now)
-    rows = read_rows(
-        candidate_query(request, bands, now, band_required=True).where(*in_place, *required)
-    )
-    candidates = to_candidates(rows, request)
-    # Those the prefilter ruled out, as light rows: the domain still names the filter
-    # that removed each one and counts what each relaxation would add.
-    ruled_out = (
-        to_candidates(
-            read_rows(
-                candidate_query(request, bands, now, band_required=True, light=True).where(
-                    *in_place, ~and_(*required)
-                )
-            ),
-            request,
-        )
-        if required
-        else []
-    )
-    # First pass: the filters, their counts and relaxations, and the best few without
-    # openings; second pass: those few with their next openings.
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
-    overview = rank([*candidates, *ruled_out], dataclasses.replace(request, limit=window), now)
+    if request.setting == "online":
+        shortlist = online_overview(request, bands, now, window)
+    else:
+        shortlist = in_person_overview(request, bands, now, window)
+    overview = shortlist.result
     best = [m.candidate for m in overview.matches]
     openings = next_openings_for([c.id for c in best], setting=request.setting, now=now)
     earliest = dict(openings)
@@ -309,7 +280,7 @@ def find_matches(
     )
     relaxations = list(overview.relaxations)
     if request.setting != "online":
-        shown = {c.id for c in candidates if hard_filter(c, request) is None}
+        shown = {c.id for c in shortlist.candidates if hard_filter(c, request) is None}
         online = online_alternative(request, bands, now, shown)
         if online is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
@@ -330,7 +301,7 @@ def find_matches(
     if profile is not None:
         profile.intake = _stored_intake(request_payload)
         profile.fee_band = band.code
-    considered = len(candidates) + len(ruled_out)
+    considered = shortlist.considered
     equity_recording.record_search(
         request=request,
         result_count=considered - sum(overview.removed_by.values()),

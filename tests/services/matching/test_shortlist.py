@@ -1,0 +1,107 @@
+"""The online first pass (counts in SQL, a bounded top-k) gives what ranking everyone does.
+
+The reference is the in-person path, which loads every therapist in place as a row and
+lets `domain.matching.rank` filter, count and order them all: for random online
+requests over the demo therapists, both must agree on who is shown (in order, with their
+scores), `removed_by`, the relaxations and the number considered. MARGIN 0 and small
+limits make the tie-breaking second query run too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from teletherapy.domain.matching_types import LanguageWish, MatchRequest, Preference
+from teletherapy.services.matching import shortlist
+from teletherapy.services.matching.fee_bands import list_fee_bands
+
+LANGUAGES = ("es", "en", "zh", "vi", "ar", "fr")
+MODALITIES = ("cbt", "dbt", "act", "group", "psychodynamic", "mindfulness", "emdr")
+CONCERNS = ("anxiety", "depression", "trauma", "grief", "stress")
+CULTURES = ("latin_american", "east_asian", "african_american", "lgbtq", "jewish")
+STATES = ("NY", "CA", "TX", "FL", "NJ")
+
+
+@pytest.fixture
+def demo(db: Any, now: datetime) -> None:
+    from argon2 import PasswordHasher
+
+    from teletherapy.demo.seed import seed_demo
+    from teletherapy.services.accounts import users as accounts
+
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=64)  # type: ignore[attr-defined]
+    seed_demo(therapists=80, clients=3, seed=5)
+
+
+def _request(rng: random.Random, band: Any) -> MatchRequest:
+    def some(codes: tuple[str, ...], most: int) -> list[str]:
+        return rng.sample(codes, rng.randint(0, most))
+
+    return MatchRequest(
+        setting="online",
+        state=rng.choice(STATES),
+        fee_band=band,
+        time_zone="America/New_York",
+        languages=tuple(
+            LanguageWish(code, rng.random() < 0.4, rng.randint(0, 3)) for code in some(LANGUAGES, 2)
+        ),
+        modalities=tuple(some(MODALITIES, 3)),
+        concerns=tuple(some(CONCERNS, 3)),
+        cultural_backgrounds=tuple(
+            Preference(code, rng.randint(0, 3)) for code in some(CULTURES, 2)
+        ),
+        gender=Preference(rng.choice(("woman", "man")), rng.randint(0, 3))
+        if rng.random() < 0.3
+        else None,
+        faith_integrated=rng.choice((0, 0, 1, 3)),
+        lgbtq_affirming=rng.choice((0, 0, 1, 2)),
+        age_group=rng.choice((None, None, "adults", "children", "adolescents")),
+        limit=rng.choice((1, 2, 3, 5, 20)),
+    )
+
+
+@pytest.mark.parametrize("margin", [0, shortlist.MARGIN])
+def test_online_first_pass_agrees_with_ranking_every_therapist(
+    demo: None, now: datetime, margin: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shortlist, "MARGIN", margin)
+    bands = list_fee_bands()
+    rng = random.Random(margin)
+    for _ in range(40):
+        request = _request(rng, rng.choice(bands))
+        window = request.limit + 5
+        fast = shortlist.online_overview(request, bands, now, window)
+        full = shortlist.in_person_overview(request, bands, now, window)
+        described = dataclasses.asdict(request)
+        assert fast.considered == full.considered, described
+        assert dict(fast.result.removed_by) == dict(full.result.removed_by), described
+        assert fast.result.relaxations == full.result.relaxations, described
+        assert [(m.candidate.id, m.score) for m in fast.result.matches] == [
+            (m.candidate.id, m.score) for m in full.result.matches
+        ], described
+
+
+def test_counts_name_each_filter_when_every_therapist_fails_one(demo: None, now: datetime) -> None:
+    bands = list_fee_bands()
+    reduced = next(b for b in bands if b.is_reduced)
+    request = MatchRequest(
+        setting="online",
+        state="NY",
+        fee_band=reduced,
+        time_zone="America/New_York",
+        languages=(LanguageWish("zh", True), LanguageWish("es", True)),
+        age_group="children",
+    )
+    fast = shortlist.online_overview(request, bands, now, 10)
+    full = shortlist.in_person_overview(request, bands, now, 10)
+    assert fast.result.removed_by == full.result.removed_by
+    assert fast.result.removed_by.get("language_required", 0) > 0
+    assert fast.result.relaxations == full.result.relaxations
+    assert [m.candidate.id for m in fast.result.matches] == [
+        m.candidate.id for m in full.result.matches
+    ]
