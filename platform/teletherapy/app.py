@@ -65,7 +65,7 @@ def register_extensions(app: Flask) -> None:
     from teletherapy.services.availability.openings import install as keep_openings_current
 
     keep_openings_current()
-    from teletherapy.services.calendars.feeds import install as keep_feed_stamps
+    from teletherapy.services.calendars.feed_stamps import install as keep_feed_stamps
 
     keep_feed_stamps()
 

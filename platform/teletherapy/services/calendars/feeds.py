@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from flask import has_app_context
 from flask_babel import gettext
-from sqlalchemy import LargeBinary, String, and_, event, func, literal, or_, select, text, update
+from sqlalchemy import LargeBinary, String, and_, func, literal, or_, select, text, update
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import ColumnElement
 
 from teletherapy.domain.booking import BookingStatus
@@ -447,70 +445,3 @@ def _other_names(user: User, rows: Sequence[Any]) -> dict[int, str]:
         )
     by_id = {row[0]: row[1] for row in db.session.connection().execute(query)}
     return {r.id: by_id[r.other_id] for r in rows if r.other_id in by_id}
-
-
-# --------------------------------------------------------------------------- change stamps
-# Any commit that changes what a feed is made of stamps its owners' tokens (changed_at):
-# a flush touching a booking marks its client and its therapist, one touching a person or
-# their preferences marks them; just before the commit one UPDATE stamps the marked
-# owners' active tokens. The only bulk UPDATE of bookings expires lapsed holds, and held
-# sessions are not in feeds.
-
-_FEED_MARK = "teletherapy.feeds_changed"
-
-
-def _marks(session: Session) -> tuple[set[int], set[int]]:
-    found: tuple[set[int], set[int]] = session.info.setdefault(_FEED_MARK, (set(), set()))
-    return found
-
-
-def _collect_feed_changes(session: Session, flush_context: UOWTransaction) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Booking):
-            users, therapists = _marks(session)
-            if obj.client_id is not None:
-                users.add(int(obj.client_id))
-            if obj.therapist_id is not None:
-                therapists.add(int(obj.therapist_id))
-        elif isinstance(obj, NotificationPreference) and obj.user_id is not None:
-            _marks(session)[0].add(int(obj.user_id))
-        elif isinstance(obj, User) and obj.id is not None:
-            _marks(session)[0].add(int(obj.id))
-
-
-def _stamp_feeds(session: Session) -> None:
-    from teletherapy.clock import utcnow
-
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # the commit flushes after this hook: mark the last changes first
-    if not session.info.get(_FEED_MARK):
-        return
-    if not (has_app_context() and session is db.session()):
-        session.info.pop(_FEED_MARK, None)  # scripts' raw sessions are not kept current
-        return
-    users, therapists = session.info.pop(_FEED_MARK)
-    T = CalendarFeedToken
-    owners = or_(
-        T.user_id.in_(sorted(users)),
-        T.user_id.in_(
-            select(TherapistProfile.user_id).where(TherapistProfile.id.in_(sorted(therapists)))
-        ),
-    )
-    with session.no_autoflush:
-        session.execute(
-            update(T).where(owners, T.revoked_at.is_(None)).values(changed_at=utcnow()),
-            execution_options={"synchronize_session": False},
-        )
-    session.info.pop(_FEED_MARK, None)
-
-
-def _forget_feed_marks(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(_FEED_MARK, None)
-
-
-def install() -> None:
-    """Listen on every ORM session (once): flushes mark, commits stamp."""
-    if not event.contains(Session, "after_flush", _collect_feed_changes):
-        event.listen(Session, "after_flush", _collect_feed_changes)
-        event.listen(Session, "before_commit", _stamp_feeds)
-        event.listen(Session, "after_soft_rollback", _forget_feed_marks)
