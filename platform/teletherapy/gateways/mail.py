@@ -301,7 +301,30 @@ def mailer_from_config(
 # Plain messages (reminders, account emails: most of the outbox) are built with the
 # email package's compat32 API: header values are kept as given (encoded words made here)
 # instead of being parsed into header objects, which made building a message ~5x dearer.
-_PLAIN = policy.compat32.clone(linesep="\r\n")
+class _PlainPolicy(policy.Compat32):
+    """compat32 writing a short one-line ASCII header as it is (its own folding makes a
+    Header object of every value, most of a message's cost); anything else it folds."""
+
+    def _short(self, name: str, value: object) -> str | None:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + len(value) + 2 <= 78
+            and "\r" not in value
+            and "\n" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return None
+
+    def fold(self, name: str, value: str) -> str:
+        return self._short(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        short = self._short(name, value)
+        return short.encode("ascii") if short else super().fold_binary(name, value)
+
+
+_PLAIN = _PlainPolicy(linesep="\r\n")
 _UTF8 = charset.Charset("utf-8")
 _UTF8.header_encoding = charset.QP
 _UTF8.body_encoding = charset.QP

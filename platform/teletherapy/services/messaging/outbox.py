@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, Update, bindparam, or_, select, update
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
@@ -119,21 +120,31 @@ def claim_due(
     return ids
 
 
+@functools.lru_cache(maxsize=16)
+def _finish_statement(names: tuple[str, ...]) -> Update:
+    """The outcome UPDATE for these columns, built once (building the statement cost more
+    than sending it); values come as bound parameters."""
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == bindparam("message_id"),
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+            OutboxMessage.lease_owner == bindparam("owner"),
+        )
+        .values(lease_until=None, **{name: bindparam(f"new_{name}") for name in names})
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _finish(message_id: int, owner: str, via: Connection | None = None, **values: object) -> bool:
     """Record an outcome only if we still hold the lease, committed on its own (`via`: an
     autocommit connection, one round trip instead of BEGIN, UPDATE and COMMIT)."""
-    statement = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == OutboxStatus.SENDING.value,
-            OutboxMessage.lease_owner == owner,
-        )
-        .values(lease_until=None, **values)
-    )
+    statement = _finish_statement(tuple(sorted(values)))
+    params = {"message_id": message_id, "owner": owner}
+    params.update({f"new_{name}": value for name, value in values.items()})
     if via is not None:
-        return bool(_rowcount(via.execute(statement)))
-    result = db.session.execute(statement.execution_options(synchronize_session=False))
+        return bool(_rowcount(via.execute(statement, params)))
+    result = db.session.execute(statement, params)
     db.session.commit()
     return bool(_rowcount(result))
 
