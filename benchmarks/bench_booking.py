@@ -166,7 +166,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # 4 workers importing the app on 2 busy cores
     while time.monotonic() < deadline:
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
@@ -174,7 +174,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.P
         except requests.RequestException:
             time.sleep(0.2)
     process.terminate()
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+    raise SystemExit("gunicorn did not answer /healthz within 180 s")
 
 
 def slot_pool(base: str, therapist_ids: list[int], size: int) -> list[dict[str, Any]]:

@@ -89,7 +89,12 @@ def load_schedules(
     }
     settings_rows = {
         row.therapist_id: row
-        for row in db.session.scalars(select(SettingsRow).where(SettingsRow.therapist_id.in_(ids)))
+        for row in db.session.scalars(
+            # Reloaded under a lock after a first read: take the row as it is now.
+            select(SettingsRow)
+            .where(SettingsRow.therapist_id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
     }
     rules: dict[int, list[WeeklyRule]] = defaultdict(list)
     # Columns, not ORM entities: ten rules per therapist for a thousand therapists
