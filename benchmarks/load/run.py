@@ -10,7 +10,8 @@
    (`--workers`) and two dispatcher processes (`flask scheduler`).
 2. Seeds through the primary: demo therapists (`seed-demo`'s code; --size large: the
    100,000 therapists / 1,000,000 sessions of benchmarks/seed_scale.py), clients with
-   API tokens and calendar feeds, and reminders falling due during the run.
+   API tokens and calendar feeds; once the nodes answer, reminders falling due during
+   the run.
 3. Runs benchmarks/load/locustfile.py headless for --duration seconds against every web
    node, then prints per endpoint: requests, errors, requests/s, p50/p95/p99 and each
    as a ratio to GET /healthz measured in the same run; the booking outcomes; the
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dir", type=Path, help="working directory (default: a temp dir)")
     parser.add_argument("--no-topology", action="store_true", help="one gunicorn stand-in")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--database", default="tt_load", help="--no-topology's database")
+    parser.add_argument("--database", default="tt_load_run", help="--no-topology's database")
     parser.add_argument("--workers", type=int, default=4, help="--no-topology's workers")
     parser.add_argument("--port", type=int, default=8191, help="--no-topology's port")
     return parser.parse_args()
@@ -98,8 +99,14 @@ class Topology:
         factory = f"teletherapy:create_app(instance_path={str(self.folder / 'instance')!r})"
         log = (self.folder / "services.log").open("ab")
         port = self.args.port
-        gunicorn = [str(BIN / "gunicorn"), "-w", str(self.args.workers), "-b",
-                    f"127.0.0.1:{port}", factory]  # fmt: skip
+        gunicorn = [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(self.args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            factory,
+        ]
         self.processes.append(subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=log, stderr=log))
         for _ in range(2):
             scheduler = [str(BIN / "flask"), "--app", factory, "scheduler"]
@@ -132,9 +139,15 @@ class Topology:
                 process.kill()
         if not self.args.no_topology:
             subprocess.run(
-                [sys.executable, str(ROOT / "deploy" / "topology.py"), "down", "--dir",
-                 str(self.folder)], check=False,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(ROOT / "deploy" / "topology.py"),
+                    "down",
+                    "--dir",
+                    str(self.folder),
+                ],
+                check=False,
+            )
 
 
 def _recreate_database(server: str, name: str) -> str:
@@ -189,7 +202,7 @@ def seed(args: argparse.Namespace, database_url: str, folder: Path) -> dict[str,
                 raise SystemExit(f"--size large needs {seed_scale} (not there yet)")
             sys.path.insert(0, str(seed_scale.parent))
             __import__("seed_scale").seed(database_url, therapists, sessions)
-        described = _seed_clients(args.clients, args.reminders, args.duration)
+        described = _seed_clients(args.clients)
         db.session.remove()
         db.engine.dispose()
     described["seconds"] = round(time.perf_counter() - started, 1)
@@ -197,12 +210,12 @@ def seed(args: argparse.Namespace, database_url: str, folder: Path) -> dict[str,
     return described
 
 
-def _seed_clients(count: int, reminders: int, duration: int) -> dict[str, Any]:
-    from sqlalchemy import insert, select
+def _seed_clients(count: int) -> dict[str, Any]:
+    from sqlalchemy import select
 
     from teletherapy.clock import utcnow
     from teletherapy.extensions import db
-    from teletherapy.models import ApiToken, Booking, ClientProfile, OutboxMessage, User
+    from teletherapy.models import ApiToken, ClientProfile, User
     from teletherapy.models import TherapistProfile as Therapist
     from teletherapy.services.accounts.users import hash_password, token_digest
     from teletherapy.services.calendars.feeds import get_or_create_feed
@@ -220,16 +233,31 @@ def _seed_clients(count: int, reminders: int, duration: int) -> dict[str, Any]:
     clients: list[dict[str, Any]] = []
     for i in range(count):
         state, zip_code = ("NY", "10027") if i % 3 == 0 or not places else rng.choice(places)
-        user = User(email=f"load.c{i}@example.org", password_hash=password_hash,
-                    role="client", display_name=f"Load Client {i}", state=state, zip=zip_code,
-                    time_zone="America/New_York", created_at=now)  # fmt: skip
+        user = User(
+            email=f"load.c{i}@example.org",
+            password_hash=password_hash,
+            role="client",
+            display_name=f"Load Client {i}",
+            state=state,
+            zip=zip_code,
+            time_zone="America/New_York",
+            created_at=now,
+        )
         db.session.add(user)
         db.session.flush()
         token = f"tt_load_{i}_{rng.getrandbits(64):016x}"
-        db.session.add_all([ClientProfile(user_id=user.id, created_at=now),
-                            ApiToken(user_id=user.id, token_hash=token_digest(token),
-                                     label="load", created_at=now,
-                                     expires_at=now + timedelta(days=2))])  # fmt: skip
+        db.session.add_all(
+            [
+                ClientProfile(user_id=user.id, created_at=now),
+                ApiToken(
+                    user_id=user.id,
+                    token_hash=token_digest(token),
+                    label="load",
+                    created_at=now,
+                    expires_at=now + timedelta(days=2),
+                ),
+            ]
+        )
         clients.append({"user_id": user.id, "token": token, "state": state, "zip": zip_code})
     db.session.commit()
     for row in clients[: count // 2]:  # half the clients subscribe to their feed
@@ -242,24 +270,37 @@ def _seed_clients(count: int, reminders: int, duration: int) -> dict[str, Any]:
     for user_id in therapist_users:
         url = get_or_create_feed(user_id=user_id, now=now).url or ""
         therapist_feeds.append(url[url.index("/feeds/") :])
-    booking = db.session.scalars(select(Booking).where(Booking.status == "confirmed")).first()
-    if booking is not None and reminders:
-        to = db.session.get(User, booking.client_id)
-        db.session.execute(
-            insert(OutboxMessage),
-            [{"kind": "reminder", "channel": "email", "dedupe_key": f"{REMINDER_PREFIX}{i}",
-              "user_id": booking.client_id, "booking_id": booking.id,
-              "to_address": to.email if to else "client@example.org",
-              "subject": f"Load reminder {i}", "body_text": "Your session is soon.",
-              "headers": {}, "is_sensitive": False, "status": "pending", "created_at": now,
-              # due from the seed's end until two thirds into the run
-              "due_at": now + timedelta(seconds=(i / reminders) * duration * 2 / 3),
-              "attempts": 0}
-             for i in range(reminders)],
-        )  # fmt: skip
-        db.session.commit()
-    return {"clients": clients, "therapist_feed_paths": therapist_feeds,
-            "reminders": reminders if booking is not None else 0}  # fmt: skip
+    return {"clients": clients, "therapist_feed_paths": therapist_feeds}
+
+
+def add_reminders(database_url: str, count: int, duration: int) -> int:
+    """`count` reminders of one confirmed session falling due over the first two thirds of
+    the run (the dispatchers send them while the load runs); returns how many were added."""
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT b.id, u.id, u.email FROM bookings b JOIN users u ON u.id = b.client_id "
+            "WHERE b.status = 'confirmed' ORDER BY b.id LIMIT 1"
+        ).fetchone()
+        if found is None or count <= 0:
+            return 0
+        conn.execute(
+            """INSERT INTO outbox_messages (kind, channel, dedupe_key, user_id, booking_id,
+                   to_address, subject, body_text, headers, is_sensitive, status, created_at,
+                   due_at, attempts)
+               SELECT 'reminder', 'email', %(prefix)s || i, %(user)s, %(booking)s, %(to)s,
+                   'Load reminder ' || i, 'Your session is soon.', '{}', false, 'pending',
+                   now(), now() + make_interval(secs => i * %(spread)s), 0
+                 FROM generate_series(0, %(count)s - 1) AS i""",
+            {
+                "prefix": REMINDER_PREFIX,
+                "user": found[1],
+                "booking": found[0],
+                "to": found[2],
+                "count": count,
+                "spread": duration * 2 / 3 / count,
+            },
+        )
+    return count
 
 
 # --- load and report -----------------------------------------------------------------------
@@ -267,12 +308,33 @@ def _seed_clients(count: int, reminders: int, duration: int) -> dict[str, Any]:
 
 def run_locust(args: argparse.Namespace, folder: Path, web: list[str]) -> Path:
     prefix = folder / "locust"
-    env = {**os.environ, "LOAD_SEED_FILE": str(folder / "seed.json"),
-           "LOAD_OUTCOMES_FILE": str(folder / "outcomes.json"), "LOAD_HOSTS": ",".join(web)}  # fmt: skip
-    command = [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless",
-               "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.duration}s",
-               "--host", web[0], "--csv", str(prefix), "--only-summary",
-               "--stop-timeout", "10", "--loglevel", "WARNING"]  # fmt: skip
+    env = {
+        **os.environ,
+        "LOAD_SEED_FILE": str(folder / "seed.json"),
+        "LOAD_OUTCOMES_FILE": str(folder / "outcomes.json"),
+        "LOAD_HOSTS": ",".join(web),
+    }
+    command = [
+        str(BIN / "locust"),
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(args.users),
+        "-r",
+        str(args.spawn_rate),
+        "-t",
+        f"{args.duration}s",
+        "--host",
+        web[0],
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--stop-timeout",
+        "10",
+        "--loglevel",
+        "WARNING",
+    ]
     with (folder / "locust.log").open("wb") as log:
         subprocess.run(command, env=env, stdout=log, stderr=log, check=False)
     return prefix.with_name("locust_stats.csv")
@@ -286,8 +348,10 @@ def report_requests(stats_csv: Path) -> int:
     def ms(row: dict[str, str], key: str) -> float:
         return float(row[key] or 0)
 
-    print(f"{'endpoint':44} {'reqs':>6} {'fail':>5} {'req/s':>6} {'p50':>6} {'p95':>6} "
-          f"{'p99':>6}  ratio to /healthz p50/p95/p99")  # fmt: skip
+    print(
+        f"{'endpoint':44} {'reqs':>6} {'fail':>5} {'req/s':>6} {'p50':>6} {'p95':>6} "
+        f"{'p99':>6}  ratio to /healthz p50/p95/p99"
+    )
     for row in rows:
         name = "all requests" if row["Name"] == "Aggregated" else row["Name"]
         ratio = ""
@@ -295,15 +359,19 @@ def report_requests(stats_csv: Path) -> int:
             ratio = "  x" + " / x".join(
                 f"{ms(row, k) / max(ms(health, k), 0.001):.1f}" for k in ("50%", "95%", "99%")
             )
-        print(f"{name:44} {row['Request Count']:>6} {row['Failure Count']:>5} "
-              f"{float(row['Requests/s']):6.1f} {ms(row, '50%'):6.0f} {ms(row, '95%'):6.0f} "
-              f"{ms(row, '99%'):6.0f}{ratio}")  # fmt: skip
+        print(
+            f"{name:44} {row['Request Count']:>6} {row['Failure Count']:>5} "
+            f"{float(row['Requests/s']):6.1f} {ms(row, '50%'):6.0f} {ms(row, '95%'):6.0f} "
+            f"{ms(row, '99%'):6.0f}{ratio}"
+        )
     print("  (milliseconds; locust rounds percentiles above 100 ms to 2 significant digits)")
     total = next((r for r in rows if r["Name"] == "Aggregated"), None)
     return int(total["Failure Count"]) if total else 0
 
 
-def report_database(database_url: str, mail_dir: Path, reminders: int) -> tuple[int, int]:
+def report_database(
+    database_url: str, mail_dir: Path, reminders: int, since: datetime
+) -> tuple[int, int]:
     """Double bookings, and the seeded reminders: sent, pending, duplicates, missing."""
     with psycopg.connect(database_url) as conn:
         doubles = conn.execute(
@@ -321,8 +389,7 @@ def report_database(database_url: str, mail_dir: Path, reminders: int) -> tuple[
             ).fetchall()
         )
         made = conn.execute(
-            "SELECT count(*) FROM bookings WHERE created_at > now() - interval '1 hour' "
-            "AND status IN ('held', 'confirmed')"
+            "SELECT count(*) FROM bookings WHERE created_at >= %s", (since,)
         ).fetchone()
     parser, subjects = BytesHeaderParser(), Counter[str]()
     for path in mail_dir.glob("*.eml") if mail_dir.exists() else []:
@@ -331,10 +398,12 @@ def report_database(database_url: str, mail_dir: Path, reminders: int) -> tuple[
         if subject.startswith("Load reminder "):
             subjects[subject] += 1
     duplicates = sum(n - 1 for n in subjects.values())
-    print(f"reminders due during the run: {reminders}; outbox now {statuses}; "
-          f".eml files {sum(subjects.values())}, duplicates {duplicates}, "
-          f"missing {reminders - len(subjects)}")  # fmt: skip
-    print(f"active bookings made in the last hour: {made[0] if made else '?'}")
+    print(
+        f"reminders due during the run: {reminders}; outbox now {statuses}; "
+        f".eml files {sum(subjects.values())}, duplicates {duplicates}, "
+        f"missing {reminders - len(subjects)}"
+    )
+    print(f"bookings made during the run: {made[0] if made else '?'}")
     double_count = int(doubles[0]) if doubles else -1
     print(f"double bookings in the database: {double_count}")
     return double_count, duplicates
@@ -347,15 +416,22 @@ def main() -> int:
     topology = Topology(args, folder)
     topology.up()
     try:
-        print(f"topology: {'stand-in (--no-topology)' if args.no_topology else 'deploy'}; "
-              f"working directory {folder}", flush=True)  # fmt: skip
+        print(
+            f"topology: {'stand-in (--no-topology)' if args.no_topology else 'deploy'}; "
+            f"working directory {folder}",
+            flush=True,
+        )
         described = seed(args, topology.primary_url, folder)
         (folder / "seed.json").write_text(json.dumps(described))
-        print(f"seeded {described['therapists']} therapists, {len(described['clients'])} "
-              f"clients with tokens, {described['reminders']} reminders in "
-              f"{described['seconds']} s", flush=True)  # fmt: skip
+        print(
+            f"seeded {described['therapists']} therapists and {len(described['clients'])} "
+            f"clients with tokens in {described['seconds']} s",
+            flush=True,
+        )
         topology.start_services()
         topology.wait_ready()
+        reminders = add_reminders(topology.primary_url, args.reminders, args.duration)
+        load_started = datetime.now(UTC)
         print(f"load: {args.users} users on {topology.web} for {args.duration} s", flush=True)
         stats = run_locust(args, folder, topology.web)
         time.sleep(5)  # the dispatchers' last sweep
@@ -364,7 +440,7 @@ def main() -> int:
         if outcomes.exists():
             print(f"outcomes: {json.loads(outcomes.read_text())}")
         doubles, duplicates = report_database(
-            topology.primary_url, topology.mail_dir, described["reminders"]
+            topology.primary_url, topology.mail_dir, reminders, load_started
         )
     finally:
         topology.down()
