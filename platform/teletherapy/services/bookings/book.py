@@ -220,6 +220,8 @@ def _book(
             return _replay(record, request_hash)
     lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
     schedule = schedule_for(therapist_id, now=now)
+    # Read again under the lock: a cancellation may have made them new since.
+    new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
     zone = schedule.settings.time_zone
     starts = _check_slots(
         schedule, start, setting, repeat_weekly, now=now, is_new_client=new_client
