@@ -8,7 +8,7 @@ PORT ?= 5000
 export PORT
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv dev-venv clean bench screenshots messages language topology topology-down
+.PHONY: run test lint format venv dev-venv clean bench load screenshots messages language topology topology-down
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -85,6 +85,14 @@ topology-down:
 
 bench: dev-venv
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# Issue 14's load run: the locust mix (benchmarks/load/locustfile.py) against the production
+# topology on loopback (deploy/topology.py), bounded in time; prints per-endpoint figures,
+# errors and double bookings. LOAD_ARGS="--no-topology" runs it against one local gunicorn
+# (PostgreSQL on 127.0.0.1:5432), "--size large" at 100,000 therapists, "--duration 60".
+LOAD_ARGS ?=
+load: dev-venv
+	$(BIN)/python benchmarks/load/run.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -98,6 +98,22 @@ def test_a_taken_slot_is_refused_as_taken(
     assert count(Booking) == 1
 
 
+def test_a_slot_already_taken_is_refused_without_waiting_for_the_calendar_lock(
+    tid: int, client_user: Any, make_user: Any, now: datetime, monkeypatch: Any
+) -> None:
+    locked: list[int] = []
+    take_lock = book_module.lock_therapist_calendar
+    monkeypatch.setattr(
+        book_module, "lock_therapist_calendar", lambda t: (locked.append(t), take_lock(t))
+    )
+    book(client_user.id, tid, THU_10, now)
+    assert locked == [tid]
+    with pytest.raises(ConflictError) as exc:
+        book(make_user("client").id, tid, THU_10, now)
+    assert reason_of(exc) == "taken"
+    assert locked == [tid]  # the refusal came from what was committed, before the lock
+
+
 @pytest.mark.parametrize(
     "start,reason",
     [

@@ -119,14 +119,18 @@ def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
     waited for while holding these locks, so they cannot close a deadlock (the calendar
     lock could: a payment holding a booking row would wait for it at commit).
     """
-    from teletherapy.services.availability.schedules import load_schedules
+    from teletherapy.services.availability.schedules import load_schedule, load_schedules
 
     ids = sorted(set(therapist_ids))
     written = 0
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         _lock_rows(chunk)
-        schedules = load_schedules(chunk, now=now)
+        if len(chunk) == 1:  # a booking's commit: one round trip on PostgreSQL
+            found = load_schedule(chunk[0], now=now)
+            schedules = {chunk[0]: found} if found is not None else {}
+        else:
+            schedules = load_schedules(chunk, now=now)
         holds = _holds(chunk, now)
         rows = [compute_row(tid, s, now, holds.get(tid, ())) for tid, s in schedules.items()]
         gone = set(chunk) - set(schedules)

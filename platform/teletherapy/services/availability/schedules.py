@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, text
 
 from teletherapy.domain.availability import AvailabilitySettings, DateOverride, WeeklyRule
 from teletherapy.domain.booking import blocks_time
@@ -89,7 +90,12 @@ def load_schedules(
     }
     settings_rows = {
         row.therapist_id: row
-        for row in db.session.scalars(select(SettingsRow).where(SettingsRow.therapist_id.in_(ids)))
+        for row in db.session.scalars(
+            # Reloaded under a lock after a first read: take the row as it is now.
+            select(SettingsRow)
+            .where(SettingsRow.therapist_id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
     }
     rules: dict[int, list[WeeklyRule]] = defaultdict(list)
     # Columns, not ORM entities: ten rules per therapist for a thousand therapists
@@ -164,9 +170,97 @@ def load_schedules(
 def load_schedule(
     therapist_id: int, *, now: datetime, exclude_booking_ids: Iterable[int] = ()
 ) -> Schedule | None:
+    """One therapist's schedule: on PostgreSQL in one round trip (the booking path asks
+    twice per booking, once under the calendar lock); elsewhere as `load_schedules`."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _load_schedule_one_trip(therapist_id, now, set(exclude_booking_ids))
     return load_schedules([therapist_id], now=now, exclude_booking_ids=exclude_booking_ids).get(
         therapist_id
     )
+
+
+# The same rows as load_schedules (same filters, same order), each part as JSON.
+_ONE_TRIP = text(
+    """
+    SELECT p.accepting_new_clients,
+      (SELECT json_build_object(
+                'time_zone', s.time_zone, 'session_minutes', s.session_minutes,
+                'buffer_minutes', s.buffer_minutes,
+                'travel_buffer_minutes', s.travel_buffer_minutes,
+                'min_notice_hours', s.min_notice_hours, 'horizon_days', s.horizon_days,
+                'max_per_day', s.max_per_day, 'max_per_week', s.max_per_week,
+                'cancellation_window_hours', s.cancellation_window_hours)
+         FROM availability_settings s WHERE s.therapist_id = p.id),
+      (SELECT json_agg(json_build_array(r.weekday, r.start_time, r.end_time, r.setting)
+                       ORDER BY r.weekday, r.start_time)
+         FROM availability_rules r WHERE r.therapist_id = p.id),
+      (SELECT json_agg(json_build_array(o.on_date, o.is_available, o.start_time, o.end_time,
+                                        o.setting) ORDER BY o.on_date, o.start_time)
+         FROM availability_overrides o
+        WHERE o.therapist_id = p.id AND o.on_date >= :overrides_from),
+      (SELECT json_agg(json_build_array(b.id, b.start_at, b.end_at, b.setting, b.status,
+                                        b.hold_expires_at))
+         FROM bookings b
+        WHERE b.therapist_id = p.id AND b.status IN :active AND b.end_at > :booked_from
+          AND (b.group_id IS NULL OR b.client_id IS NULL))
+    FROM therapist_profiles p WHERE p.id = :therapist_id
+    """
+).bindparams(bindparam("active", expanding=True))
+
+
+def _load_schedule_one_trip(
+    therapist_id: int, now: datetime, excluded: set[int]
+) -> Schedule | None:
+    if db.session.autoflush:  # a text() statement does not autoflush as ORM queries do
+        db.session.flush()
+    found = db.session.execute(
+        _ONE_TRIP,
+        {
+            "therapist_id": therapist_id,
+            "overrides_from": (now - timedelta(days=1)).date(),
+            "booked_from": now - timedelta(days=8),
+            "active": [status.value for status in ACTIVE_STATUSES],
+        },
+    ).one_or_none()
+    if found is None:
+        return None
+    accepting: bool = found[0]
+    settings_json: dict[str, Any] | None = found[1]
+    rules_json: list[list[Any]] = found[2] or []
+    overrides_json: list[list[Any]] = found[3] or []
+    booked_json: list[list[Any]] = found[4] or []
+    booked = [
+        BookedSession(_instant(start), _instant(end), setting)
+        for booking_id, start, end, setting, status, hold in booked_json
+        if booking_id not in excluded
+        and blocks_time(status, now, None if hold is None else _instant(hold))
+    ]
+    return Schedule(
+        settings=(
+            AvailabilitySettings(**settings_json, accepting_new_clients=accepting)
+            if settings_json
+            else settings_from_row(None, accepting_new_clients=accepting)
+        ),
+        rules=tuple(
+            WeeklyRule(weekday, time.fromisoformat(start), time.fromisoformat(end), setting)
+            for weekday, start, end, setting in rules_json
+        ),
+        overrides=tuple(
+            DateOverride(
+                date.fromisoformat(on_date),
+                is_available,
+                None if start is None else time.fromisoformat(start),
+                None if end is None else time.fromisoformat(end),
+                setting,
+            )
+            for on_date, is_available, start, end, setting in overrides_json
+        ),
+        booked=tuple(sorted(booked, key=lambda s: s.start)),
+    )
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def lock_therapist_calendar(therapist_id: int) -> None:

@@ -5,10 +5,14 @@ How a booking stays single under any concurrency
 Every write that claims or releases a therapist's time runs in ONE transaction
 that first takes that therapist's lock: ``pg_advisory_xact_lock(therapist_id)``
 on PostgreSQL; on SQLite every transaction is ``BEGIN IMMEDIATE`` (app.py), so
-writers are already serialised. Under the lock the service marks lapsed holds
-"expired", loads the schedule, asks the slot engine (``check_bookable``) and
-inserts through the lifecycle. Concurrent losers therefore wait for the lock,
-then see the winner's row and get a clean 409 ("taken"). The PostgreSQL
+writers are already serialised. Before the lock the service reads and decides
+everything that other bookings cannot change (the client, the therapist, the price,
+the hold) and asks the slot engine once from what is committed: a refusal then is
+final (most losers of a contended slot stop there, without waiting). Under the lock
+it marks lapsed holds "expired", reloads the schedule, asks the slot engine again
+(``check_bookable``) and inserts through the lifecycle. Concurrent losers that got
+past the first check therefore wait for the lock, then see the winner's row and get
+a clean 409 ("taken"). The PostgreSQL
 exclusion constraint ``no_overlapping_sessions`` is the last line: if it ever
 fires, the IntegrityError becomes the same 409, never a 500.
 
@@ -181,31 +185,48 @@ def _book(
     request_hash: str,
     hold_minutes: int | None,
 ) -> BookingResult:
-    lock_therapist_calendar(therapist_id)
     if idempotency_key:
         record = _find_record(client_id, idempotency_key)
         if record is not None:
             return _replay(record, request_hash)
+    # Everything that does not depend on the therapist's other bookings is read and
+    # decided before the lock, so the lock is held only for the re-check and the writes.
     client = db.session.get(User, client_id)
     if client is None or client.role != Role.CLIENT.value or not client.is_active:
         raise ValidationError(
             "Only clients can book sessions.", errors={"client": ["Not a client."]}
         )
     active_therapist(therapist_id)
-    lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
-    schedule = schedule_for(therapist_id, now=now)
     new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
-    zone = schedule.settings.time_zone
-    if repeat_weekly is None:
-        check_bookable(schedule, now, start, setting, is_new_client=new_client)
-        starts = [start]
-    else:
-        starts = weekly_series_starts(start, zone, repeat_weekly)
-        _check_series(schedule, starts, setting, now=now, is_new_client=new_client)
-
+    # A refusal read from what is committed stands (bookings only ever take time away
+    # until someone cancels): most losers of a contended slot stop here, without waiting.
+    starts = _check_slots(
+        schedule_for(therapist_id, now=now), start, setting, repeat_weekly,
+        now=now, is_new_client=new_client,
+    )  # fmt: skip
     fee_cents, fee_band = _price_for(
         therapist_id=therapist_id, client_id=client_id, setting=setting, now=now
     )
+    # A single session waits for payment when the therapist takes cards at booking; a
+    # weekly series is confirmed at once and paid per session (card on file or at it).
+    hold = hold_minutes or (
+        hold_minutes_for(therapist_id=therapist_id) if repeat_weekly is None else None
+    )
+
+    lock_therapist_calendar(therapist_id)
+    if idempotency_key:  # a concurrent request with the same key may have just committed
+        record = _find_record(client_id, idempotency_key)
+        if record is not None:
+            return _replay(record, request_hash)
+    lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
+    schedule = schedule_for(therapist_id, now=now)
+    # Read again under the lock: a cancellation may have made them new since.
+    new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
+    zone = schedule.settings.time_zone
+    starts = _check_slots(
+        schedule, start, setting, repeat_weekly, now=now, is_new_client=new_client
+    )
+
     series: BookingSeries | None = None
     if repeat_weekly is not None:
         series = BookingSeries(
@@ -218,11 +239,6 @@ def _book(
         )
         db.session.add(series)
         db.session.flush()
-    # A single session waits for payment when the therapist takes cards at booking; a
-    # weekly series is confirmed at once and paid per session (card on file or at it).
-    hold = hold_minutes or (
-        hold_minutes_for(therapist_id=therapist_id) if repeat_weekly is None else None
-    )
     settings = schedule.settings
     bookings = lifecycle.add_sessions(
         therapist_id=therapist_id,
@@ -267,6 +283,24 @@ def _book(
         bool(hold),
     )
     return BookingResult(bookings=bookings, is_series=series is not None)
+
+
+def _check_slots(
+    schedule: Schedule,
+    start: datetime,
+    setting: str,
+    repeat_weekly: int | None,
+    *,
+    now: datetime,
+    is_new_client: bool,
+) -> list[datetime]:
+    """The session starts to book, each checked with the slot engine (a 409 otherwise)."""
+    if repeat_weekly is None:
+        check_bookable(schedule, now, start, setting, is_new_client=is_new_client)
+        return [start]
+    starts = weekly_series_starts(start, schedule.settings.time_zone, repeat_weekly)
+    _check_series(schedule, starts, setting, now=now, is_new_client=is_new_client)
+    return starts
 
 
 def _price_for(

@@ -32,7 +32,34 @@ def default_detail(role: str) -> str:
     return CalendarDetail.NAMED.value
 
 
+# Preferences read in the current transaction, per user id: a booking's notices and
+# reminders ask for both parties' several times, and a person without a saved row (most
+# people) would cost a query each time (the identity map does not remember a miss).
+_MEMO = "teletherapy.preferences"
+
+
 def get_preferences(user: User) -> Preferences:
+    session = db.session()
+    memo: tuple[object, dict[int, Preferences]] | None = session.info.get(_MEMO)
+    if memo is not None and memo[0] is session.get_transaction():
+        found = memo[1].get(user.id)
+        if found is not None:
+            return found
+    found = _read_preferences(user)
+    transaction = session.get_transaction()  # the read began one if none was open
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        session.info[_MEMO] = memo
+    memo[1][user.id] = found
+    return found
+
+
+def forget_preferences() -> None:
+    """Drop what this transaction remembered (after writing or deleting preference rows)."""
+    db.session.info.pop(_MEMO, None)
+
+
+def _read_preferences(user: User) -> Preferences:
     row = db.session.get(NotificationPreference, user.id)
     if row is None:
         return Preferences(DEFAULT_OFFSETS_MINUTES, True, default_detail(user.role))
@@ -78,6 +105,7 @@ def update_preferences(
     if errors:
         raise ValidationError("Some fields need attention.", errors=errors)
     current = get_preferences(user)
+    forget_preferences()
     row = db.session.get(NotificationPreference, user.id)
     if row is None:
         row = NotificationPreference(

@@ -35,6 +35,7 @@ from teletherapy.models import (
 from teletherapy.services.accounts.sessions import end_every_session
 from teletherapy.services.accounts.users import get_user, hash_password, verify_password
 from teletherapy.services.audit import record_event
+from teletherapy.services.messaging.preferences import forget_preferences
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ def close_account(*, user_id: int, password: str, now: datetime) -> None:
     db.session.execute(
         delete(NotificationPreference).where(NotificationPreference.user_id == user.id)
     )
+    forget_preferences()
     db.session.execute(delete(ScreeningAlert).where(ScreeningAlert.client_id == user.id))
     db.session.execute(delete(Screening).where(Screening.client_id == user.id))
     db.session.execute(delete(ScreeningConsent).where(ScreeningConsent.client_id == user.id))
