@@ -89,7 +89,7 @@ class Topology:
         # One client address sends every request: per-address rate limits would refuse
         # most of them (the topology's nodes inherit this environment, if it passes it on).
         env = {**os.environ, "TELETHERAPY_RATELIMIT_ENABLED": "false"}
-        command = [sys.executable, str(script), "up", "--dir", str(self.folder)]
+        command = [sys.executable, str(script), "up", "--dir", str(self.folder), "--no-rate-limits"]
         subprocess.run(command, check=True, env=env)
         described = json.loads((self.folder / "topology.json").read_text())
         self.primary_url, self.web = described["primary_url"], list(described["web"])
@@ -396,7 +396,9 @@ def report_database(
             "SELECT count(*) FROM bookings WHERE created_at >= %s", (since,)
         ).fetchone()
     parser, subjects = BytesHeaderParser(), Counter[str]()
-    for path in mail_dir.glob("*.eml") if mail_dir.exists() else []:
+    # .eml files (the stand-in's file mailer) or a Maildir (the topology's SMTP sink).
+    written = [*mail_dir.glob("*.eml"), *mail_dir.glob("new/*"), *mail_dir.glob("cur/*")]
+    for path in written:
         with path.open("rb") as handle:
             subject = str(parser.parse(handle)["Subject"])
         if subject.startswith("Load reminder "):
