@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -267,26 +267,33 @@ def _build(user: User, now: datetime) -> bytes:
     (and the kept texts); the few bookings to render are then read whole."""
     audience = "therapist" if user.therapist is not None else "client"
     kept = BookingFeedText
-    other_party = Booking.client_id if audience == "therapist" else Booking.therapist_id
+    # The other person's name comes with each row (a join, not a second query).
+    other: Any = User if audience == "therapist" else TherapistProfile
+    to_other = (
+        User.id == Booking.client_id
+        if audience == "therapist"
+        else TherapistProfile.id == Booking.therapist_id
+    )
     # Core rows (the session's connection, no ORM loading step): half the cost per row.
     rows = (
         db.session.connection()
         .execute(
             select(
                 Booking.id,
-                other_party.label("other_id"),
+                other.display_name.label("other_name"),
                 Booking.ics_sequence,
                 Booking.updated_at,
                 kept.fingerprint,
             )
             .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
+            .outerjoin(other, to_other)
             .where(_whose(user), _window(now))
         )
         .all()
     )
     detail = get_preferences(user).calendar_detail
     named = detail != CalendarDetail.DISCREET.value
-    names = _other_names(user, rows) if named else {}
+    names = {r.id: r.other_name for r in rows if r.other_name is not None} if named else {}
     if detail == CalendarDetail.INITIALS.value:  # the therapist's choice: initials only
         names = {booking_id: initials(name) for booking_id, name in names.items()}
     host = organizer_for(user)
@@ -431,17 +438,3 @@ def _keep(rows: list[dict[str, Any]]) -> None:
             )
         )
     db.session.commit()
-
-
-def _other_names(user: User, rows: Sequence[Any]) -> dict[int, str]:
-    """booking id -> the other person's name (`other_id`: the client for a therapist's
-    feed, the therapist's profile for a client's), in one query for the whole feed."""
-    ids = {r.other_id for r in rows if r.other_id is not None}
-    if user.therapist is not None:
-        query = select(User.id, User.display_name).where(User.id.in_(ids))
-    else:
-        query = select(TherapistProfile.id, TherapistProfile.display_name).where(
-            TherapistProfile.id.in_(ids)
-        )
-    by_id = {row[0]: row[1] for row in db.session.connection().execute(query)}
-    return {r.id: by_id[r.other_id] for r in rows if r.other_id in by_id}
