@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -19,6 +20,15 @@ from tests.booking_setup import quick_clients, set_availability
 
 THU_10 = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # Thu 10:00 New York
 JOIN_TIMEOUT = 120
+RACERS = 50
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """A pool as large as the race: what these tests check is who wins the calendar, not
+    how long a request waits for a connection (an exhausted pool answers 503 after the
+    connect timeout, which a loaded CI machine reached once with the default 5 + 10)."""
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": RACERS, "max_overflow": 10}}
 
 
 def race(app: Flask, calls: list[Callable[[], Any]]) -> list[Any]:
