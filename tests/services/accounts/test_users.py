@@ -22,12 +22,15 @@ def test_email_is_unique_whatever_its_case(make_user: Any) -> None:
     assert "email" in caught.value.errors
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 def test_passwords_are_stored_as_argon2id(make_user: Any) -> None:
     user = make_user()
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
+    assert not PasswordHasher().check_needs_rehash(user.password_hash)  # production cost
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 def test_sign_in_rehashes_when_parameters_change(make_user: Any, db: Any, now: datetime) -> None:
     user = make_user()
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

@@ -27,13 +27,7 @@ HARLEM = "10027"
 
 
 @pytest.fixture(autouse=True)
-def fast_hashes(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dozens of accounts per test: cheap argon2 parameters (the real ones are tested)."""
-    from argon2 import PasswordHasher
-
-    from teletherapy.services.accounts import users as accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
+def fee_tables(app: Any) -> None:
     reseed_fee_tables()
 
 

@@ -29,12 +29,8 @@ STATES = ("NY", "CA", "TX", "FL", "NJ")
 
 @pytest.fixture
 def demo(db: Any, now: datetime) -> None:
-    from argon2 import PasswordHasher
-
     from teletherapy.demo.seed import seed_demo
-    from teletherapy.services.accounts import users as accounts
 
-    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=64)  # type: ignore[attr-defined]
     seed_demo(therapists=80, clients=3, seed=5)
 
 
