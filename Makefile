@@ -43,7 +43,8 @@ lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	@# import-linter always colours its report; print it plain, keep its exit status
+	@out=$$($(BIN)/lint-imports 2>&1); status=$$?; printf '%s\n' "$$out" | sed 's/\x1b\[[0-9;]*m//g'; exit $$status
 
 format: dev-venv
 	$(BIN)/ruff check --fix .
