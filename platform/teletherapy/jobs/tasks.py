@@ -55,6 +55,16 @@ def refresh_openings(app: Flask) -> None:
         refresh_due_openings(now=utcnow())
 
 
+def prune_outbox(app: Flask) -> None:
+    """What finished messages said, removed after outbox.CONTENT_DAYS (the rows stay)."""
+    from teletherapy.services.messaging.outbox import prune_contents
+
+    with app.app_context():
+        pruned = prune_contents(now=utcnow())
+        if pruned:
+            logger.info("outbox: contents of %s finished messages removed", pruned)
+
+
 def sweep_payments(app: Flask) -> None:
     """Refunds and card-on-file late fees recorded as pending by cancellations."""
     from teletherapy.services.payments import execute_pending

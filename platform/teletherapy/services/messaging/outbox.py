@@ -316,3 +316,45 @@ def retry_dead_letter(*, message_id: int, now: datetime) -> None:
     row.attempts = 0
     row.due_at = now
     db.session.commit()
+
+
+# --------------------------------------------------------------------------- retention
+
+# What a message said is kept this long after it was sent or became moot (cancelled,
+# expired), then removed: the row stays (status, times, dedupe key, subject) so the outbox
+# still answers "was it sent, and when", but names, links and invites are not kept for
+# ever, and the table stops growing by ~7-10 KB per booking (docs/capacity.md).
+CONTENT_DAYS = 30
+CONTENT_REMOVED = "[contents removed]"
+_FINISHED = (OutboxStatus.SENT.value, OutboxStatus.CANCELLED.value, OutboxStatus.EXPIRED.value)
+
+
+def prune_contents(*, now: datetime, days: int = CONTENT_DAYS, batch: int = 2000) -> int:
+    """Remove the bodies and invites of messages finished more than `days` ago.
+
+    Pending, sending and dead messages keep everything (a dead letter may be sent again).
+    Works in batches of `batch` rows, each committed, so no transaction stays long.
+    """
+    cutoff = now - timedelta(days=days)
+    done = 0
+    while True:
+        ids = select(OutboxMessage.id).where(
+            OutboxMessage.status.in_(_FINISHED),
+            OutboxMessage.due_at < cutoff,
+            or_(OutboxMessage.sent_at.is_(None), OutboxMessage.sent_at < cutoff),
+            OutboxMessage.body_text != CONTENT_REMOVED,
+        )
+        chosen = list(db.session.scalars(ids.limit(batch)))
+        if not chosen:
+            break
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chosen))
+            .values(body_text=CONTENT_REMOVED, body_html=None, ics=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        done += len(chosen)
+        if len(chosen) < batch:
+            break
+    return done
