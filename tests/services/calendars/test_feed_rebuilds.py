@@ -164,3 +164,38 @@ def test_on_postgresql_a_rebuild_after_one_change_reads_one_booking_row(db, peop
     assert [n for s, n in counts if "bookings" in s] and all(n <= 1 for _, n in counts), counts
     assert changed.count(b"BEGIN:VEVENT") == 30 and b"SEQUENCE:1" in changed
     assert changed == from_scratch(db, token)
+
+
+def test_a_new_name_moves_the_tag_of_every_feed_that_shows_it(db, people, make_user):
+    """The therapist's feed names the client, the client's feed the therapist: a new name
+    on either side is a new feed on the other (a conditional request gets 200, not 304)."""
+    from teletherapy.services.accounts.users import AccountChanges, update_account
+
+    everyone = {**people, "ben": make_user("therapist", display_name="Ben Okafor")}
+    ana, sam = people["ana"], people["sam"]
+    add_booking(db, ana, sam, NOW + timedelta(days=2))
+    preferences.update_preferences(user_id=sam.id, calendar_detail="named")
+    feeds = {
+        who: token_of(calendar_feeds.get_or_create_feed(user_id=person.id, now=NOW).url)
+        for who, person in everyone.items()
+    }
+
+    def tags() -> dict[str, str]:
+        return {
+            who: calendar_feeds.feed_validators(token=token, now=NOW).etag
+            for who, token in feeds.items()
+        }
+
+    before = tags()
+    update_account(user_id=sam.id, changes=AccountChanges(display_name="Samuel Lee"))
+    after_client = tags()
+    # Sam's own feed (his account changed) and Ana's (she has a session with him).
+    assert {w for w in before if before[w] != after_client[w]} == {"ana", "sam"}
+    assert b"Session with Samuel Lee" in build(feeds["ana"])
+    update_account(user_id=ana.id, changes=AccountChanges(display_name="Ana R. Rivera"))
+    after_therapist = tags()
+    assert {w for w in before if after_client[w] != after_therapist[w]} == {"ana", "sam"}
+    assert b"Session with Ana R. Rivera" in build(feeds["sam"])
+    unchanged = tags()
+    update_account(user_id=ana.id, changes=AccountChanges(display_name="Ana R. Rivera"))
+    assert tags()["sam"] == unchanged["sam"]  # the same name again: nothing new to show
