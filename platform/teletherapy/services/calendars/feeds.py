@@ -262,7 +262,9 @@ def _build(user: User, now: datetime) -> bytes:
     differs from what it would be now (a new SEQUENCE, a new DTSTAMP, another name or
     another shared context) are rendered again, and kept in the same commit."""
     audience = "therapist" if user.therapist is not None else "client"
-    time_zone = user.time_zone  # read before keeping texts commits (and expires it)
+    # Read before keeping texts commits (and expires the user: no reload afterwards).
+    time_zone = user.time_zone
+    in_feed = _whose(user) & _window(now)
     detail = get_preferences(user).calendar_detail
     named = detail != CalendarDetail.DISCREET.value
     host = organizer_for(user)
@@ -279,7 +281,7 @@ def _build(user: User, now: datetime) -> bytes:
     )
     context = hashlib.sha1(shared.encode(), usedforsecurity=False).hexdigest()[:12]
     fresh: list[dict[str, Any]] = []
-    for booking in _stale(user, audience, now, context, named):
+    for booking in _stale(in_feed, audience, context, named):
         other = booking.other_name if named else None
         if other and detail == CalendarDetail.INITIALS.value:  # initials only
             other = initials(other)
@@ -313,7 +315,7 @@ def _build(user: User, now: datetime) -> bytes:
         )
     if fresh:
         _keep(fresh)
-    texts, first, last = _kept_texts(user, audience, now)
+    texts, first, last = _kept_texts(in_feed, audience)
     windows = feed_zone_windows(time_zone, [first, last] if texts else [])
     # A discreet feed's name says nothing about therapy: it shows in the calendar list.
     name = CALENDAR_NAME if named else str(gettext("Appointments"))
@@ -340,7 +342,9 @@ class _StaleRow(NamedTuple):
     expected: str  # the fingerprint its text is kept under
 
 
-def _stale(user: User, audience: str, now: datetime, context: str, named: bool) -> list[_StaleRow]:
+def _stale(
+    in_feed: ColumnElement[bool], audience: str, context: str, named: bool
+) -> list[_StaleRow]:
     """The feed's bookings whose kept text is missing or differs from what it would be
     now, with what rendering them needs. PostgreSQL compares in the query (a build after
     one change reads one row); SQLite reads every row of the feed and compares here."""
@@ -380,7 +384,7 @@ def _stale(user: User, audience: str, now: datetime, context: str, named: bool) 
         )
         .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
         .outerjoin(other, to_other)
-        .where(_whose(user), _window(now))
+        .where(in_feed)
     )
     if is_postgresql:
         rows = connection.execute(
@@ -405,7 +409,7 @@ def _stale(user: User, audience: str, now: datetime, context: str, named: bool) 
     return found
 
 
-def _kept_texts(user: User, audience: str, now: datetime) -> tuple[bytes, datetime, datetime]:
+def _kept_texts(in_feed: ColumnElement[bool], audience: str) -> tuple[bytes, datetime, datetime]:
     """The feed's kept event texts joined in build_feed's order (start, then the UID as
     text), with the first start and the last end. PostgreSQL joins them itself: one value
     comes back instead of a row per event."""
@@ -415,7 +419,7 @@ def _kept_texts(user: User, audience: str, now: datetime) -> tuple[bytes, dateti
         select()
         .select_from(Booking)
         .join(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
-        .where(_whose(user), _window(now))
+        .where(in_feed)
     )
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
