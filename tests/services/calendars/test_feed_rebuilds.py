@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, func
 
 from teletherapy.models import Booking, BookingFeedText, User
 from teletherapy.services.calendars import feeds as calendar_feeds
@@ -199,3 +199,28 @@ def test_a_new_name_moves_the_tag_of_every_feed_that_shows_it(db, people, make_u
     unchanged = tags()
     update_account(user_id=ana.id, changes=AccountChanges(display_name="Ana R. Rivera"))
     assert tags()["sam"] == unchanged["sam"]  # the same name again: nothing new to show
+
+
+def test_kept_fingerprints_hold_a_keyed_digest_of_the_name_the_same_in_sql(db, people):
+    """An initials-only feed keeps no full name: not the name, not its plain md5 (a list of
+    names would find it again); PostgreSQL's digest is the one made in Python."""
+    import hashlib
+
+    from sqlalchemy import literal, select
+
+    from teletherapy.models import BookingFeedText
+
+    ana, sam = people["ana"], people["sam"]
+    add_booking(db, ana, sam, NOW + timedelta(days=2))
+    preferences.update_preferences(user_id=ana.id, calendar_detail="initials")
+    body = build(token_of(calendar_feeds.get_or_create_feed(user_id=ana.id, now=NOW).url))
+    assert b"S. L." in body and b"Sam Lee" not in body
+    [fingerprint] = db.session.scalars(select(BookingFeedText.fingerprint)).all()
+    key = calendar_feeds._name_key()
+    plain = hashlib.md5(b"Sam Lee", usedforsecurity=False).hexdigest()
+    assert "Sam Lee" not in fingerprint and plain[:8] not in fingerprint
+    assert fingerprint.endswith(":" + calendar_feeds._name_digest(key, "Sam Lee"))
+    if db.engine.dialect.name == "postgresql":
+        for name in ("Sam Lee", "Zoë Ürgüç-Şahin", "李明 王"):
+            in_sql = db.session.scalar(select(func.left(func.md5(literal(key + name)), 27)))
+            assert in_sql == calendar_feeds._name_digest(key, name)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import LargeBinary, String, and_, func, literal, or_, select, text, update
 from sqlalchemy import cast as cast_
@@ -322,11 +323,20 @@ def _build(user: User, now: datetime) -> bytes:
     return assemble_feed([texts], windows, name, refresh_minutes=REFRESH_MINUTES)
 
 
-def _name_digest(name: str | None) -> str:
-    """What a kept text's fingerprint holds of the other party's name: a digest (the
+def _name_key() -> str:
+    """The key of the names' digests, from the app's secret: a digest of a name alone could
+    be found again from a list of names (and an initials-only feed shows no full name)."""
+    secret = str(current_app.config["SECRET_KEY"])
+    return hashlib.sha256(f"feed-names:{secret}".encode()).hexdigest()[:32]
+
+
+def _name_digest(key: str, name: str | None) -> str:
+    """What a kept text's fingerprint holds of the other party's name: a keyed digest (the
     name itself is not kept beside a text that may show initials or nothing); the same
-    as PostgreSQL's left(md5(name), 27)."""
-    return hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:27] if name else ""
+    as PostgreSQL's left(md5(key || name), 27)."""
+    if not name:
+        return ""
+    return hashlib.md5((key + name).encode(), usedforsecurity=False).hexdigest()[:27]
 
 
 class _StaleRow(NamedTuple):
@@ -357,12 +367,14 @@ def _stale(
         else TherapistProfile.id == Booking.therapist_id
     )
     name = other.display_name
+    key = _name_key()
     connection = db.session.connection()
     is_postgresql = connection.dialect.name == "postgresql"
     if not named:
         expected: ColumnElement[str] = literal(f"{context}:")
     elif is_postgresql:
-        digest = func.coalesce(func.left(func.md5(func.nullif(name, "")), 27), "")
+        keyed = literal(key) + func.nullif(name, "")
+        digest = func.coalesce(func.left(func.md5(keyed), 27), "")
         expected = literal(f"{context}:") + digest
     else:
         expected = literal("")  # made below, from the name
@@ -399,7 +411,7 @@ def _stale(
         return [_StaleRow._make(row[:10]) for row in rows]
     found = []
     for row in connection.execute(query):
-        made = f"{context}:{_name_digest(row.other_name)}" if named else row.expected
+        made = f"{context}:{_name_digest(key, row.other_name)}" if named else row.expected
         if (row.fingerprint, row.sequence, row.stamped_at) != (
             made,
             row.ics_sequence,
