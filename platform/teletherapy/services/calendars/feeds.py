@@ -356,8 +356,9 @@ def _stale(
     in_feed: ColumnElement[bool], audience: str, context: str, named: bool
 ) -> list[_StaleRow]:
     """The feed's bookings whose kept text is missing or differs from what it would be
-    now, with what rendering them needs. PostgreSQL compares in the query (a build after
-    one change reads one row); SQLite reads every row of the feed and compares here."""
+    now, with what rendering them needs. PostgreSQL compares everything in the query (a
+    build after one change reads one row); SQLite has no md5, so it compares SEQUENCE and
+    DTSTAMP in the query and the names' digests here, then reads the stale rows whole."""
     kept = BookingFeedText
     # The other person's name comes with each row (a join, not a second query).
     other: Any = User if audience == "therapist" else TherapistProfile
@@ -370,54 +371,51 @@ def _stale(
     key = _name_key()
     connection = db.session.connection()
     is_postgresql = connection.dialect.name == "postgresql"
-    if not named:
-        expected: ColumnElement[str] = literal(f"{context}:")
-    elif is_postgresql:
+    expected: ColumnElement[str] = literal(f"{context}:")
+    if named and is_postgresql:
         keyed = literal(key) + func.nullif(name, "")
-        digest = func.coalesce(func.left(func.md5(keyed), 27), "")
-        expected = literal(f"{context}:") + digest
-    else:
-        expected = literal("")  # made below, from the name
-    query = (
-        select(
-            Booking.id,
-            Booking.therapist_id,
-            Booking.start_at,
-            Booking.end_at,
-            Booking.setting,
-            Booking.status,
-            Booking.ics_sequence,
-            Booking.updated_at,
-            name.label("other_name"),
-            expected.label("expected"),
-            kept.fingerprint,
-            kept.sequence,
-            kept.stamped_at,
-        )
+        expected = expected + func.coalesce(func.left(func.md5(keyed), 27), "")
+    changed = or_(
+        kept.sequence.is_distinct_from(Booking.ics_sequence),
+        kept.stamped_at.is_distinct_from(Booking.updated_at),
+    )
+    joined = (
+        select()
+        .select_from(Booking)
         .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
         .outerjoin(other, to_other)
         .where(in_feed)
     )
-    if is_postgresql:
-        rows = connection.execute(
-            query.where(
-                or_(
-                    kept.fingerprint.is_distinct_from(expected),
-                    kept.sequence.is_distinct_from(Booking.ics_sequence),
-                    kept.stamped_at.is_distinct_from(Booking.updated_at),
-                )
-            )
-        ).all()
-        return [_StaleRow._make(row[:10]) for row in rows]
-    found = []
-    for row in connection.execute(query):
-        made = f"{context}:{_name_digest(key, row.other_name)}" if named else row.expected
-        if (row.fingerprint, row.sequence, row.stamped_at) != (
-            made,
-            row.ics_sequence,
-            row.updated_at,
-        ):
-            found.append(_StaleRow._make((*row[:9], made)))
+    whole = joined.add_columns(
+        Booking.id,
+        Booking.therapist_id,
+        Booking.start_at,
+        Booking.end_at,
+        Booking.setting,
+        Booking.status,
+        Booking.ics_sequence,
+        Booking.updated_at,
+        name.label("other_name"),
+        expected.label("expected"),
+    )
+    if is_postgresql or not named:
+        stale = or_(changed, kept.fingerprint.is_distinct_from(expected))
+        return [_StaleRow._make(row) for row in connection.execute(whole.where(stale))]
+    made: dict[int, str] = {}
+    digests: dict[str | None, str] = {}
+    light = joined.add_columns(Booking.id, name, kept.fingerprint, changed.label("changed"))
+    for row in connection.execute(light):
+        digest = digests.get(row.display_name)
+        if digest is None:
+            digest = f"{context}:{_name_digest(key, row.display_name)}"
+            digests[row.display_name] = digest
+        if row.changed or row.fingerprint != digest:
+            made[row.id] = digest
+    ids = sorted(made)
+    found: list[_StaleRow] = []
+    for start in range(0, len(ids), 500):
+        rows = connection.execute(whole.where(Booking.id.in_(ids[start : start + 500])))
+        found.extend(_StaleRow._make((*row[:9], made[row.id])) for row in rows)
     return found
 
 
