@@ -141,8 +141,19 @@ def assemble_feed(
     the header, the time zones and a join, the same bytes as building it whole."""
     if refresh_minutes < 1:
         raise ValueError("refresh_minutes must be positive")
+    head = _feed_head(tuple(sorted(zone_windows.items())), calendar_name, refresh_minutes)
+    return head + b"".join(event_texts) + b"END:VCALENDAR\r\n"
+
+
+@functools.lru_cache(maxsize=256)
+def _feed_head(
+    zone_windows: tuple[tuple[str, tuple[date, date]], ...],
+    calendar_name: str,
+    refresh_minutes: int,
+) -> bytes:
+    """A feed's header and time zones, made once per zone, window years and name."""
     calendar = _calendar("PUBLISH", (), ())
-    for time_zone, (first_date, last_date) in sorted(zone_windows.items()):
+    for time_zone, (first_date, last_date) in zone_windows:
         calendar.add_component(vtimezone(time_zone, first_date, last_date))
     # NAME (RFC 7986) and X-WR-CALNAME (Apple/Google/Outlook) carry the same name.
     calendar.calendar_name = calendar_name
@@ -153,7 +164,7 @@ def assemble_feed(
     end = b"END:VCALENDAR\r\n"
     if not head.endswith(end):  # pragma: no cover - icalendar always ends a calendar so
         raise ValueError("unexpected calendar serialisation")
-    return head[: -len(end)] + b"".join(event_texts) + end
+    return head[: -len(end)]
 
 
 def google_calendar_url(event: IcsEvent) -> str:

@@ -2,9 +2,10 @@
 tokens (`changed_at`), so a conditional request reads one row (services/calendars/feeds.py).
 
 A flush touching a booking marks its client and its therapist, one touching a person or
-their preferences marks them; just before the commit one UPDATE stamps the marked owners'
-active tokens. The only bulk UPDATE of bookings expires lapsed holds, and held sessions
-are not in feeds.
+their preferences marks them, and a new name (a person's or a therapist profile's) marks
+everyone with a session with them, whose feeds show it; just before the commit one
+UPDATE stamps the marked owners' active tokens. The only bulk UPDATE of bookings expires
+lapsed holds, and held sessions are not in feeds.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from teletherapy.extensions import db
 from teletherapy.models import (
@@ -27,15 +28,25 @@ from teletherapy.models import (
 _FEED_MARK = "teletherapy.feeds_changed"
 
 
-def _marks(session: Session) -> tuple[set[int], set[int]]:
-    found: tuple[set[int], set[int]] = session.info.setdefault(_FEED_MARK, (set(), set()))
+_Marks = tuple[set[int], set[int], set[int], set[int]]
+
+
+def _marks(session: Session) -> _Marks:
+    """(users, therapists, renamed users, renamed therapists) marked in this transaction."""
+    found: _Marks = session.info.setdefault(_FEED_MARK, (set(), set(), set(), set()))
     return found
+
+
+def _renamed(session: Session, obj: User | TherapistProfile) -> bool:
+    """A name set on a row that existed before (an expired old value counts as changed)."""
+    state: InstanceState[Any] = inspect(obj)
+    return obj not in session.new and state.attrs.display_name.history.has_changes()
 
 
 def _collect_feed_changes(session: Session, flush_context: UOWTransaction) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Booking):
-            users, therapists = _marks(session)
+            users, therapists, _, _ = _marks(session)
             if obj.client_id is not None:
                 users.add(int(obj.client_id))
             if obj.therapist_id is not None:
@@ -44,6 +55,10 @@ def _collect_feed_changes(session: Session, flush_context: UOWTransaction) -> No
             _marks(session)[0].add(int(obj.user_id))
         elif isinstance(obj, User) and obj.id is not None:
             _marks(session)[0].add(int(obj.id))
+            if _renamed(session, obj):  # the therapists' feeds name their clients
+                _marks(session)[2].add(int(obj.id))
+        elif isinstance(obj, TherapistProfile) and obj.id is not None and _renamed(session, obj):
+            _marks(session)[3].add(int(obj.id))  # the clients' feeds name their therapist
 
 
 def _stamp_feeds(session: Session) -> None:
@@ -56,14 +71,23 @@ def _stamp_feeds(session: Session) -> None:
     if not (has_app_context() and session is db.session()):
         session.info.pop(_FEED_MARK, None)  # scripts' raw sessions are not kept current
         return
-    users, therapists = session.info.pop(_FEED_MARK)
+    users, therapists, renamed_users, renamed_therapists = session.info.pop(_FEED_MARK)
     T = CalendarFeedToken
+    P = TherapistProfile
     owners = or_(
         T.user_id.in_(sorted(users)),
-        T.user_id.in_(
-            select(TherapistProfile.user_id).where(TherapistProfile.id.in_(sorted(therapists)))
-        ),
+        T.user_id.in_(select(P.user_id).where(P.id.in_(sorted(therapists)))),
     )
+    if renamed_users:
+        owners = owners | T.user_id.in_(
+            select(P.user_id)
+            .join(Booking, Booking.therapist_id == P.id)
+            .where(Booking.client_id.in_(sorted(renamed_users)))
+        )
+    if renamed_therapists:
+        owners = owners | T.user_id.in_(
+            select(Booking.client_id).where(Booking.therapist_id.in_(sorted(renamed_therapists)))
+        )
     with session.no_autoflush:
         session.execute(
             update(T).where(owners, T.revoked_at.is_(None)).values(changed_at=utcnow()),

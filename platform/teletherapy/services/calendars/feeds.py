@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import LargeBinary, String, and_, func, literal, or_, select, text, update
 from sqlalchemy import cast as cast_
@@ -259,43 +259,15 @@ def build_feed_for_token(
 
 
 def _build(user: User, now: datetime) -> bytes:
-    """The feed from each booking's kept text (BookingFeedText): only bookings whose
-    fingerprint changed since (a new SEQUENCE, a new DTSTAMP, another summary) are
-    rendered again, and their new text is kept in the same commit.
-
-    A first, light read takes what the fingerprints, the order and the time zones need
-    (and the kept texts); the few bookings to render are then read whole."""
+    """The feed from each booking's kept text (BookingFeedText): only bookings whose text
+    differs from what it would be now (a new SEQUENCE, a new DTSTAMP, another name or
+    another shared context) are rendered again, and kept in the same commit."""
     audience = "therapist" if user.therapist is not None else "client"
-    kept = BookingFeedText
-    # The other person's name comes with each row (a join, not a second query).
-    other: Any = User if audience == "therapist" else TherapistProfile
-    to_other = (
-        User.id == Booking.client_id
-        if audience == "therapist"
-        else TherapistProfile.id == Booking.therapist_id
-    )
-    # Core rows (the session's connection, no ORM loading step): half the cost per row.
-    rows = (
-        db.session.connection()
-        .execute(
-            select(
-                Booking.id,
-                other.display_name.label("other_name"),
-                Booking.ics_sequence,
-                Booking.updated_at,
-                kept.fingerprint,
-            )
-            .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
-            .outerjoin(other, to_other)
-            .where(_whose(user), _window(now))
-        )
-        .all()
-    )
+    # Read before keeping texts commits (and expires the user: no reload afterwards).
+    time_zone = user.time_zone
+    in_feed = _whose(user) & _window(now)
     detail = get_preferences(user).calendar_detail
     named = detail != CalendarDetail.DISCREET.value
-    names = {r.id: r.other_name for r in rows if r.other_name is not None} if named else {}
-    if detail == CalendarDetail.INITIALS.value:  # the therapist's choice: initials only
-        names = {booking_id: initials(name) for booking_id, name in names.items()}
     host = organizer_for(user)
     # What every event of this feed shares, translated once (gettext per event was most
     # of a build): the texts' templates, the viewer's zone, the links' base, the host.
@@ -305,23 +277,15 @@ def _build(user: User, now: datetime) -> bytes:
     manage = gettext("Manage this session: %(link)s")
     places = {setting: str(label) for setting, label in LOCATION_TEXT.items()}
     base = public_url("/")
-    shared = repr((with_name, group, appointment, manage, places, user.time_zone, base, host))
-    contexts: dict[str | None, str] = {}
-    stale: dict[int, tuple[str, str | None]] = {}  # booking id -> (fingerprint, name)
-    for row in rows:
-        other = names.get(row.id) if named else None
-        context = contexts.get(other)
-        if context is None:
-            made_of = f"{shared}|{named}|{other}".encode()
-            context = contexts[other] = hashlib.sha1(made_of, usedforsecurity=False).hexdigest()
-        # Every change of a booking moves its updated_at (the DTSTAMP): with SEQUENCE and
-        # what the viewer's texts share, that is everything its text is made of.
-        fingerprint = f"{context[:12]}:{row.ics_sequence}:{row.updated_at.timestamp():.6f}"
-        if row.fingerprint != fingerprint:
-            stale[row.id] = (fingerprint, other)
+    shared = repr(
+        (with_name, group, appointment, manage, places, time_zone, base, host, named, detail)
+    )
+    context = hashlib.sha1(shared.encode(), usedforsecurity=False).hexdigest()[:12]
     fresh: list[dict[str, Any]] = []
-    for booking in _whole(stale):
-        fingerprint, other = stale[booking.id]
+    for booking in _stale(in_feed, audience, context, named):
+        other = booking.other_name if named else None
+        if other and detail == CalendarDetail.INITIALS.value:  # initials only
+            other = initials(other)
         summary = (with_name % {"name": other} if other else group) if named else appointment
         link = public_url(f"/sessions/{booking.id}")
         body = render_feed_event(
@@ -330,7 +294,7 @@ def _build(user: User, now: datetime) -> bytes:
                 sequence=booking.ics_sequence,
                 start=booking.start_at,
                 end=booking.end_at,
-                time_zone=user.time_zone,
+                time_zone=time_zone,
                 summary=summary,
                 dtstamp=booking.updated_at,
                 organizer=host,
@@ -344,20 +308,118 @@ def _build(user: User, now: datetime) -> bytes:
             {
                 "booking_id": booking.id,
                 "audience": audience,
-                "fingerprint": fingerprint,
+                "fingerprint": booking.expected,
+                "sequence": booking.ics_sequence,
+                "stamped_at": booking.updated_at,
                 "body": body,
             }
         )
     if fresh:
         _keep(fresh)
-    texts, first, last = _kept_texts(user, audience, now)
-    windows = feed_zone_windows(user.time_zone, [first, last] if texts else [])
+    texts, first, last = _kept_texts(in_feed, audience)
+    windows = feed_zone_windows(time_zone, [first, last] if texts else [])
     # A discreet feed's name says nothing about therapy: it shows in the calendar list.
     name = CALENDAR_NAME if named else str(gettext("Appointments"))
     return assemble_feed([texts], windows, name, refresh_minutes=REFRESH_MINUTES)
 
 
-def _kept_texts(user: User, audience: str, now: datetime) -> tuple[bytes, datetime, datetime]:
+def _name_key() -> str:
+    """The key of the names' digests, from the app's secret: a digest of a name alone could
+    be found again from a list of names (and an initials-only feed shows no full name)."""
+    secret = str(current_app.config["SECRET_KEY"])
+    return hashlib.sha256(f"feed-names:{secret}".encode()).hexdigest()[:32]
+
+
+def _name_digest(key: str, name: str | None) -> str:
+    """What a kept text's fingerprint holds of the other party's name: a keyed digest (the
+    name itself is not kept beside a text that may show initials or nothing); the same
+    as PostgreSQL's left(md5(key || name), 27)."""
+    if not name:
+        return ""
+    return hashlib.md5((key + name).encode(), usedforsecurity=False).hexdigest()[:27]
+
+
+class _StaleRow(NamedTuple):
+    id: int
+    therapist_id: int
+    start_at: datetime
+    end_at: datetime
+    setting: str
+    status: str
+    ics_sequence: int
+    updated_at: datetime
+    other_name: str | None
+    expected: str  # the fingerprint its text is kept under
+
+
+def _stale(
+    in_feed: ColumnElement[bool], audience: str, context: str, named: bool
+) -> list[_StaleRow]:
+    """The feed's bookings whose kept text is missing or differs from what it would be
+    now, with what rendering them needs. PostgreSQL compares everything in the query (a
+    build after one change reads one row); SQLite has no md5, so it compares SEQUENCE and
+    DTSTAMP in the query and the names' digests here, then reads the stale rows whole."""
+    kept = BookingFeedText
+    # The other person's name comes with each row (a join, not a second query).
+    other: Any = User if audience == "therapist" else TherapistProfile
+    to_other = (
+        User.id == Booking.client_id
+        if audience == "therapist"
+        else TherapistProfile.id == Booking.therapist_id
+    )
+    name = other.display_name
+    key = _name_key()
+    connection = db.session.connection()
+    is_postgresql = connection.dialect.name == "postgresql"
+    expected: ColumnElement[str] = literal(f"{context}:")
+    if named and is_postgresql:
+        keyed = literal(key) + func.nullif(name, "")
+        expected = expected + func.coalesce(func.left(func.md5(keyed), 27), "")
+    changed = or_(
+        kept.sequence.is_distinct_from(Booking.ics_sequence),
+        kept.stamped_at.is_distinct_from(Booking.updated_at),
+    )
+    joined = (
+        select()
+        .select_from(Booking)
+        .outerjoin(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
+        .outerjoin(other, to_other)
+        .where(in_feed)
+    )
+    whole = joined.add_columns(
+        Booking.id,
+        Booking.therapist_id,
+        Booking.start_at,
+        Booking.end_at,
+        Booking.setting,
+        Booking.status,
+        Booking.ics_sequence,
+        Booking.updated_at,
+        name.label("other_name"),
+        expected.label("expected"),
+    )
+    if is_postgresql or not named:
+        stale = or_(changed, kept.fingerprint.is_distinct_from(expected))
+        return [_StaleRow._make(row) for row in connection.execute(whole.where(stale))]
+    made: dict[int, str] = {}
+    digests: dict[str | None, str] = {}
+    light = joined.add_columns(Booking.id, name, kept.fingerprint, changed.label("changed"))
+    for row in connection.execute(light):
+        digest = digests.get(row.display_name)
+        if digest is None:
+            digest = f"{context}:{_name_digest(key, row.display_name)}"
+            digests[row.display_name] = digest
+        if row.changed or row.fingerprint != digest:
+            made[row.id] = digest
+    ids = sorted(made)
+    found: list[_StaleRow] = []
+    for start in range(0, len(ids), 500):
+        rows = connection.execute(whole.where(Booking.id.in_(ids[start : start + 500])))
+        found.extend(_StaleRow._make((*row[:9], made[row.id])) for row in rows)
+    return found
+
+
+def _kept_texts(in_feed: ColumnElement[bool], audience: str) -> tuple[bytes, datetime, datetime]:
     """The feed's kept event texts joined in build_feed's order (start, then the UID as
     text), with the first start and the last end. PostgreSQL joins them itself: one value
     comes back instead of a row per event."""
@@ -367,7 +429,7 @@ def _kept_texts(user: User, audience: str, now: datetime) -> tuple[bytes, dateti
         select()
         .select_from(Booking)
         .join(kept, and_(kept.booking_id == Booking.id, kept.audience == audience))
-        .where(_whose(user), _window(now))
+        .where(in_feed)
     )
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
@@ -395,28 +457,6 @@ def _kept_texts(user: User, audience: str, now: datetime) -> tuple[bytes, dateti
     )
 
 
-def _whole(stale: Mapping[int, Any]) -> list[Any]:
-    """The bookings to render again, read whole (a handful after a change)."""
-    found: list[Any] = []
-    ids = sorted(stale)
-    for start in range(0, len(ids), 500):
-        found.extend(
-            db.session.connection().execute(
-                select(
-                    Booking.id,
-                    Booking.therapist_id,
-                    Booking.start_at,
-                    Booking.end_at,
-                    Booking.setting,
-                    Booking.status,
-                    Booking.ics_sequence,
-                    Booking.updated_at,
-                ).where(Booking.id.in_(ids[start : start + 500]))
-            )
-        )
-    return found
-
-
 def _uid(booking_id: int) -> str:
     return f"feed-booking-{booking_id}@{UID_DOMAIN}"
 
@@ -434,7 +474,12 @@ def _keep(rows: list[dict[str, Any]]) -> None:
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["booking_id", "audience"],
-                set_={"fingerprint": stmt.excluded.fingerprint, "body": stmt.excluded.body},
+                set_={
+                    "fingerprint": stmt.excluded.fingerprint,
+                    "sequence": stmt.excluded.sequence,
+                    "stamped_at": stmt.excluded.stamped_at,
+                    "body": stmt.excluded.body,
+                },
             )
         )
     db.session.commit()
