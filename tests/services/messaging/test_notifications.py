@@ -385,3 +385,33 @@ def test_cancelling_every_week_of_a_series_cancels_the_series(db, people):
     # One message per person: each later version superseded the pending earlier one.
     assert sorted(r.to_address for r in pending) == sorted([therapist.email, client.email])
     assert {r.ics_method for r in pending} == {"CANCEL"}
+
+
+def test_a_fresh_single_booking_writes_its_messages_without_reading_the_outbox(db, people, now):
+    """A session this transaction inserted has no messages yet: nothing is looked up or
+    superseded (the calendar lock is held meanwhile); what is written is the same."""
+    from sqlalchemy import event
+
+    therapist, client = people
+    booking = add_booking(db, therapist, client, z("2026-12-08T23:00Z"))
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        notifications.on_booking_confirmed(booking=booking, now=now, fresh=True)
+        db.session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    touching = [s for s in statements if "outbox_messages" in s]
+    assert touching and all(s.lstrip().upper().startswith("INSERT") for s in touching)
+    fresh = sorted((r.to_address, r.kind, r.dedupe_key) for r in rows(db))
+    assert len([k for _, k, _ in fresh if k == "booking_confirmed"]) == 2
+    assert len([k for _, k, _ in fresh if k == "reminder"]) >= 2
+    # The same booking confirmed again the ordinary way finds those rows and adds nothing.
+    notifications.on_booking_confirmed(booking=booking, now=now)
+    db.session.commit()
+    assert sorted((r.to_address, r.kind, r.dedupe_key) for r in rows(db)) == fresh

@@ -144,7 +144,7 @@ def add_sessions(
     db.session.flush()
     if hold_until is None:
         for row in rows:
-            notifications.on_booking_confirmed(booking=row, now=now)
+            notifications.on_booking_confirmed(booking=row, now=now, fresh=True)
     return rows
 
 
