@@ -49,9 +49,11 @@ def read_rows(statement: Any) -> list[Any]:
     return list(db.session.connection().execute(statement))
 
 
-def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
+def _tag_flag(kind: str, code: str, therapist_id: Any = None) -> ColumnElement[bool]:
+    """Whether the therapist (the profile row, or the given id column) has this tag."""
     return exists().where(
-        TherapistTag.therapist_id == TherapistProfile.id,
+        TherapistTag.therapist_id
+        == (TherapistProfile.id if therapist_id is None else therapist_id),
         TherapistTag.kind == kind,
         TherapistTag.code == code,
     )
@@ -170,12 +172,15 @@ def _tags_column(kinds: Sequence[str]) -> Any:
     )
 
 
-def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
-    """Sessions booked this week, and those in a reduced band (the weekly cap)."""
+def _week_columns(
+    bands: Sequence[FeeBand], now: datetime, therapist_id: Any = None
+) -> tuple[Any, Any]:
+    """Sessions booked this week, and those in a reduced band (the weekly cap), of the
+    profile row's therapist or of the given id column."""
     start, end = week_bounds(now)
     reduced = [b.code for b in bands if b.is_reduced]
     this_week = (
-        Booking.therapist_id == TherapistProfile.id,
+        Booking.therapist_id == (TherapistProfile.id if therapist_id is None else therapist_id),
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start_at >= start,
         Booking.start_at < end,
