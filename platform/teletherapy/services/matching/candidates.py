@@ -330,8 +330,14 @@ def preferred_openings_for(
     setting: str,
     now: datetime,
     fits: Callable[[datetime], bool],
+    may_fit: Callable[[datetime, datetime], bool] | None = None,
 ) -> dict[int, datetime | None]:
     """The next free slot of each therapist in `setting` that `fits` (preferred times)."""
     return next_openings_fitting(
-        therapist_ids=therapist_ids, setting=setting, now=now, fits=fits, is_new_client=True
+        therapist_ids=therapist_ids,
+        setting=setting,
+        now=now,
+        fits=fits,
+        is_new_client=True,
+        may_fit=may_fit,
     )

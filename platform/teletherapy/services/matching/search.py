@@ -39,7 +39,12 @@ from sqlalchemy import exists, select
 from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
-from teletherapy.domain.matching import fits_preferred_times, hard_filter, rank
+from teletherapy.domain.matching import (
+    fits_preferred_times,
+    hard_filter,
+    may_fit_preferred_times,
+    rank,
+)
 from teletherapy.domain.matching_types import (
     MAX_LIMIT,
     LanguageWish,
@@ -273,6 +278,7 @@ def find_matches(
             setting=request.setting,
             now=now,
             fits=lambda start: fits_preferred_times(start, request),
+            may_fit=lambda start, end: may_fit_preferred_times(start, end, request),
         )
         openings = {tid: preferred.get(tid) or first for tid, first in openings.items()}
     final = rank(
