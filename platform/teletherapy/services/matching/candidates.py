@@ -148,12 +148,6 @@ def _wanted_kinds(request: MatchRequest) -> list[str]:
     return [kind for kind, asked in wanted if asked]
 
 
-def _filter_kinds(request: MatchRequest) -> list[str]:
-    """The tag kinds the hard filters look at."""
-    kinds = ["language"] if any(w.required for w in request.languages) else []
-    return kinds + (["age_group"] if request.age_group else [])
-
-
 def _tags_column(kinds: Sequence[str]) -> Any:
     """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
     if not kinds:
@@ -197,16 +191,16 @@ def candidate_query(
     now: datetime,
     *,
     band_required: bool,
-    light: bool = False,
+    booked_when: Any = None,
 ) -> Any:
     """One row per therapist with everything matching needs (correlated subqueries use
     the tag primary key and the bookings (therapist_id, start_at) index).
 
     For a search (`band_required`) the flags that cannot change the answer are left out:
     online elsewhere only matters for an online request (and those rows are all online
-    here), a licence in the state only for home visits. `light` rows are for therapists
-    the SQL prefilter ruled out: only what the hard filters read (languages, age groups,
-    place, capacity), so the domain can say which filter removed them.
+    here), a licence in the state only for home visits. With `booked_when`, the week's
+    sessions are counted only for rows meeting that condition (0 for the others: the
+    hard filters rule them out, and only ranking reads the count).
     """
     P = TherapistProfile
     single = not band_required
@@ -246,8 +240,10 @@ def candidate_query(
         ),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
-        _tags_column(_filter_kinds(request) if light else _wanted_kinds(request)).label("tags"),
-        (literal(0) if light else booked).label("booked"),
+        _tags_column(_wanted_kinds(request)).label("tags"),
+        (booked if booked_when is None else case((booked_when, booked), else_=literal(0))).label(
+            "booked"
+        ),
         used.label("used"),
     ]
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)

@@ -2,11 +2,12 @@
 
 Online (the large case: every therapist online in the client's state), all in SQL:
 
-* one GROUP BY counts the therapists in place (verified, accepting, online in the state,
+* the therapists in place are read once (a CTE, `_scan_and_top`) for both of these:
+* a GROUP BY counts the therapists in place (verified, accepting, online in the state,
   in the band) by the traits the hard filters read (each required language, the age
   group, reduced-fee capacity); `domain.matching.count_filters` turns those groups into
   `removed_by` and the relaxations, exactly as `rank` would over every therapist;
-* one query orders those who pass every filter by the score's numerator (the wishes
+* an ordered LIMIT takes those who pass every filter by the score's numerator (the wishes
   met, weighted as `domain.matching` weighs them) in thousandths of the score, rounded
   up (never below the domain's rounded score, at most one above it), then sessions
   booked this week, then id, and returns the window plus MARGIN whole rows; the domain
@@ -16,8 +17,8 @@ Online (the large case: every therapist online in the client's state), all in SQ
   every therapist would give (tests/services/matching/test_shortlist.py).
 
 In person, the place is a bounding box, and distances decide the filters and the score:
-the therapists in the box come back as rows (light ones for those the SQL prefilter
-rules out) and the domain ranks them all (see search.py).
+the therapists in the box come back as rows of one query and the domain ranks them all
+(see search.py).
 """
 
 from __future__ import annotations
@@ -354,28 +355,20 @@ def online_overview(
 def in_person_overview(
     request: MatchRequest, bands: Sequence[FeeBand], now: datetime, window: int
 ) -> Overview:
-    """The first pass of an in-person search: every therapist in the box as a row."""
-    place = in_place(request)
-    required = [condition for _, condition in filter_flags(request, bands, now)]
+    """The first pass of an in-person search: every therapist in the box as a row, from
+    one statement (the week's sessions counted only for those the tag filters let
+    through; the domain names the filter that removes each of the others and counts
+    what each relaxation would add)."""
+    tag_flags = [c for name, c in filter_flags(request, bands, now) if name != "capacity"]
     rows = read_rows(
-        candidate_query(request, bands, now, band_required=True).where(*place, *required)
+        candidate_query(
+            request,
+            bands,
+            now,
+            band_required=True,
+            booked_when=and_(*tag_flags) if tag_flags else None,
+        ).where(*in_place(request))
     )
     candidates = to_candidates(rows, request)
-    # Those the prefilter ruled out, as light rows: the domain still names the filter
-    # that removed each one and counts what each relaxation would add.
-    ruled_out = (
-        to_candidates(
-            read_rows(
-                candidate_query(request, bands, now, band_required=True, light=True).where(
-                    *place, ~and_(*required)
-                )
-            ),
-            request,
-        )
-        if required
-        else []
-    )
-    result = rank([*candidates, *ruled_out], dataclasses.replace(request, limit=window), now)
-    return Overview(
-        result=result, considered=len(candidates) + len(ruled_out), candidates=candidates
-    )
+    result = rank(candidates, dataclasses.replace(request, limit=window), now)
+    return Overview(result=result, considered=len(candidates), candidates=candidates)
