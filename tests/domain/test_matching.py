@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -664,3 +664,85 @@ def test_ranking_thousands_of_candidates_is_deterministic() -> None:
         for m in first.matches
     ]
     assert [k[:3] for k in keys] == sorted(k[:3] for k in keys)
+
+
+def _weekly_schedule(zone: str, rng: random.Random) -> Any:
+    from teletherapy.domain.availability import AvailabilitySettings, WeeklyRule
+    from teletherapy.domain.slots import Schedule
+
+    rules = []
+    for weekday in range(7):
+        start = rng.randint(0, 20)
+        rules.append(WeeklyRule(weekday, time(start), time(rng.randint(start + 1, 23)), "online"))
+    settings = AvailabilitySettings(zone, min_notice_hours=rng.choice((0, 24)), horizon_days=40)
+    return Schedule(settings=settings, rules=rules)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 10, 20, 9, 0, tzinfo=UTC),  # Europe then the US fall back within the horizon
+        datetime(2026, 3, 1, 9, 0, tzinfo=UTC),  # spring forward within the horizon
+        NOW,
+    ],
+)
+def test_skipping_windows_that_cannot_fit_the_preferred_times_finds_the_same_opening(
+    now: datetime,
+) -> None:
+    """may_fit_preferred_times lets the slot engine skip whole windows: the first fitting
+    opening must be the one found by checking every slot, in any zones, across DST."""
+    from teletherapy.domain.matching import fits_preferred_times, may_fit_preferred_times
+    from teletherapy.domain.slots import first_opening_where
+
+    rng = random.Random(now.toordinal())
+    zones = ("America/New_York", "America/Los_Angeles", "Europe/London", "Asia/Kolkata")
+    for _ in range(60):
+        windows = []
+        for _ in range(rng.randint(1, 3)):
+            start = rng.randint(0, 22 * 60)
+            end = rng.randint(start + 1, 24 * 60 - 1)
+            windows.append(
+                TimeWindow(rng.randint(0, 6), time(*divmod(start, 60)), time(*divmod(end, 60)))
+            )
+        request = client(preferred_times=tuple(windows), time_zone=rng.choice(zones))
+        schedule = _weekly_schedule(rng.choice(zones), rng)
+        calls: list[datetime] = []
+
+        def fits(
+            start: datetime, request: MatchRequest = request, calls: list[datetime] = calls
+        ) -> bool:
+            calls.append(start)
+            return fits_preferred_times(start, request)
+
+        every = first_opening_where(schedule, now, fits, "online")
+        checked = len(calls)
+        calls.clear()
+        skipping = first_opening_where(
+            schedule,
+            now,
+            fits,
+            "online",
+            may_fit=lambda a, b, request=request: may_fit_preferred_times(a, b, request),
+        )
+        assert skipping == every, (request.preferred_times, request.time_zone, schedule)
+        assert len(calls) <= checked
+
+
+def test_a_window_on_another_day_cannot_fit_and_is_not_laid_out() -> None:
+    from teletherapy.domain.matching import may_fit_preferred_times
+    from teletherapy.domain.slots import first_opening_where
+
+    wednesday_evening = client(preferred_times=(TimeWindow(2, time(17), time(21)),))
+    monday_morning = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # 9:00 in New York
+    assert not may_fit_preferred_times(
+        monday_morning, monday_morning + timedelta(hours=4), wednesday_evening
+    )
+    wednesday = datetime(2026, 12, 9, 22, 0, tzinfo=UTC)  # 17:00 in New York
+    assert may_fit_preferred_times(wednesday, wednesday + timedelta(hours=1), wednesday_evening)
+    # An engine told that no window can fit never lays (or checks) a single slot.
+    checked: list[datetime] = []
+    schedule = _weekly_schedule("America/New_York", random.Random(1))
+    found = first_opening_where(
+        schedule, NOW, lambda s: checked.append(s) is None, "online", may_fit=lambda a, b: False
+    )
+    assert found is None and checked == []

@@ -69,7 +69,8 @@ def test_naive_datetimes_are_refused(db: Any) -> None:
 
 def test_postgresql_sessions_run_in_utc_so_instants_need_no_conversion(postgres_url: str) -> None:
     """Every PostgreSQL connection sets TimeZone=UTC: instants arrive as UTC already (the
-    type's fast path), and SQL date arithmetic does not depend on the server's default."""
+    type's fast path), and SQL date arithmetic does not depend on the server's default.
+    JIT is off (compiling cost more than running matching's queries at scale)."""
     from sqlalchemy import create_engine
 
     from teletherapy.settings import DEFAULTS, engine_options
@@ -81,5 +82,6 @@ def test_postgresql_sessions_run_in_utc_so_instants_need_no_conversion(postgres_
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
             assert connection.exec_driver_sql("SELECT now()").scalar().tzinfo is UTC
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
     finally:
         engine.dispose()

@@ -6,7 +6,7 @@ import dataclasses
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from teletherapy.domain import vocabularies as vocab
@@ -252,6 +252,31 @@ def _offers_modality(candidate: TherapistCandidate, modality: str) -> bool:
 def fits_preferred_times(opening: datetime, request: MatchRequest) -> bool:
     """True when `opening` falls in one of the request's preferred weekly windows."""
     return _fits(opening, request)
+
+
+def may_fit_preferred_times(start: datetime, end: datetime, request: MatchRequest) -> bool:
+    """False only when no instant in [start, end) falls in a preferred window: lets the
+    slot engine skip whole availability windows. Wall-clock times are compared with an
+    hour of margin on each side, so a change of UTC offset inside the range (DST) can
+    never make it say no wrongly; a yes is only a maybe (`fits_preferred_times` decides)."""
+    zone = request.zone
+    low = start.astimezone(zone).replace(tzinfo=None) - _MARGIN
+    high = end.astimezone(zone).replace(tzinfo=None) + _MARGIN
+    day = low.date()
+    while day <= high.date():
+        for w in request.preferred_times:
+            if (
+                w.weekday == day.weekday()
+                and w.start < w.end
+                and datetime.combine(day, w.start) < high
+                and datetime.combine(day, w.end) > low
+            ):
+                return True
+        day += timedelta(days=1)
+    return False
+
+
+_MARGIN = timedelta(hours=1)
 
 
 def _fits(opening: datetime, request: MatchRequest) -> bool:

@@ -163,14 +163,22 @@ def first_opening_where(
     setting: str | None = None,
     *,
     is_new_client: bool = False,
+    may_fit: Callable[[datetime, datetime], bool] | None = None,
 ) -> Slot | None:
-    """The earliest offered slot whose start `fits` (a client's preferred days and times)."""
+    """The earliest offered slot whose start `fits` (a client's preferred days and times).
+
+    `may_fit(start, end)` is an optional cheap test of a whole availability window: when
+    it says no start in [start, end) can fit, the window's slots are not laid at all. It
+    may say yes wrongly (`fits` still decides), never no wrongly.
+    """
     engine = _Engine.of(schedule, now)
     first, last = engine.date_range()
     return next(
         (
             slot
-            for slot in engine.slots(first, last, setting, is_new_client=is_new_client)
+            for slot in engine.slots(
+                first, last, setting, is_new_client=is_new_client, may_fit=may_fit
+            )
             if fits(slot.start)
         ),
         None,
@@ -338,7 +346,13 @@ class _Engine:
         return None
 
     def slots(
-        self, from_date: date, to_date: date, setting: str | None, *, is_new_client: bool
+        self,
+        from_date: date,
+        to_date: date,
+        setting: str | None,
+        *,
+        is_new_client: bool,
+        may_fit: Callable[[datetime, datetime], bool] | None = None,
     ) -> Iterator[Slot]:
         if is_new_client and not self.settings.accepting_new_clients:
             return
@@ -347,13 +361,30 @@ class _Engine:
         first, last = self.date_range()
         day, to_date = max(from_date, first), min(to_date, last)
         while day <= to_date:
-            if self.cap_reason(day) is None:
-                yield from self._day_slots(day, setting)
+            if self.cap_reason(day) is None and (
+                may_fit is None or self._day_may_fit(day, may_fit)
+            ):
+                yield from self._day_slots(day, setting, may_fit)
             day += _ONE_DAY
 
-    def _day_slots(self, day: date, setting: str | None) -> Iterator[Slot]:
+    def _day_may_fit(self, day: date, may_fit: Callable[[datetime, datetime], bool]) -> bool:
+        """Whether any window of this local date could fit: windows never cross local
+        midnight, so the whole date is asked before its windows are built."""
+        return may_fit(
+            datetime.combine(day, time(0), tzinfo=self.zone),
+            datetime.combine(day + _ONE_DAY, time(0), tzinfo=self.zone),
+        )
+
+    def _day_slots(
+        self,
+        day: date,
+        setting: str | None,
+        may_fit: Callable[[datetime, datetime], bool] | None = None,
+    ) -> Iterator[Slot]:
         for window, kind in self.calendar.windows(day, setting):
             if window.end <= self.earliest:
+                continue
+            if may_fit is not None and not may_fit(window.start, window.end):
                 continue
             step = self.step(kind)
             start = window.start

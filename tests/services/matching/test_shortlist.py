@@ -101,3 +101,68 @@ def test_counts_name_each_filter_when_every_therapist_fails_one(demo: None, now:
     assert [m.candidate.id for m in fast.result.matches] == [
         m.candidate.id for m in full.result.matches
     ]
+
+
+def test_the_online_first_pass_reads_the_therapists_in_place_in_one_statement(
+    db: Any, demo: None, now: datetime
+) -> None:
+    """The counts and the best rows come from one scan of the state (a CTE), not two."""
+    from sqlalchemy import event
+
+    bands = list_fee_bands()
+    request = MatchRequest(
+        setting="online",
+        state="NY",
+        fee_band=bands[-1],
+        time_zone="America/New_York",
+        languages=(LanguageWish("es", True),),
+        concerns=("anxiety",),
+    )
+    sent: list[str] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        fast = shortlist.online_overview(request, bands, now, 10)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    assert fast.result.matches and fast.considered > len(fast.result.matches)
+    assert len([s for s in sent if "therapist_profiles" in s]) == 1
+
+
+def test_an_in_person_first_pass_reads_the_box_in_one_statement(
+    db: Any, demo: None, now: datetime
+) -> None:
+    """Those the tag filters rule out come in the same rows (no second query of the box),
+    and the domain still names what removed them."""
+    from sqlalchemy import event
+
+    from teletherapy.gateways.zipcodes import find_zip
+
+    bands = list_fee_bands()
+    harlem = find_zip("10027")
+    assert harlem is not None
+    request = MatchRequest(
+        setting="in_office",
+        state="NY",
+        fee_band=bands[-1],
+        time_zone="America/New_York",
+        zip=harlem.zip,
+        location=harlem.point,
+        max_distance_km=80,
+        languages=(LanguageWish("zh", True),),
+    )
+    sent: list[str] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        full = shortlist.in_person_overview(request, bands, now, 10)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    assert len([s for s in sent if "therapist_profiles" in s]) == 1
+    assert full.result.removed_by.get("language_required", 0) > 0

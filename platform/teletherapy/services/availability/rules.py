@@ -463,8 +463,10 @@ def next_openings_fitting(
     now: datetime,
     fits: Callable[[datetime], bool],
     is_new_client: bool = True,
+    may_fit: Callable[[datetime, datetime], bool] | None = None,
 ) -> dict[int, datetime | None]:
-    """The first offered slot start per therapist that `fits` (preferred days and times)."""
+    """The first offered slot start per therapist that `fits` (preferred days and times);
+    `may_fit` skips whole windows (see slots.first_opening_where)."""
     ids = list(dict.fromkeys(therapist_ids))
     schedules = load_schedules(ids, now=now)
     result: dict[int, datetime | None] = {}
@@ -473,7 +475,9 @@ def next_openings_fitting(
         slot = (
             None
             if schedule is None
-            else first_opening_where(schedule, now, fits, setting, is_new_client=is_new_client)
+            else first_opening_where(
+                schedule, now, fits, setting, is_new_client=is_new_client, may_fit=may_fit
+            )
         )
         result[therapist_id] = None if slot is None else slot.start
     return result

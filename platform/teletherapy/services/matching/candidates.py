@@ -49,9 +49,11 @@ def read_rows(statement: Any) -> list[Any]:
     return list(db.session.connection().execute(statement))
 
 
-def _tag_flag(kind: str, code: str) -> ColumnElement[bool]:
+def _tag_flag(kind: str, code: str, therapist_id: Any = None) -> ColumnElement[bool]:
+    """Whether the therapist (the profile row, or the given id column) has this tag."""
     return exists().where(
-        TherapistTag.therapist_id == TherapistProfile.id,
+        TherapistTag.therapist_id
+        == (TherapistProfile.id if therapist_id is None else therapist_id),
         TherapistTag.kind == kind,
         TherapistTag.code == code,
     )
@@ -146,12 +148,6 @@ def _wanted_kinds(request: MatchRequest) -> list[str]:
     return [kind for kind, asked in wanted if asked]
 
 
-def _filter_kinds(request: MatchRequest) -> list[str]:
-    """The tag kinds the hard filters look at."""
-    kinds = ["language"] if any(w.required for w in request.languages) else []
-    return kinds + (["age_group"] if request.age_group else [])
-
-
 def _tags_column(kinds: Sequence[str]) -> Any:
     """The therapist's tags of these kinds as one "kind:code,kind:code" string per row."""
     if not kinds:
@@ -170,12 +166,15 @@ def _tags_column(kinds: Sequence[str]) -> Any:
     )
 
 
-def _week_columns(bands: Sequence[FeeBand], now: datetime) -> tuple[Any, Any]:
-    """Sessions booked this week, and those in a reduced band (the weekly cap)."""
+def _week_columns(
+    bands: Sequence[FeeBand], now: datetime, therapist_id: Any = None
+) -> tuple[Any, Any]:
+    """Sessions booked this week, and those in a reduced band (the weekly cap), of the
+    profile row's therapist or of the given id column."""
     start, end = week_bounds(now)
     reduced = [b.code for b in bands if b.is_reduced]
     this_week = (
-        Booking.therapist_id == TherapistProfile.id,
+        Booking.therapist_id == (TherapistProfile.id if therapist_id is None else therapist_id),
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start_at >= start,
         Booking.start_at < end,
@@ -192,16 +191,16 @@ def candidate_query(
     now: datetime,
     *,
     band_required: bool,
-    light: bool = False,
+    booked_when: Any = None,
 ) -> Any:
     """One row per therapist with everything matching needs (correlated subqueries use
     the tag primary key and the bookings (therapist_id, start_at) index).
 
     For a search (`band_required`) the flags that cannot change the answer are left out:
     online elsewhere only matters for an online request (and those rows are all online
-    here), a licence in the state only for home visits. `light` rows are for therapists
-    the SQL prefilter ruled out: only what the hard filters read (languages, age groups,
-    place, capacity), so the domain can say which filter removed them.
+    here), a licence in the state only for home visits. With `booked_when`, the week's
+    sessions are counted only for rows meeting that condition (0 for the others: the
+    hard filters rule them out, and only ranking reads the count).
     """
     P = TherapistProfile
     single = not band_required
@@ -241,8 +240,10 @@ def candidate_query(
         ),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
-        _tags_column(_filter_kinds(request) if light else _wanted_kinds(request)).label("tags"),
-        (literal(0) if light else booked).label("booked"),
+        _tags_column(_wanted_kinds(request)).label("tags"),
+        (booked if booked_when is None else case((booked_when, booked), else_=literal(0))).label(
+            "booked"
+        ),
         used.label("used"),
     ]
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
@@ -325,8 +326,14 @@ def preferred_openings_for(
     setting: str,
     now: datetime,
     fits: Callable[[datetime], bool],
+    may_fit: Callable[[datetime, datetime], bool] | None = None,
 ) -> dict[int, datetime | None]:
     """The next free slot of each therapist in `setting` that `fits` (preferred times)."""
     return next_openings_fitting(
-        therapist_ids=therapist_ids, setting=setting, now=now, fits=fits, is_new_client=True
+        therapist_ids=therapist_ids,
+        setting=setting,
+        now=now,
+        fits=fits,
+        is_new_client=True,
+        may_fit=may_fit,
     )

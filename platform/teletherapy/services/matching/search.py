@@ -9,10 +9,11 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
    grouped by what the hard filters read, so `removed_by` and the relaxations are exact
    without loading them; the best window (+ a margin) is picked in SQL by the score's
    numerator, sessions booked this week and id, and ranked exactly by the domain.
+   Online, the counts and the best rows come from one statement (one scan of the state).
    In person: the therapists in the bounding box (twice the distance for the "travel
-   up to 2x km" relaxation; home visits: HOME_RADIUS_MAX_KM) come back as rows, light
-   ones for those the SQL prefilter (required languages, age group, reduced-fee
-   capacity) rules out, and the domain filters, counts and ranks them all.
+   up to 2x km" relaxation; home visits: HOME_RADIUS_MAX_KM) come back as rows of one
+   query (sessions this week counted only for those the tag filters let through), and
+   the domain filters, counts and ranks them all.
    "allow online sessions" (in person only) is counted by one more query of ids
    (online_alternative). `removed_by` counts among the therapists in place (verified,
    accepting, in the band); relaxations never loosen the band, verification,
@@ -39,7 +40,12 @@ from sqlalchemy import exists, select
 from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
-from teletherapy.domain.matching import fits_preferred_times, hard_filter, rank
+from teletherapy.domain.matching import (
+    fits_preferred_times,
+    hard_filter,
+    may_fit_preferred_times,
+    rank,
+)
 from teletherapy.domain.matching_types import (
     MAX_LIMIT,
     LanguageWish,
@@ -273,6 +279,7 @@ def find_matches(
             setting=request.setting,
             now=now,
             fits=lambda start: fits_preferred_times(start, request),
+            may_fit=lambda start, end: may_fit_preferred_times(start, end, request),
         )
         openings = {tid: preferred.get(tid) or first for tid, first in openings.items()}
     final = rank(

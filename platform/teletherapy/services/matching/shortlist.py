@@ -2,11 +2,12 @@
 
 Online (the large case: every therapist online in the client's state), all in SQL:
 
-* one GROUP BY counts the therapists in place (verified, accepting, online in the state,
+* the therapists in place are read once (a CTE, `_scan_and_top`) for both of these:
+* a GROUP BY counts the therapists in place (verified, accepting, online in the state,
   in the band) by the traits the hard filters read (each required language, the age
   group, reduced-fee capacity); `domain.matching.count_filters` turns those groups into
   `removed_by` and the relaxations, exactly as `rank` would over every therapist;
-* one query orders those who pass every filter by the score's numerator (the wishes
+* an ordered LIMIT takes those who pass every filter by the score's numerator (the wishes
   met, weighted as `domain.matching` weighs them) in thousandths of the score, rounded
   up (never below the domain's rounded score, at most one above it), then sessions
   booked this week, then id, and returns the window plus MARGIN whole rows; the domain
@@ -16,8 +17,8 @@ Online (the large case: every therapist online in the client's state), all in SQ
   every therapist would give (tests/services/matching/test_shortlist.py).
 
 In person, the place is a bounding box, and distances decide the filters and the score:
-the therapists in the box come back as rows (light ones for those the SQL prefilter
-rules out) and the domain ranks them all (see search.py).
+the therapists in the box come back as rows of one query and the domain ranks them all
+(see search.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, select, true
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, true
 from sqlalchemy.orm import aliased
 
 from teletherapy.domain.fees import FeeBand
@@ -150,10 +151,12 @@ def count_in_place(
     return considered, removed_by, MatchResult((), removed_by, relaxations)
 
 
-def _earned(request: MatchRequest) -> Any:
+def _earned(request: MatchRequest, row: Any = None) -> Any:
     """The score's numerator in SQL, as domain.matching._score_value adds it up before
-    openings are known (an online request: no distance, no opening yet)."""
-    P = TherapistProfile
+    openings are known (an online request: no distance, no opening yet). `row` gives
+    the columns (id, offers_group, gender, faith_integrated, lgbtq_affirming); by
+    default the profile's own."""
+    P = TherapistProfile if row is None else row
     weights: dict[tuple[str, str], float] = {}
 
     def add(kind: str, code: str, weight: float) -> None:
@@ -189,7 +192,7 @@ def _earned(request: MatchRequest) -> Any:
             .scalar_subquery()
         )
     if group_share:
-        offers = P.offers_group.is_(True) | _tag_flag("modality", "group")
+        offers = P.offers_group.is_(True) | _tag_flag("modality", "group", P.id)
         terms.append(case((offers, literal(group_share)), else_=literal(0.0)))
     if request.gender is not None and request.gender.weight:
         weight = float(request.gender.weight)
@@ -206,14 +209,6 @@ def _earned(request: MatchRequest) -> Any:
     for term in terms[1:]:
         total = total + term
     return total
-
-
-def _passing(request: MatchRequest, bands: Sequence[FeeBand], now: datetime) -> Any:
-    return and_(
-        *in_place(request),
-        *(condition for _, condition in filter_flags(request, bands, now)),
-        true(),
-    )
 
 
 def _bucket(earned: Any, total: float) -> Any:
@@ -250,32 +245,106 @@ def _settled(result: MatchResult, top: list[Any], total: float, window: int) -> 
     return shown == floor_b and _python_bucket(float(own.earned), total) == floor_b
 
 
+def _mask(flags: list[tuple[str, Any]], columns: Any) -> Any:
+    """The filter flags of a row as one integer (bit i set: flag i holds)."""
+    mask: Any = literal(0)
+    for i, (name, _) in enumerate(flags):
+        mask = mask + case((columns[name], literal(1 << i)), else_=literal(0))
+    return mask
+
+
+def _joined(value: Any) -> Any:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(value, literal(";"))
+    return func.group_concat(value, literal(";"))
+
+
+def _scan_and_top(
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, total: float, fetch: int
+) -> Any:
+    """One statement: the therapists in place are read once (a CTE) for both the groups
+    of `count_in_place` (as "mask:count;mask:count", the same value on every row) and the
+    best `fetch` of those who pass, by bucket, sessions booked this week and id, whose
+    whole rows only are loaded."""
+    P = TherapistProfile
+    flags = filter_flags(request, bands, now)
+    scan = (
+        select(
+            P.id.label("id"),
+            P.offers_group,
+            P.gender,
+            P.faith_integrated,
+            P.lgbtq_affirming,
+            *(condition.label(name) for name, condition in flags),
+        )
+        .select_from(P)
+        .join(TherapistFee, _band_join(request))
+        .where(*in_place(request))
+        .cte("in_place")
+    )
+    groups = (
+        select(_mask(flags, scan.c).label("mask"), func.count().label("n"))
+        .select_from(scan)
+        .group_by(*(scan.c[name] for name, _ in flags))
+        .subquery("groups")
+    )
+    counted = (
+        select(_joined(cast(groups.c.mask, String) + literal(":") + cast(groups.c.n, String)))
+        .select_from(groups)
+        .scalar_subquery()
+    )
+    # The score's numerator and the week's sessions: one probe each, for those who pass.
+    earned = _earned(request, scan.c).label("earned")
+    booked = _week_columns(bands, now, scan.c.id)[0].label("booked")
+    bucket = _bucket(earned, total).label("bucket")
+    top = (
+        select(scan.c.id, earned, booked, bucket)
+        .where(*(scan.c[name] for name, _ in flags), true())
+        .order_by(bucket.desc(), booked, scan.c.id)
+        .limit(fetch)
+        .subquery("top")
+    )
+    return (
+        candidate_query(request, bands, now, band_required=True)
+        .join(top, top.c.id == P.id)
+        .add_columns(top.c.earned.label("earned"), counted.label("groups"))
+        .order_by(top.c.bucket.desc(), top.c.booked, top.c.id)
+    )
+
+
+def _read_groups(
+    request: MatchRequest, flags: list[tuple[str, Any]], encoded: str
+) -> tuple[int, dict[str, int], MatchResult]:
+    """count_in_place's answer from the groups the one-statement search returns."""
+    weighted = []
+    for item in encoded.split(";"):
+        mask, _, n = item.partition(":")
+        traits = {name: bool(int(mask) >> i & 1) for i, (name, _) in enumerate(flags)}
+        weighted.append((_group_candidate(request, traits), int(n)))
+    considered = sum(n for _, n in weighted)
+    removed_by, relaxations = count_filters(weighted, request)
+    return considered, removed_by, MatchResult((), removed_by, relaxations)
+
+
 def online_overview(
     request: MatchRequest, bands: Sequence[FeeBand], now: datetime, window: int
 ) -> Overview:
     """The first pass of an online search without loading every therapist in the state."""
-    considered, removed_by, counted = count_in_place(request, bands, now)
-    P = TherapistProfile
     total = wish_total(request)
-    earned = _earned(request).label("earned")
-    bucket = _bucket(earned, total)
-    booked, _ = _week_columns(bands, now)
-    # The candidates' whole rows come with the order: PostgreSQL computes the columns
-    # that are not sort keys (the tags, the week's counts) only for the rows kept.
-    base = (
-        candidate_query(request, bands, now, band_required=True)
-        .add_columns(earned)
-        .where(_passing(request, bands, now))
-        .order_by(bucket.desc(), booked, P.id)
-    )
     windowed = dataclasses.replace(request, limit=window)
     fetch = window + MARGIN
     while True:
-        top = read_rows(base.limit(fetch))
+        top = read_rows(_scan_and_top(request, bands, now, total, fetch))
         result = rank(to_candidates(top, request), windowed, now)
         if len(top) < fetch or _settled(result, top, total, window):
             break
         fetch *= 4  # rounding put the last shown next to a half: look further
+    if top:
+        considered, removed_by, counted = _read_groups(
+            request, filter_flags(request, bands, now), top[0].groups
+        )
+    else:  # nobody passes: the groups come apart (the statement returned no row)
+        considered, removed_by, counted = count_in_place(request, bands, now)
     return Overview(
         result=MatchResult(result.matches, removed_by, counted.relaxations),
         considered=considered,
@@ -286,28 +355,20 @@ def online_overview(
 def in_person_overview(
     request: MatchRequest, bands: Sequence[FeeBand], now: datetime, window: int
 ) -> Overview:
-    """The first pass of an in-person search: every therapist in the box as a row."""
-    place = in_place(request)
-    required = [condition for _, condition in filter_flags(request, bands, now)]
+    """The first pass of an in-person search: every therapist in the box as a row, from
+    one statement (the week's sessions counted only for those the tag filters let
+    through; the domain names the filter that removes each of the others and counts
+    what each relaxation would add)."""
+    tag_flags = [c for name, c in filter_flags(request, bands, now) if name != "capacity"]
     rows = read_rows(
-        candidate_query(request, bands, now, band_required=True).where(*place, *required)
+        candidate_query(
+            request,
+            bands,
+            now,
+            band_required=True,
+            booked_when=and_(*tag_flags) if tag_flags else None,
+        ).where(*in_place(request))
     )
     candidates = to_candidates(rows, request)
-    # Those the prefilter ruled out, as light rows: the domain still names the filter
-    # that removed each one and counts what each relaxation would add.
-    ruled_out = (
-        to_candidates(
-            read_rows(
-                candidate_query(request, bands, now, band_required=True, light=True).where(
-                    *place, ~and_(*required)
-                )
-            ),
-            request,
-        )
-        if required
-        else []
-    )
-    result = rank([*candidates, *ruled_out], dataclasses.replace(request, limit=window), now)
-    return Overview(
-        result=result, considered=len(candidates) + len(ruled_out), candidates=candidates
-    )
+    result = rank(candidates, dataclasses.replace(request, limit=window), now)
+    return Overview(result=result, considered=len(candidates), candidates=candidates)
