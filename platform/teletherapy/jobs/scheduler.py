@@ -40,6 +40,9 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     scheduler.add_job(
         tasks.refresh_openings, "interval", seconds=60, args=[app], id="refresh_openings"
     )
+    scheduler.add_job(
+        tasks.condense_equity, "interval", minutes=15, args=[app], id="condense_equity"
+    )
     scheduler.add_job(tasks.prune_outbox, "interval", hours=1, args=[app], id="prune_outbox")
     scheduler.add_job(
         tasks.sweep_payments,

@@ -55,6 +55,18 @@ def refresh_openings(app: Flask) -> None:
         refresh_due_openings(now=utcnow())
 
 
+def condense_equity(app: Flask) -> None:
+    """First searches older than equity's PENDING_DAYS lose their owner (kept as hours)."""
+    from teletherapy.extensions import db
+    from teletherapy.services.equity.recording import condense_stale_first_searches
+
+    with app.app_context():
+        condensed = condense_stale_first_searches(now=utcnow())
+        db.session.commit()
+        if condensed:
+            logger.info("equity: %s first searches with no booking condensed", condensed)
+
+
 def prune_outbox(app: Flask) -> None:
     """What finished messages said, removed after outbox.CONTENT_DAYS (the rows stay)."""
     from teletherapy.services.messaging.outbox import prune_contents

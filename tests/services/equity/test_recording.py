@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from teletherapy.extensions import db
+from teletherapy.jobs import tasks
 from teletherapy.models import EquityCareStart, EquityFirstSearch, EquitySearch
 from teletherapy.services import bookings as booking
 from teletherapy.services.equity import recording
@@ -95,7 +96,11 @@ def test_a_first_search_with_no_booking_loses_its_owner_after_thirty_days(
 ) -> None:
     client = make_user("client")
     search(client.id, now - timedelta(days=31), fee_band="a")
-    search(None, now)  # any search condenses the stale ones
+    search(None, now)  # a search condenses nothing (it stays cheap): the job does
+    assert count(EquityFirstSearch) == 1
+    db.session.commit()
+    tasks.condense_equity(app)  # in its own app context and session, as the scheduler runs it
+    db.session.rollback()
     assert count(EquityFirstSearch) == 0
     start = db.session.scalars(select(EquityCareStart)).one()
     assert (start.hours_to_booking, start.hours_to_first_session, start.fee_band) == (
@@ -115,3 +120,31 @@ def test_a_booking_without_a_recorded_search_records_nothing(
     )
     assert count(EquityCareStart) == 0 and count(EquityFirstSearch) == 0
     assert recording.condense_stale_first_searches(now=now) == 0
+
+
+def test_a_search_commits_without_waiting_for_the_flush_and_only_its_own_transaction(
+    app: Any, make_user: Any, now: datetime, database_url: str
+) -> None:
+    """Statistics and saved answers: `SET LOCAL` in the search's transaction (PostgreSQL),
+    so the connection is back to a durable commit for whatever it serves next."""
+    from sqlalchemy import event
+
+    set_availability(make_user("therapist", display_name="Dr Ana"))
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        search(None, now, fee_band="a")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    relaxed = [s for s in statements if "synchronous_commit" in s]
+    if database_url.startswith("sqlite"):
+        assert relaxed == []
+        return
+    assert relaxed == ["SET LOCAL synchronous_commit = off"]
+    assert count(EquitySearch) == 1
+    assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"

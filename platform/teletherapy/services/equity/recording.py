@@ -5,7 +5,8 @@
 - A client's first search is kept in `EquityFirstSearch` (keyed by the client) only until
   their first booking, which turns it into an anonymous `EquityCareStart` row holding the
   elapsed hours; a first search with no booking after `PENDING_DAYS` is condensed the same
-  way with no hours, so no row links a person to a search for longer than that.
+  way with no hours (by a job every 15 minutes, not by each search), so no row links a
+  person to a search for longer than that.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ def record_search(
             most_removed_by=(most_removed_by or NONE_IN_PLACE) if result_count == 0 else None,
         )
     )
-    condense_stale_first_searches(now=now)
     if client_id is not None and _is_first_search(client_id):
         db.session.add(
             EquityFirstSearch(
@@ -104,7 +104,9 @@ def record_first_booking(*, client_id: int, first_start: datetime, now: datetime
 
 
 def condense_stale_first_searches(*, now: datetime) -> int:
-    """First searches older than PENDING_DAYS with no booking lose their owner; no commit."""
+    """First searches older than PENDING_DAYS with no booking lose their owner; no commit.
+
+    Run by the `condense_equity` job (jobs/tasks.py), which commits."""
     cutoff = now - timedelta(days=PENDING_DAYS)
     stale = list(
         db.session.scalars(select(EquityFirstSearch).where(EquityFirstSearch.searched_at < cutoff))
