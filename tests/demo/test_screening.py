@@ -48,3 +48,30 @@ def test_demo_clients_get_a_history_with_their_demo_therapist(
     )
     trend = queries.client_trend(actor_id=therapist.id, client_id=clients[0].id, now=now)
     assert len(trend.sessions) == 8
+
+
+def test_past_sessions_keep_one_working_hour_on_the_therapists_clock_across_dst(
+    db: Any, make_user: Any, now: Any
+) -> None:
+    """Weeks before and after the US change of Nov 1 2026: the same 8:00 / 10:00 in New
+    York for each client (not one UTC instant, which read 3 a.m. after the change)."""
+    from zoneinfo import ZoneInfo
+
+    from teletherapy.models import Booking
+
+    therapist = make_user("therapist", time_zone="America/New_York")
+    clients = [make_user("client") for _ in (1, 2)]
+    therapist.email = "therapist1@demo.test"
+    for i, person in enumerate(clients, start=1):
+        person.email = f"client{i}@demo.test"
+    db.session.commit()
+    seed_demo_screenings(now=now, therapists=1, clients=2)
+    zone = ZoneInfo("America/New_York")
+    for person, hour in zip(clients, (8, 10), strict=True):
+        starts = db.session.scalars(
+            select(Booking.start_at).where(Booking.client_id == person.id)
+        ).all()
+        local = {s.astimezone(zone) for s in starts}
+        assert len(local) == 8
+        assert {(t.hour, t.minute) for t in local} == {(hour, 0)}
+        assert {t.utcoffset() for t in local} == {timedelta(hours=-4), timedelta(hours=-5)}

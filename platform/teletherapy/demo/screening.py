@@ -8,7 +8,8 @@ show something real. No demo answer flags self-harm (no alert emails from the se
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -89,8 +90,9 @@ def seed_demo_screenings(*, now: datetime, therapists: int, clients: int) -> int
 
 
 def _past_sessions(client: User, therapist: User, *, now: datetime, slot: int) -> None:
-    """Completed sessions through the lifecycle, at the client's price; clients who share a
-    therapist meet them at different hours (`slot`), so no two sessions overlap."""
+    """Completed sessions through the lifecycle, at the client's price, at one hour of the
+    therapist's working day (the same wall-clock hour across a DST change, as a real weekly
+    client keeps); clients who share a therapist meet them at different hours (`slot`)."""
     assert therapist.therapist_id is not None
     try:
         fee_cents, fee_band = price_for_client(
@@ -99,10 +101,11 @@ def _past_sessions(client: User, therapist: User, *, now: datetime, slot: int) -
     except ConflictError:  # a partial demo without fee profiles: history without a price
         fee_cents, fee_band = 0, None
     sessions = []
+    zone = ZoneInfo(therapist.time_zone)
+    hour = 8 + 2 * slot  # 8:00 to 18:00 (at most 6 clients) on the therapist's wall clock
     for weeks in SESSION_WEEKS_AGO:
-        start = (now - timedelta(weeks=weeks, hours=-1 + 2 * slot)).replace(
-            minute=0, second=0, microsecond=0
-        )
+        day = (now - timedelta(weeks=weeks)).astimezone(zone).date()
+        start = datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
         sessions.append(
             lifecycle.NewSession(
                 start=start,
