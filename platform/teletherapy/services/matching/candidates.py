@@ -49,8 +49,9 @@ def read_rows(statement: Any) -> list[Any]:
     return list(db.session.connection().execute(statement))
 
 
-def _tag_flag(kind: str, code: str, therapist_id: Any = None) -> ColumnElement[bool]:
-    """Whether the therapist (the profile row, or the given id column) has this tag."""
+def _tag_flag(kind: str, code: Any, therapist_id: Any = None) -> ColumnElement[bool]:
+    """Whether the therapist (the profile row, or the given id column) has this tag
+    (`code` a value or a bound parameter)."""
     return exists().where(
         TherapistTag.therapist_id
         == (TherapistProfile.id if therapist_id is None else therapist_id),
@@ -72,17 +73,23 @@ def place_filter(request: MatchRequest) -> ColumnElement[bool]:
     """
     P = TherapistProfile
     if request.setting == "online" or request.location is None:
-        return P.id.in_(
-            select(TherapistTag.therapist_id).where(
-                TherapistTag.kind == "online_state", TherapistTag.code == request.state
-            )
-        )
+        return online_in(request.state)
     if request.setting == "in_office":
         reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
         box = _in_box(P.office_lat, P.office_lon, request.location, reach)
     else:
         box = _in_box(P.home_lat, P.home_lon, request.location, HOME_RADIUS_MAX_KM)
     return P.id.in_(select(P.id).where(box))
+
+
+def online_in(state: Any) -> ColumnElement[bool]:
+    """Online in the state (a value or a bound parameter), driven by the tag index (an
+    EXISTS here would scan every profile)."""
+    return TherapistProfile.id.in_(
+        select(TherapistTag.therapist_id).where(
+            TherapistTag.kind == "online_state", TherapistTag.code == state
+        )
+    )
 
 
 def online_alternative(
@@ -100,12 +107,7 @@ def online_alternative(
     conditions: list[Any] = [
         P.verified_at.is_not(None),
         P.accepting_new_clients.is_(True),
-        # Driven by the tag index (an EXISTS here would scan every profile).
-        P.id.in_(
-            select(TherapistTag.therapist_id).where(
-                TherapistTag.kind == "online_state", TherapistTag.code == request.state
-            )
-        ),
+        online_in(request.state),
         *(_tag_flag("language", w.code) for w in request.languages if w.required),
     ]
     if request.age_group:
@@ -172,7 +174,12 @@ def _week_columns(
     """Sessions booked this week, and those in a reduced band (the weekly cap), of the
     profile row's therapist or of the given id column."""
     start, end = week_bounds(now)
-    reduced = [b.code for b in bands if b.is_reduced]
+    return week_counts(start, end, [b.code for b in bands if b.is_reduced], therapist_id)
+
+
+def week_counts(start: Any, end: Any, reduced: Any, therapist_id: Any = None) -> tuple[Any, Any]:
+    """_week_columns from the week's bounds and the reduced bands' codes (values, or bound
+    parameters: `reduced` then an expanding one)."""
     this_week = (
         Booking.therapist_id == (TherapistProfile.id if therapist_id is None else therapist_id),
         Booking.status.in_(ACTIVE_STATUSES),
@@ -202,6 +209,30 @@ def candidate_query(
     sessions are counted only for rows meeting that condition (0 for the others: the
     hard filters rule them out, and only ranking reads the count).
     """
+    start, end = week_bounds(now)
+    return candidate_select(
+        request.setting,
+        request.state,
+        request.fee_band.code,
+        (start, end, [b.code for b in bands if b.is_reduced]),
+        tuple(_wanted_kinds(request)),
+        band_required=band_required,
+        booked_when=booked_when,
+    )
+
+
+def candidate_select(
+    setting: str,
+    state: Any,
+    band_code: Any,
+    week: tuple[Any, Any, Any],
+    tag_kinds: tuple[str, ...],
+    *,
+    band_required: bool,
+    booked_when: Any = None,
+) -> Any:
+    """candidate_query from its values (the state, the band's code and the week's bounds
+    and reduced codes may be bound parameters; the rest decides the statement's shape)."""
     P = TherapistProfile
     single = not band_required
     online_anywhere: Any = (
@@ -210,12 +241,9 @@ def candidate_query(
         else false()
     )
     licensed_here: Any = (
-        _tag_flag("licence_state", request.state)
-        if single or request.setting == "home"
-        else false()
+        _tag_flag("licence_state", state) if single or setting == "home" else false()
     )
-    online_here_flag = _tag_flag("online_state", request.state)
-    booked, used = _week_columns(bands, now)
+    booked, used = week_counts(*week)
     columns: list[Any] = [
         P.id,
         P.display_name,
@@ -235,18 +263,18 @@ def candidate_query(
         P.reduced_fee_weekly_cap,
         TherapistFee.fee_cents,
         # A search for online sessions only loads therapists online in the state.
-        (true() if band_required and request.setting == "online" else online_here_flag).label(
-            "online_here"
-        ),
+        (
+            true() if band_required and setting == "online" else _tag_flag("online_state", state)
+        ).label("online_here"),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
-        _tags_column(_wanted_kinds(request)).label("tags"),
+        _tags_column(tag_kinds).label("tags"),
         (booked if booked_when is None else case((booked_when, booked), else_=literal(0))).label(
             "booked"
         ),
         used.label("used"),
     ]
-    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
+    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == band_code)
     stmt = select(*columns)
     return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
 
