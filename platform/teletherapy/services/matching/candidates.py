@@ -93,7 +93,7 @@ def online_in(state: Any) -> ColumnElement[bool]:
 
 
 def online_alternative(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, shown: set[int]
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, also_online: int
 ) -> Relaxation | None:
     """ "allow online sessions" for an in-person request, from one query of ids.
 
@@ -101,7 +101,9 @@ def online_alternative(
     the in-person search itself, so this relaxation is counted in SQL: the therapists
     who pass every hard filter of the same request made online (online in the state,
     verified, accepting, the band, required languages, age group, reduced-fee capacity),
-    less those the in-person search already shows.
+    less those the in-person search already shows (`also_online`: the caller counts them
+    from its rows, which say who is online in the state; sending their ids to be
+    subtracted here cost more than the count).
     """
     P = TherapistProfile
     conditions: list[Any] = [
@@ -116,15 +118,10 @@ def online_alternative(
         _, used = _week_columns(bands, now)
         conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
-    # Counted in the database: thousands of ids need not travel to be subtracted.
-    already = case((P.id.in_(sorted(shown)), 1), else_=0) if shown else literal(0)
-    total, overlap = read_rows(
-        select(func.count(), func.coalesce(func.sum(already), 0))
-        .select_from(P)
-        .join(TherapistFee, on)
-        .where(*conditions)
-    )[0]
-    more = int(total) - int(overlap)
+    total = read_rows(
+        select(func.count()).select_from(P).join(TherapistFee, on).where(*conditions)
+    )[0][0]
+    more = int(total) - also_online
     return Relaxation(change="allow online sessions", more=more) if more else None
 
 

@@ -287,8 +287,14 @@ def find_matches(
     )
     relaxations = list(overview.relaxations)
     if request.setting != "online":
-        shown = {c.id for c in shortlist.candidates if hard_filter(c, request) is None}
-        online = online_alternative(request, bands, now, shown)
+        # Those shown in person who are online in the state pass the online request too
+        # (the same filters but the place): online_alternative does not count them again.
+        also_online = sum(
+            1
+            for c in shortlist.candidates
+            if c.id in shortlist.online_here and hard_filter(c, request) is None
+        )
+        online = online_alternative(request, bands, now, also_online)
         if online is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
             relaxations = sorted([online, *relaxations], key=lambda r: -r.more)

@@ -66,6 +66,8 @@ class Overview:
     result: MatchResult
     considered: int  # therapists in place (verified, accepting, in the band)
     candidates: list[TherapistCandidate]  # in person: every candidate row that was loaded
+    # In person: the ids of those rows online in the client's state (see online_alternative).
+    online_here: frozenset[int] = frozenset()
 
 
 def in_place(request: MatchRequest) -> tuple[Any, ...]:
@@ -221,4 +223,9 @@ def in_person_overview(
     )
     candidates = to_candidates(rows, request)
     result = rank(candidates, dataclasses.replace(request, limit=window), now)
-    return Overview(result=result, considered=len(candidates), candidates=candidates)
+    return Overview(
+        result=result,
+        considered=len(candidates),
+        candidates=candidates,
+        online_here=frozenset(row.id for row in rows if row.online_here),
+    )
