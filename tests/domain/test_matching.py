@@ -746,3 +746,52 @@ def test_a_window_on_another_day_cannot_fit_and_is_not_laid_out() -> None:
         schedule, NOW, lambda s: checked.append(s) is None, "online", may_fit=lambda a, b: False
     )
     assert found is None and checked == []
+
+
+def test_preferred_times_remembers_each_answer_and_gives_the_plain_functions_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One search asks the same local midnights and grid times for every therapist of a
+    zone: PreferredTimes answers as the plain functions do, computing each question once
+    (whatever zone the instants carry: the same instant is the same question)."""
+    from zoneinfo import ZoneInfo
+
+    from teletherapy.domain import matching
+    from teletherapy.domain.matching import (
+        PreferredTimes,
+        fits_preferred_times,
+        may_fit_preferred_times,
+    )
+
+    request = client(
+        preferred_times=(TimeWindow(2, time(17), time(21)), TimeWindow(5, time(9), time(10))),
+        time_zone="America/Los_Angeles",
+    )
+    times = PreferredTimes(request)
+    rng = random.Random(14)
+    for _ in range(300):
+        start = NOW + timedelta(minutes=30 * rng.randint(0, 2 * 24 * 14))
+        end = start + timedelta(minutes=30 * rng.randint(1, 48))
+        assert times.fits(start) == fits_preferred_times(start, request)
+        assert times.may_fit(start, end) == may_fit_preferred_times(start, end, request)
+    fits_calls: list[datetime] = []
+    may_fit_calls: list[datetime] = []
+    plain_fits, plain_may_fit = matching._fits, matching.may_fit_preferred_times
+    monkeypatch.setattr(
+        matching, "_fits", lambda at, r: fits_calls.append(at) is None and plain_fits(at, r)
+    )
+    monkeypatch.setattr(
+        matching,
+        "may_fit_preferred_times",
+        lambda a, b, r: may_fit_calls.append(a) is None and plain_may_fit(a, b, r),
+    )
+    fresh = PreferredTimes(request)
+    wednesday = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)  # Wednesday 17:00 in Los Angeles
+    same_instant = wednesday.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert fresh.fits(wednesday) and fresh.fits(same_instant) and fresh.fits(wednesday)
+    hour = timedelta(hours=1)
+    assert fresh.may_fit(wednesday, wednesday + hour)
+    assert fresh.may_fit(same_instant, same_instant + hour)
+    assert not fresh.may_fit(wednesday + 6 * hour, wednesday + 7 * hour)
+    assert not fresh.may_fit(wednesday + 6 * hour, wednesday + 7 * hour)
+    assert len(fits_calls) == 1 and len(may_fit_calls) == 2

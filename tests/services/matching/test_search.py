@@ -219,6 +219,31 @@ def test_office_just_inside_the_distance_is_shown_just_outside_is_not(
     ]
 
 
+def test_allow_online_does_not_count_again_those_shown_in_person_who_are_also_online(
+    offices: dict[str, int], make_user: Any, now: datetime
+):
+    """Shown in person and online in the state: already shown, not "more". Online in the
+    state but too far for the office: one more if online sessions are allowed."""
+    both = make_therapist(make_user, now, "Chelsea Both", office_zip="10001", online_states=("NY",))
+    far = make_therapist(
+        make_user, now, "Riverdale Both", office_zip="10463", online_states=("NY",)
+    )
+    search = find_matches(
+        request_payload={
+            "setting": "in_office",
+            "state": "NY",
+            "zip": HARLEM,
+            "max_distance_km": 8,
+        },
+        client_id=None,
+        now=now,
+    )
+    assert sorted(ids(search)) == sorted([offices["chelsea"], both])
+    assert far not in ids(search)
+    # The online-only therapist and the far one who is also online: two more.
+    assert ("allow online sessions", 2) in [(r.change, r.more) for r in search.relaxations]
+
+
 def test_allow_online_counts_only_therapists_who_pass_everything_else(
     offices: dict[str, int], now: datetime
 ):

@@ -166,3 +166,76 @@ def test_an_in_person_first_pass_reads_the_box_in_one_statement(
         event.remove(db.engine, "before_cursor_execute", grab)
     assert len([s for s in sent if "therapist_profiles" in s]) == 1
     assert full.result.removed_by.get("language_required", 0) > 0
+
+
+def _sibling(request: MatchRequest, rng: random.Random, bands: list[Any]) -> MatchRequest:
+    """A request of the same statement shape with other values: other state, band (as
+    reduced or not), codes (a bijection of each vocabulary, "group" kept), nonzero
+    weights, gender code, age group and limit."""
+
+    def mapping(codes: tuple[str, ...]) -> dict[str, str]:
+        shuffled = list(codes)
+        rng.shuffle(shuffled)
+        return dict(zip(codes, shuffled, strict=True))
+
+    languages = mapping(LANGUAGES)
+    modalities = mapping(tuple(m for m in MODALITIES if m != "group")) | {"group": "group"}
+    concerns, cultures = mapping(CONCERNS), mapping(CULTURES)
+
+    def weight(w: int) -> int:
+        return w % 3 + 1 if w else 0
+
+    same_kind = [b for b in bands if b.is_reduced == request.fee_band.is_reduced]
+    return dataclasses.replace(
+        request,
+        state=rng.choice([s for s in STATES if s != request.state]),
+        fee_band=rng.choice(same_kind),
+        languages=tuple(
+            LanguageWish(languages[w.code], w.required, weight(w.weight)) for w in request.languages
+        ),
+        modalities=tuple(modalities[m] for m in request.modalities),
+        concerns=tuple(concerns[c] for c in request.concerns),
+        cultural_backgrounds=tuple(
+            Preference(cultures[p.code], weight(p.weight)) for p in request.cultural_backgrounds
+        ),
+        gender=Preference(
+            "man" if request.gender.code == "woman" else "woman", request.gender.weight
+        )
+        if request.gender is not None
+        else None,
+        faith_integrated=weight(request.faith_integrated),
+        lgbtq_affirming=weight(request.lgbtq_affirming),
+        age_group=rng.choice(("adults", "children", "adolescents")) if request.age_group else None,
+        limit=rng.choice((1, 3, 20)),
+    )
+
+
+def test_a_kept_statement_answers_each_request_of_its_shape_with_its_own_values(
+    demo: None, now: datetime
+) -> None:
+    """The online statement is built once per shape and kept: a request of a shape already
+    built (other state, band, codes, weights, limit) reuses it with its own bound values
+    and still gets what ranking every therapist gives."""
+    from teletherapy.domain.matching import wish_total
+    from teletherapy.services.matching import online_statement
+
+    bands = list_fee_bands()
+    rng = random.Random(14)
+    for _ in range(25):
+        first = _request(rng, rng.choice(bands))
+        second = _sibling(first, rng, bands)
+        shape = online_statement.online_shape(first, bands, now, wish_total(first), 10)[0]
+        assert online_statement.online_shape(second, bands, now, wish_total(second), 10)[0] == shape
+        online_statement.online_statement.cache_clear()
+        for request in (first, second):
+            window = request.limit + 5
+            fast = shortlist.online_overview(request, bands, now, window)
+            full = shortlist.in_person_overview(request, bands, now, window)
+            described = dataclasses.asdict(request)
+            assert fast.considered == full.considered, described
+            assert dict(fast.result.removed_by) == dict(full.result.removed_by), described
+            assert fast.result.relaxations == full.result.relaxations, described
+            assert [(m.candidate.id, m.score) for m in fast.result.matches] == [
+                (m.candidate.id, m.score) for m in full.result.matches
+            ], described
+        assert online_statement.online_statement.cache_info().misses == 1

@@ -49,8 +49,9 @@ def read_rows(statement: Any) -> list[Any]:
     return list(db.session.connection().execute(statement))
 
 
-def _tag_flag(kind: str, code: str, therapist_id: Any = None) -> ColumnElement[bool]:
-    """Whether the therapist (the profile row, or the given id column) has this tag."""
+def _tag_flag(kind: str, code: Any, therapist_id: Any = None) -> ColumnElement[bool]:
+    """Whether the therapist (the profile row, or the given id column) has this tag
+    (`code` a value or a bound parameter)."""
     return exists().where(
         TherapistTag.therapist_id
         == (TherapistProfile.id if therapist_id is None else therapist_id),
@@ -72,11 +73,7 @@ def place_filter(request: MatchRequest) -> ColumnElement[bool]:
     """
     P = TherapistProfile
     if request.setting == "online" or request.location is None:
-        return P.id.in_(
-            select(TherapistTag.therapist_id).where(
-                TherapistTag.kind == "online_state", TherapistTag.code == request.state
-            )
-        )
+        return online_in(request.state)
     if request.setting == "in_office":
         reach = min(request.max_distance_km * 2, MAX_DISTANCE_KM)
         box = _in_box(P.office_lat, P.office_lon, request.location, reach)
@@ -85,8 +82,18 @@ def place_filter(request: MatchRequest) -> ColumnElement[bool]:
     return P.id.in_(select(P.id).where(box))
 
 
+def online_in(state: Any) -> ColumnElement[bool]:
+    """Online in the state (a value or a bound parameter), driven by the tag index (an
+    EXISTS here would scan every profile)."""
+    return TherapistProfile.id.in_(
+        select(TherapistTag.therapist_id).where(
+            TherapistTag.kind == "online_state", TherapistTag.code == state
+        )
+    )
+
+
 def online_alternative(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, shown: set[int]
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, also_online: int
 ) -> Relaxation | None:
     """ "allow online sessions" for an in-person request, from one query of ids.
 
@@ -94,18 +101,15 @@ def online_alternative(
     the in-person search itself, so this relaxation is counted in SQL: the therapists
     who pass every hard filter of the same request made online (online in the state,
     verified, accepting, the band, required languages, age group, reduced-fee capacity),
-    less those the in-person search already shows.
+    less those the in-person search already shows (`also_online`: the caller counts them
+    from its rows, which say who is online in the state; sending their ids to be
+    subtracted here cost more than the count).
     """
     P = TherapistProfile
     conditions: list[Any] = [
         P.verified_at.is_not(None),
         P.accepting_new_clients.is_(True),
-        # Driven by the tag index (an EXISTS here would scan every profile).
-        P.id.in_(
-            select(TherapistTag.therapist_id).where(
-                TherapistTag.kind == "online_state", TherapistTag.code == request.state
-            )
-        ),
+        online_in(request.state),
         *(_tag_flag("language", w.code) for w in request.languages if w.required),
     ]
     if request.age_group:
@@ -114,15 +118,10 @@ def online_alternative(
         _, used = _week_columns(bands, now)
         conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
-    # Counted in the database: thousands of ids need not travel to be subtracted.
-    already = case((P.id.in_(sorted(shown)), 1), else_=0) if shown else literal(0)
-    total, overlap = read_rows(
-        select(func.count(), func.coalesce(func.sum(already), 0))
-        .select_from(P)
-        .join(TherapistFee, on)
-        .where(*conditions)
-    )[0]
-    more = int(total) - int(overlap)
+    total = read_rows(
+        select(func.count()).select_from(P).join(TherapistFee, on).where(*conditions)
+    )[0][0]
+    more = int(total) - also_online
     return Relaxation(change="allow online sessions", more=more) if more else None
 
 
@@ -172,7 +171,12 @@ def _week_columns(
     """Sessions booked this week, and those in a reduced band (the weekly cap), of the
     profile row's therapist or of the given id column."""
     start, end = week_bounds(now)
-    reduced = [b.code for b in bands if b.is_reduced]
+    return week_counts(start, end, [b.code for b in bands if b.is_reduced], therapist_id)
+
+
+def week_counts(start: Any, end: Any, reduced: Any, therapist_id: Any = None) -> tuple[Any, Any]:
+    """_week_columns from the week's bounds and the reduced bands' codes (values, or bound
+    parameters: `reduced` then an expanding one)."""
     this_week = (
         Booking.therapist_id == (TherapistProfile.id if therapist_id is None else therapist_id),
         Booking.status.in_(ACTIVE_STATUSES),
@@ -202,6 +206,30 @@ def candidate_query(
     sessions are counted only for rows meeting that condition (0 for the others: the
     hard filters rule them out, and only ranking reads the count).
     """
+    start, end = week_bounds(now)
+    return candidate_select(
+        request.setting,
+        request.state,
+        request.fee_band.code,
+        (start, end, [b.code for b in bands if b.is_reduced]),
+        tuple(_wanted_kinds(request)),
+        band_required=band_required,
+        booked_when=booked_when,
+    )
+
+
+def candidate_select(
+    setting: str,
+    state: Any,
+    band_code: Any,
+    week: tuple[Any, Any, Any],
+    tag_kinds: tuple[str, ...],
+    *,
+    band_required: bool,
+    booked_when: Any = None,
+) -> Any:
+    """candidate_query from its values (the state, the band's code and the week's bounds
+    and reduced codes may be bound parameters; the rest decides the statement's shape)."""
     P = TherapistProfile
     single = not band_required
     online_anywhere: Any = (
@@ -210,12 +238,9 @@ def candidate_query(
         else false()
     )
     licensed_here: Any = (
-        _tag_flag("licence_state", request.state)
-        if single or request.setting == "home"
-        else false()
+        _tag_flag("licence_state", state) if single or setting == "home" else false()
     )
-    online_here_flag = _tag_flag("online_state", request.state)
-    booked, used = _week_columns(bands, now)
+    booked, used = week_counts(*week)
     columns: list[Any] = [
         P.id,
         P.display_name,
@@ -235,18 +260,18 @@ def candidate_query(
         P.reduced_fee_weekly_cap,
         TherapistFee.fee_cents,
         # A search for online sessions only loads therapists online in the state.
-        (true() if band_required and request.setting == "online" else online_here_flag).label(
-            "online_here"
-        ),
+        (
+            true() if band_required and setting == "online" else _tag_flag("online_state", state)
+        ).label("online_here"),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
-        _tags_column(_wanted_kinds(request)).label("tags"),
+        _tags_column(tag_kinds).label("tags"),
         (booked if booked_when is None else case((booked_when, booked), else_=literal(0))).label(
             "booked"
         ),
         used.label("used"),
     ]
-    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
+    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == band_code)
     stmt = select(*columns)
     return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
 

@@ -41,9 +41,8 @@ from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
 from teletherapy.domain.fees import FeeBand, band_for_income, find_band
 from teletherapy.domain.matching import (
-    fits_preferred_times,
+    PreferredTimes,
     hard_filter,
-    may_fit_preferred_times,
     rank,
 )
 from teletherapy.domain.matching_types import (
@@ -274,12 +273,13 @@ def find_matches(
     if request.preferred_times:
         # The next opening inside the client's days and times comes first (it is what
         # they asked for); a sooner one outside them is kept as a second line.
+        times = PreferredTimes(request)
         preferred = preferred_openings_for(
             [c.id for c in best],
             setting=request.setting,
             now=now,
-            fits=lambda start: fits_preferred_times(start, request),
-            may_fit=lambda start, end: may_fit_preferred_times(start, end, request),
+            fits=times.fits,
+            may_fit=times.may_fit,
         )
         openings = {tid: preferred.get(tid) or first for tid, first in openings.items()}
     final = rank(
@@ -287,8 +287,14 @@ def find_matches(
     )
     relaxations = list(overview.relaxations)
     if request.setting != "online":
-        shown = {c.id for c in shortlist.candidates if hard_filter(c, request) is None}
-        online = online_alternative(request, bands, now, shown)
+        # Those shown in person who are online in the state pass the online request too
+        # (the same filters but the place): online_alternative does not count them again.
+        also_online = sum(
+            1
+            for c in shortlist.candidates
+            if c.id in shortlist.online_here and hard_filter(c, request) is None
+        )
+        online = online_alternative(request, bands, now, also_online)
         if online is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
             relaxations = sorted([online, *relaxations], key=lambda r: -r.more)

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, literal, select
 
 from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.matching import count_filters, rank, wish_total
@@ -41,14 +40,18 @@ from teletherapy.domain.matching_types import (
     TherapistCandidate,
 )
 from teletherapy.extensions import db
-from teletherapy.models import TherapistFee, TherapistProfile, TherapistTag
+from teletherapy.models import TherapistFee, TherapistProfile
 from teletherapy.services.matching.candidates import (
-    _tag_flag,
-    _week_columns,
     candidate_query,
     place_filter,
     read_rows,
     to_candidates,
+)
+from teletherapy.services.matching.online_statement import (
+    filter_flags,
+    flag_names,
+    online_shape,
+    online_statement,
 )
 
 # Rows beyond the window that the SQL order brings back, so that float sums in a
@@ -63,6 +66,8 @@ class Overview:
     result: MatchResult
     considered: int  # therapists in place (verified, accepting, in the band)
     candidates: list[TherapistCandidate]  # in person: every candidate row that was loaded
+    # In person: the ids of those rows online in the client's state (see online_alternative).
+    online_here: frozenset[int] = frozenset()
 
 
 def in_place(request: MatchRequest) -> tuple[Any, ...]:
@@ -79,28 +84,6 @@ def _band_join(request: MatchRequest) -> Any:
         TherapistFee.therapist_id == TherapistProfile.id,
         TherapistFee.band_code == request.fee_band.code,
     )
-
-
-def filter_flags(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime
-) -> list[tuple[str, Any]]:
-    """The hard filters beyond place and band as named SQL conditions, in the order
-    domain.matching.hard_filter checks them: each required language, the age group,
-    reduced-fee capacity."""
-    flags: list[tuple[str, Any]] = [
-        (f"language_{i}", _tag_flag("language", wish.code))
-        for i, wish in enumerate(request.languages)
-        if wish.required
-    ]
-    if request.age_group:
-        flags.append(("age_group", _tag_flag("age_group", request.age_group)))
-    if request.fee_band.is_reduced:
-        P = TherapistProfile
-        _, used = _week_columns(bands, now)
-        flags.append(
-            ("capacity", (P.reduced_fee_weekly_cap.is_(None)) | (used < P.reduced_fee_weekly_cap))
-        )
-    return flags
 
 
 def _group_candidate(request: MatchRequest, traits: dict[str, bool]) -> TherapistCandidate:
@@ -151,77 +134,6 @@ def count_in_place(
     return considered, removed_by, MatchResult((), removed_by, relaxations)
 
 
-def _earned(request: MatchRequest, row: Any = None) -> Any:
-    """The score's numerator in SQL, as domain.matching._score_value adds it up before
-    openings are known (an online request: no distance, no opening yet). `row` gives
-    the columns (id, offers_group, gender, faith_integrated, lgbtq_affirming); by
-    default the profile's own."""
-    P = TherapistProfile if row is None else row
-    weights: dict[tuple[str, str], float] = {}
-
-    def add(kind: str, code: str, weight: float) -> None:
-        weights[(kind, code)] = weights.get((kind, code), 0.0) + weight
-
-    for wish in request.languages:
-        if not wish.required:
-            add("language", wish.code, float(wish.weight))
-    group_share = 0.0
-    for modality in request.modalities:
-        share = 1 / len(request.modalities)
-        if modality == "group":
-            group_share += share  # offered as a tag or as the profile's groups
-        else:
-            add("modality", modality, share)
-    for concern in request.concerns:
-        add("concern", concern, 1 / len(request.concerns))
-    for pref in request.cultural_backgrounds:
-        add("culture", pref.code, float(pref.weight))
-    terms: list[Any] = []
-    if weights:
-        T = aliased(TherapistTag)
-        by_tag = case(
-            *(
-                (and_(T.kind == kind, T.code == code), literal(weight))
-                for (kind, code), weight in weights.items()
-            ),
-            else_=literal(0.0),
-        )
-        terms.append(
-            select(func.coalesce(func.sum(by_tag), literal(0.0)))
-            .where(T.therapist_id == P.id, T.kind.in_(sorted({k for k, _ in weights})))
-            .scalar_subquery()
-        )
-    if group_share:
-        offers = P.offers_group.is_(True) | _tag_flag("modality", "group", P.id)
-        terms.append(case((offers, literal(group_share)), else_=literal(0.0)))
-    if request.gender is not None and request.gender.weight:
-        weight = float(request.gender.weight)
-        terms.append(case((P.gender == request.gender.code, literal(weight)), else_=literal(0.0)))
-    for column, weight in (
-        (P.faith_integrated, request.faith_integrated),
-        (P.lgbtq_affirming, request.lgbtq_affirming),
-    ):
-        if weight:
-            terms.append(case((column.is_(True), literal(float(weight))), else_=literal(0.0)))
-    if not terms:
-        return literal(0.0)
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
-def _bucket(earned: Any, total: float) -> Any:
-    """floor(earned * 1000 / total + 0.5 + 1e-7): the score in thousandths, never below
-    what the domain's rounding gives and at most one above it (only next to a half)."""
-    if total <= 0:
-        return literal(0)
-    value = earned * literal(1000.0) / literal(total) + literal(0.5 + 1e-7)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.floor(value)
-    return cast(value, Integer)  # SQLite truncates, the same for values >= 0
-
-
 def _python_bucket(earned: float, total: float) -> int:
     return 0 if total <= 0 else math.floor(earned * 1000.0 / total + (0.5 + 1e-7))
 
@@ -245,81 +157,22 @@ def _settled(result: MatchResult, top: list[Any], total: float, window: int) -> 
     return shown == floor_b and _python_bucket(float(own.earned), total) == floor_b
 
 
-def _mask(flags: list[tuple[str, Any]], columns: Any) -> Any:
-    """The filter flags of a row as one integer (bit i set: flag i holds)."""
-    mask: Any = literal(0)
-    for i, (name, _) in enumerate(flags):
-        mask = mask + case((columns[name], literal(1 << i)), else_=literal(0))
-    return mask
-
-
-def _joined(value: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.string_agg(value, literal(";"))
-    return func.group_concat(value, literal(";"))
-
-
 def _scan_and_top(
     request: MatchRequest, bands: Sequence[FeeBand], now: datetime, total: float, fetch: int
-) -> Any:
-    """One statement: the therapists in place are read once (a CTE) for both the groups
-    of `count_in_place` (as "mask:count;mask:count", the same value on every row) and the
-    best `fetch` of those who pass, by bucket, sessions booked this week and id, whose
-    whole rows only are loaded."""
-    P = TherapistProfile
-    flags = filter_flags(request, bands, now)
-    scan = (
-        select(
-            P.id.label("id"),
-            P.offers_group,
-            P.gender,
-            P.faith_integrated,
-            P.lgbtq_affirming,
-            *(condition.label(name) for name, condition in flags),
-        )
-        .select_from(P)
-        .join(TherapistFee, _band_join(request))
-        .where(*in_place(request))
-        .cte("in_place")
-    )
-    groups = (
-        select(_mask(flags, scan.c).label("mask"), func.count().label("n"))
-        .select_from(scan)
-        .group_by(*(scan.c[name] for name, _ in flags))
-        .subquery("groups")
-    )
-    counted = (
-        select(_joined(cast(groups.c.mask, String) + literal(":") + cast(groups.c.n, String)))
-        .select_from(groups)
-        .scalar_subquery()
-    )
-    # The score's numerator and the week's sessions: one probe each, for those who pass.
-    earned = _earned(request, scan.c).label("earned")
-    booked = _week_columns(bands, now, scan.c.id)[0].label("booked")
-    bucket = _bucket(earned, total).label("bucket")
-    top = (
-        select(scan.c.id, earned, booked, bucket)
-        .where(*(scan.c[name] for name, _ in flags), true())
-        .order_by(bucket.desc(), booked, scan.c.id)
-        .limit(fetch)
-        .subquery("top")
-    )
-    return (
-        candidate_query(request, bands, now, band_required=True)
-        .join(top, top.c.id == P.id)
-        .add_columns(top.c.earned.label("earned"), counted.label("groups"))
-        .order_by(top.c.bucket.desc(), top.c.booked, top.c.id)
-    )
+) -> tuple[Any, dict[str, Any]]:
+    """The online statement for this request's shape (built once) and its values."""
+    shape, values = online_shape(request, bands, now, total, fetch)
+    return online_statement(shape), values
 
 
 def _read_groups(
-    request: MatchRequest, flags: list[tuple[str, Any]], encoded: str
+    request: MatchRequest, flags: list[str], encoded: str
 ) -> tuple[int, dict[str, int], MatchResult]:
     """count_in_place's answer from the groups the one-statement search returns."""
     weighted = []
     for item in encoded.split(";"):
         mask, _, n = item.partition(":")
-        traits = {name: bool(int(mask) >> i & 1) for i, (name, _) in enumerate(flags)}
+        traits = {name: bool(int(mask) >> i & 1) for i, name in enumerate(flags)}
         weighted.append((_group_candidate(request, traits), int(n)))
     considered = sum(n for _, n in weighted)
     removed_by, relaxations = count_filters(weighted, request)
@@ -334,15 +187,14 @@ def online_overview(
     windowed = dataclasses.replace(request, limit=window)
     fetch = window + MARGIN
     while True:
-        top = read_rows(_scan_and_top(request, bands, now, total, fetch))
+        statement, values = _scan_and_top(request, bands, now, total, fetch)
+        top = list(db.session.connection().execute(statement, values))
         result = rank(to_candidates(top, request), windowed, now)
         if len(top) < fetch or _settled(result, top, total, window):
             break
         fetch *= 4  # rounding put the last shown next to a half: look further
     if top:
-        considered, removed_by, counted = _read_groups(
-            request, filter_flags(request, bands, now), top[0].groups
-        )
+        considered, removed_by, counted = _read_groups(request, flag_names(request), top[0].groups)
     else:  # nobody passes: the groups come apart (the statement returned no row)
         considered, removed_by, counted = count_in_place(request, bands, now)
     return Overview(
@@ -371,4 +223,9 @@ def in_person_overview(
     )
     candidates = to_candidates(rows, request)
     result = rank(candidates, dataclasses.replace(request, limit=window), now)
-    return Overview(result=result, considered=len(candidates), candidates=candidates)
+    return Overview(
+        result=result,
+        considered=len(candidates),
+        candidates=candidates,
+        online_here=frozenset(row.id for row in rows if row.online_here),
+    )
