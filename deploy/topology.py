@@ -1,14 +1,16 @@
 """The production topology on one machine without Docker, all on 127.0.0.1.
 
     python deploy/topology.py up --dir DIR [--web-ports 8101,8102] [--pg-port 55432]
-                                 [--replica-port 55433] [--seed-demo] [--foreground]
+                                 [--replica-port 55433] [--pgbouncer-port 56432]
+                                 [--no-pgbouncer] [--seed-demo] [--foreground]
     python deploy/topology.py down --dir DIR
 
 `up` starts a PostgreSQL primary (initdb into DIR, wal_level=replica, replication from
 127.0.0.1), migrates it, makes a streaming replica with `pg_basebackup -R` into a second
 data directory on another port, starts Redis (rate limits), an SMTP sink that keeps every
-message in a Maildir (DIR/mail), two gunicorn web nodes (DATABASE_URL = the primary,
-DATABASE_REPLICA_URL = the replica) and two dispatchers (`flask --app wsgi scheduler`).
+message in a Maildir (DIR/mail), PgBouncer in transaction pooling in front of the primary,
+two gunicorn web nodes (DATABASE_URL = PgBouncer, DATABASE_REPLICA_URL = the replica) and
+two dispatchers (`flask --app wsgi scheduler`, straight to the primary: docs/topology.md).
 It waits until each answers, writes DIR/topology.json and returns; the children keep
 running on their own until `down`. As root, PostgreSQL runs as the `postgres` user.
 
@@ -49,6 +51,8 @@ class Options:
     web_ports: list[int] = field(default_factory=lambda: [8101, 8102])
     pg_port: int = 55432
     replica_port: int = 55433
+    pgbouncer: bool = True  # the web nodes reach the primary through PgBouncer
+    pgbouncer_port: int = 56432
     redis_port: int = 56379
     redis_url: str | None = None  # an existing Redis instead of starting one
     smtp_port: int = 51025
@@ -85,9 +89,18 @@ def pg_bin(name: str) -> str:
     raise TopologyError(f"PostgreSQL's {name} was not found (install postgresql)")
 
 
-def missing_binaries() -> list[str]:
+def pgbouncer_bin() -> str | None:
+    """PgBouncer's binary (Debian puts it in /usr/sbin, off a user's PATH)."""
+    return shutil.which("pgbouncer") or next(
+        (str(p) for p in (Path("/usr/sbin/pgbouncer"),) if p.exists()), None
+    )
+
+
+def missing_binaries(*, pgbouncer: bool = True) -> list[str]:
     """What this machine lacks to run the topology (the tests skip or fail on it)."""
     missing = []
+    if pgbouncer and pgbouncer_bin() is None:
+        missing.append("pgbouncer")
     for name in ("initdb", "pg_ctl", "pg_basebackup"):
         try:
             pg_bin(name)
@@ -241,7 +254,78 @@ def start_primary(options: Options, base: Path, logs: Path) -> Path:
 
     with psycopg.connect(database_url(options.pg_port, "postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        for statement in database_settings(DATABASE):
+            conn.execute(statement)
     return data
+
+
+def database_settings(database: str) -> list[str]:
+    """The startup options the app sends on a direct connection (settings.engine_options),
+    as the database's own defaults: a connection through PgBouncer cannot send them."""
+    timeout_ms = int(os.environ.get("TELETHERAPY_DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
+    return [
+        f'ALTER DATABASE "{database}" SET statement_timeout = {timeout_ms}',
+        f"ALTER DATABASE \"{database}\" SET TimeZone = 'UTC'",
+        f'ALTER DATABASE "{database}" SET jit = off',
+    ]
+
+
+def pgbouncer_sizes(options: Options) -> dict[str, int]:
+    """A sync worker serves one request and holds at most two primary connections at once
+    (the request's session and a staleness check's): two server connections per worker
+    can never leave a worker waiting on another's idle transaction. Clients: every
+    worker's whole SQLAlchemy pool (2 + 2) and a few for psql and the admin console."""
+    workers = len(options.web_ports) * options.workers
+    return {"default_pool_size": 2 * workers, "max_client_conn": 4 * workers + 10}
+
+
+def pgbouncer_ini(options: Options, folder: Path) -> Path:
+    """Transaction pooling in front of the primary, loopback and trust like the rest."""
+    auth = folder / "userlist.txt"
+    auth.write_text('"postgres" ""\n')
+    sizes = pgbouncer_sizes(options)
+    ini = folder / "pgbouncer.ini"
+    ini.write_text(
+        "; deploy/topology.py\n"
+        "[databases]\n"
+        f"{DATABASE} = host=127.0.0.1 port={options.pg_port} dbname={DATABASE}\n"
+        "[pgbouncer]\n"
+        "listen_addr = 127.0.0.1\n"
+        f"listen_port = {options.pgbouncer_port}\n"
+        "unix_socket_dir =\n"
+        "auth_type = trust\n"
+        f"auth_file = {auth}\n"
+        "admin_users = postgres\n"
+        "pool_mode = transaction\n"
+        f"default_pool_size = {sizes['default_pool_size']}\n"
+        f"max_db_connections = {sizes['default_pool_size']}\n"
+        f"max_client_conn = {sizes['max_client_conn']}\n"
+        "reserve_pool_size = 0\n"
+        # A request waiting longer than this for a server connection fails (503).
+        "query_wait_timeout = 30\n"
+        "server_reset_query =\n"
+        "log_connections = 0\n"
+        "log_disconnections = 0\n"
+    )
+    if os.geteuid() == 0:
+        for path in (folder, auth, ini):
+            shutil.chown(path, "postgres", "postgres")
+    return ini
+
+
+def start_pgbouncer(
+    options: Options, base: Path, logs: Path, children: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    """PgBouncer refuses to run as root: as the postgres user, like the servers."""
+    binary = pgbouncer_bin()
+    if binary is None:
+        raise TopologyError("pgbouncer was not found (install pgbouncer, or --no-pgbouncer)")
+    folder = base / "pgbouncer"
+    folder.mkdir(exist_ok=True)
+    ini = pgbouncer_ini(options, folder)
+    children["pgbouncer"] = _spawn(
+        _as_postgres([binary, str(ini)]), log=logs / "pgbouncer.log", env=dict(os.environ)
+    )
 
 
 def start_replica(options: Options, base: Path, logs: Path) -> Path:
@@ -330,8 +414,11 @@ def _spawn(command: list[str], *, log: Path, env: dict[str, str]) -> subprocess.
         out.close()
 
 
-def app_env(options: Options, *, replica: bool, pool: tuple[int, int] = (2, 2)) -> dict[str, str]:
-    """The environment of every app process: production settings, loopback peers."""
+def app_env(
+    options: Options, *, replica: bool, pool: tuple[int, int] = (2, 2), pooled: bool = False
+) -> dict[str, str]:
+    """The environment of every app process: production settings, loopback peers.
+    `pooled`: the primary through PgBouncer (the web nodes)."""
     env = {k: v for k, v in os.environ.items() if k != "TELETHERAPY_SQLALCHEMY_DATABASE_URI"}
     secret = options.dir / "secret_key"
     if not secret.exists():
@@ -355,6 +442,11 @@ def app_env(options: Options, *, replica: bool, pool: tuple[int, int] = (2, 2)) 
     )
     if not options.rate_limits:
         env["TELETHERAPY_RATELIMIT_ENABLED"] = "false"
+    env.pop("DATABASE_POOLER", None)
+    env.pop("TELETHERAPY_DATABASE_POOLER", None)
+    if pooled:
+        env["DATABASE_URL"] = database_url(options.pgbouncer_port)
+        env["DATABASE_POOLER"] = "pgbouncer"
     env.pop("DATABASE_REPLICA_URL", None)
     if replica:
         env["DATABASE_REPLICA_URL"] = database_url(options.replica_port)
@@ -400,6 +492,11 @@ def up(options: Options) -> dict[str, Any]:
     topology = {
         "primary_url": database_url(options.pg_port),
         "replica_url": database_url(options.replica_port),
+        # What the web nodes use for the primary: PgBouncer, or the primary itself.
+        "web_database_url": database_url(
+            options.pgbouncer_port if options.pgbouncer else options.pg_port
+        ),
+        "pgbouncer": options.pgbouncer,
         "web": [f"http://127.0.0.1:{port}" for port in options.web_ports],
         "redis_url": redis_url(options),
         "mail_dir": str(options.dir / "mail"),
@@ -438,6 +535,8 @@ def _up(options: Options, logs: Path, state: dict[str, Any]) -> None:
             log=logs / "redis.log",
             env=dict(os.environ),
         )
+    if options.pgbouncer:
+        start_pgbouncer(options, base, logs, children)
     mail = options.dir / "mail"
     for folder in ("tmp", "new", "cur"):  # a Maildir (the handler only makes a missing one)
         (mail / folder).mkdir(parents=True, exist_ok=True)
@@ -458,7 +557,7 @@ def _up(options: Options, logs: Path, state: dict[str, Any]) -> None:
     )
     # The nodes load the app (seconds) while the schema and the replica are made: `up`
     # returns only once both are there and every node answers.
-    web_env = app_env(options, replica=True)
+    web_env = app_env(options, replica=True, pooled=options.pgbouncer)
     for port in options.web_ports:
         children[f"web-{port}"] = _spawn(
             [
@@ -508,6 +607,12 @@ def _wait_for_children(
             raise TopologyError(f"{name} exited with {code}; see {logs / (name + '.log')}")
         return True
 
+    if "pgbouncer" in children:
+        _wait(
+            "pgbouncer",
+            lambda: alive("pgbouncer") and _port_open(options.pgbouncer_port),
+            timeout=20,
+        )
     if "redis" in children:
         _wait("redis", lambda: alive("redis") and _port_open(options.redis_port), timeout=20)
     _wait("smtp", lambda: alive("smtp") and _port_open(options.smtp_port), timeout=30)
@@ -598,6 +703,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     start.add_argument("--web-ports", type=_ports, default=[8101, 8102])
     start.add_argument("--pg-port", type=int, default=55432)
     start.add_argument("--replica-port", type=int, default=55433)
+    start.add_argument("--pgbouncer-port", type=int, default=56432)
+    start.add_argument(
+        "--no-pgbouncer", action="store_true", help="web nodes straight to the primary"
+    )
     start.add_argument("--redis-port", type=int, default=56379)
     start.add_argument("--redis-url", help="use this Redis instead of starting one")
     start.add_argument("--smtp-port", type=int, default=51025)
@@ -622,6 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         web_ports=args.web_ports,
         pg_port=args.pg_port,
         replica_port=args.replica_port,
+        pgbouncer=not args.no_pgbouncer,
+        pgbouncer_port=args.pgbouncer_port,
         redis_port=args.redis_port,
         redis_url=args.redis_url,
         smtp_port=args.smtp_port,

@@ -1,7 +1,8 @@
 """`make load` (issue 14): seed, start the topology, run the locust mix, report.
 
     python benchmarks/load/run.py [--duration 75] [--users 40] [--size small|large]
-                                  [--no-topology] [--dir DIR]
+                                  [--no-topology] [--dir DIR] [--no-pgbouncer]
+                                  [--topology-args "--pg-port 55532 ..."]
 
 1. Starts the production topology on loopback with `deploy/topology.py up --dir DIR`
    (two gunicorn nodes, two dispatchers, PostgreSQL with a streaming replica, Redis) and
@@ -27,6 +28,7 @@ import csv
 import json
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
@@ -59,6 +61,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reminders", type=int, default=2000, help="due during the run")
     parser.add_argument("--dir", type=Path, help="working directory (default: a temp dir)")
     parser.add_argument("--no-topology", action="store_true", help="one gunicorn stand-in")
+    parser.add_argument(
+        "--no-pgbouncer",
+        action="store_true",
+        help="the topology's web nodes straight to the primary",
+    )
+    parser.add_argument(
+        "--topology-args", default="", help="more arguments for deploy/topology.py up (ports)"
+    )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="tt_load_run", help="--no-topology's database")
     parser.add_argument("--workers", type=int, default=4, help="--no-topology's workers")
@@ -75,6 +85,7 @@ class Topology:
     def __init__(self, args: argparse.Namespace, folder: Path) -> None:
         self.args, self.folder = args, folder
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
         self.web: list[str] = []
         self.primary_url = ""
         self.mail_dir = folder / "instance" / "outbox"
@@ -90,9 +101,13 @@ class Topology:
         # most of them (the topology's nodes inherit this environment, if it passes it on).
         env = {**os.environ, "TELETHERAPY_RATELIMIT_ENABLED": "false"}
         command = [sys.executable, str(script), "up", "--dir", str(self.folder), "--no-rate-limits"]
+        command += shlex.split(self.args.topology_args)
+        if self.args.no_pgbouncer:
+            command.append("--no-pgbouncer")
         subprocess.run(command, check=True, env=env)
         described = json.loads((self.folder / "topology.json").read_text())
         self.primary_url, self.web = described["primary_url"], list(described["web"])
+        self.pids = {k: v for k, v in described["pids"].items() if v}
         self.mail_dir = Path(described["mail_dir"])
 
     def start_services(self) -> None:
@@ -152,6 +167,27 @@ class Topology:
                 ],
                 check=False,
             )
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) so far of each part's process group: a web node with its
+    workers, PgBouncer, the primary's postmaster with its backends (Linux /proc)."""
+    groups = {"web nodes": [p for n, p in pids.items() if n.startswith("web-")]}
+    groups["pgbouncer"] = [p for n, p in pids.items() if n == "pgbouncer"]
+    groups["primary"] = [p for n, p in pids.items() if n == "postgres_primary"]
+    totals = dict.fromkeys(groups, 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent, group = int(fields[1]), int(fields[2])
+        for name, leaders in groups.items():
+            if group in leaders or parent in leaders or int(stat.parent.name) in leaders:
+                totals[name] += (int(fields[11]) + int(fields[12])) / tick
+                break
+    return totals
 
 
 def _recreate_database(server: str, name: str) -> str:
@@ -439,7 +475,14 @@ def main() -> int:
         reminders = add_reminders(topology.primary_url, args.reminders, args.duration)
         load_started = datetime.now(UTC)
         print(f"load: {args.users} users on {topology.web} for {args.duration} s", flush=True)
+        cpu_before = cpu_seconds(topology.pids)
         stats = run_locust(args, folder, topology.web)
+        cpu = {k: v - cpu_before[k] for k, v in cpu_seconds(topology.pids).items()}
+        print(
+            f"pgbouncer: {'off' if args.no_pgbouncer else 'on'}; CPU during the load: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items()),
+            flush=True,
+        )
         time.sleep(5)  # the dispatchers' last sweep
         failures = report_requests(stats)
         outcomes = folder / "outcomes.json"

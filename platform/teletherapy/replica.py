@@ -247,7 +247,13 @@ def init_app(app: Flask) -> None:
     primary = str(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
     if not (url.startswith("postgresql") and primary.startswith("postgresql")):
         raise ConfigurationError("DATABASE_REPLICA_URL needs PostgreSQL for both databases")
-    options = engine_options({**app.config, "SQLALCHEMY_DATABASE_URI": url})
+    options = engine_options(
+        {
+            **app.config,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DATABASE_POOLER": app.config.get("DATABASE_REPLICA_POOLER"),
+        }
+    )
     # Short: a replica that does not answer costs a request this long, once per few seconds.
     timeout = int(app.config["DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS"])
     options["connect_args"] = {**options["connect_args"], "connect_timeout": timeout}

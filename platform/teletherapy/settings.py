@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL: give up on a server that does not answer, rather than hang a worker.
     "DATABASE_CONNECT_TIMEOUT_SECONDS": 3,
     "DATABASE_STATEMENT_TIMEOUT_MS": 5000,
+    # "pgbouncer": DATABASE_URL goes through PgBouncer in transaction pooling (engine_options).
+    "DATABASE_POOLER": None,
+    "DATABASE_REPLICA_POOLER": None,  # the same for DATABASE_REPLICA_URL
     # A streaming replica for reads that may lag (replica.py); unset: every read on the primary.
     "DATABASE_REPLICA_URL": None,
     "DATABASE_REPLICA_MAX_LAG_SECONDS": 2,
@@ -77,6 +80,8 @@ def load_settings(app: Flask, config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     if os.environ.get("DATABASE_REPLICA_URL"):
         app.config["DATABASE_REPLICA_URL"] = os.environ["DATABASE_REPLICA_URL"]
+    if os.environ.get("DATABASE_POOLER"):
+        app.config["DATABASE_POOLER"] = os.environ["DATABASE_POOLER"]
     if config:
         app.config.from_mapping(config)
     if not app.config.get("PUBLIC_URL"):
@@ -103,13 +108,33 @@ def engine_options(config: Any) -> dict[str, Any]:
         # No JIT: these are short queries whose estimated cost can still pass
         # jit_above_cost (matching's per-row probes at 100,000 therapists), and compiling
         # cost 40 ms of a 60 ms query there.
-        connect_args.setdefault(
-            "options", f"-c statement_timeout={timeout_ms} -c TimeZone=UTC -c jit=off"
-        )
+        startup = f"-c statement_timeout={timeout_ms} -c TimeZone=UTC -c jit=off"
+        if behind_pgbouncer(config):
+            # Transaction pooling: consecutive transactions of one connection may run on
+            # different server connections, where psycopg's prepared statements do not
+            # exist (PgBouncer < 1.21 does not track them); and PgBouncer refuses the
+            # `options` startup parameter. The same three settings are then the database's
+            # own (`ALTER DATABASE ... SET`, see docs/topology.md; deploy/topology.py does it).
+            connect_args.setdefault("prepare_threshold", None)
+        else:
+            connect_args.setdefault("options", startup)
         options["connect_args"] = connect_args
         options.setdefault("pool_timeout", int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
         options.setdefault("pool_pre_ping", True)
     return options
+
+
+POOLERS = ("pgbouncer",)
+
+
+def behind_pgbouncer(config: Any) -> bool:
+    """DATABASE_POOLER names the pooler DATABASE_URL goes through (transaction pooling)."""
+    pooler = config.get("DATABASE_POOLER")
+    if pooler in (None, "", "none"):
+        return False
+    if pooler not in POOLERS:
+        raise ConfigurationError(f"DATABASE_POOLER must be one of {POOLERS}, not {pooler!r}")
+    return True
 
 
 def normalise_database_url(url: str) -> str:

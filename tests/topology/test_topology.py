@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import DBAPIError
 
 from teletherapy.extensions import db
 from teletherapy.models import User
@@ -82,6 +85,148 @@ def test_a_booking_made_through_node_a_is_seen_by_node_b(
         timeout=30,
     )
     assert again.status_code == 409
+
+
+# ---------------------------------------------------------------- PgBouncer (transaction pooling)
+
+
+def _pgbouncer(topology: dict[str, Any], command: str) -> list[dict[str, Any]]:
+    """PgBouncer's admin console (SHOW ...): simple protocol, autocommit."""
+    admin = topology["web_database_url"].rsplit("/", 1)[0] + "/pgbouncer"
+    with psycopg.connect(admin, autocommit=True, prepare_threshold=None) as conn:
+        cursor = conn.cursor()
+        cursor.execute(command, prepare=False)
+        names = [c.name for c in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _transactions_through_pgbouncer(topology: dict[str, Any]) -> int:
+    stats = _pgbouncer(topology, "SHOW STATS")
+    return int(next(s for s in stats if s["database"] == "teletherapy")["total_xact_count"])
+
+
+def _in_turns(first: Any, second: Any, rounds: int = 8) -> None:
+    """One statement, in a transaction each time, on one connection and then on another.
+    PgBouncer hands an idle pool's last used server connection out again, so psycopg's
+    default (prepare as "_pg3_0" at the sixth run) prepares it there for the first
+    client, and the second one's "_pg3_0" collides with it."""
+    tag = uuid.uuid4().hex  # not a statement run before in this session
+    for conn in (first, second):
+        for n in range(rounds):
+            with conn.begin():
+                conn.exec_driver_sql(f"SELECT %(n)s::int + 1 -- {tag}", {"n": n})
+
+
+def test_the_web_nodes_reach_the_primary_through_pgbouncer_in_transaction_pooling(
+    topology: dict[str, Any], people: dict[str, Any], topology_app: Callable[..., Flask]
+) -> None:
+    assert topology["pgbouncer"] and topology["web_database_url"] != topology["primary_url"]
+    pools = _pgbouncer(topology, "SHOW POOLS")
+    assert next(p for p in pools if p["database"] == "teletherapy")["pool_mode"] == "transaction"
+    for node in topology["web"]:
+        before = _transactions_through_pgbouncer(topology)
+        headers = token(node, people["client_email"])  # the primary: an account's token
+        assert requests.get(f"{node}/api/v1/me", headers=headers, timeout=30).status_code == 200
+        assert _transactions_through_pgbouncer(topology) > before
+    # What a direct connection sends as startup options, the database sets itself.
+    app = topology_app(
+        SQLALCHEMY_DATABASE_URI=topology["web_database_url"], DATABASE_POOLER="pgbouncer"
+    )
+    with app.app_context(), db.engine.connect() as conn:
+        shown = [
+            conn.exec_driver_sql(f"SHOW {n}").scalar()
+            for n in ("TimeZone", "jit", "statement_timeout")
+        ]
+        assert shown == ["UTC", "off", "5s"]
+        conn.commit()
+        # The app's connections prepare nothing: the same statement in turns works.
+        with db.engine.connect() as other:
+            _in_turns(conn, other)
+    # The control: psycopg's default (prepare after 5 executions) breaks the same way.
+    plain = topology_app(
+        SQLALCHEMY_DATABASE_URI=topology["web_database_url"],
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"options": ""}},  # libpq sends none
+    )
+    with plain.app_context(), db.engine.connect() as one, db.engine.connect() as two:
+        with pytest.raises(DBAPIError) as failed:
+            _in_turns(one, two)
+        assert "_pg3_" in str(failed.value)
+
+
+def test_fifty_concurrent_bookings_of_one_slot_through_pgbouncer_book_it_once(
+    topology: dict[str, Any], people: dict[str, Any], topology_app: Callable[..., Flask]
+) -> None:
+    from teletherapy.services.accounts.users import create_user
+
+    nodes = topology["web"]
+    app = topology_app()
+    with app.app_context():
+        emails = [
+            create_user(
+                email=f"fifty-{n}-{people['client_id']}@example.org",
+                password=PASSWORD,
+                role="client",
+                state="NY",
+                zip="10027",
+            ).email
+            for n in range(5)
+        ]
+    headers = [token(nodes[n % 2], email) for n, email in enumerate(emails)]
+    start = _slots(nodes[0], people["therapist_id"])[0]
+    body = {"therapist_id": people["therapist_id"], "start": start, "setting": "online"}
+    gate = threading.Barrier(50)
+
+    def book(n: int) -> int:
+        gate.wait()
+        answer = requests.post(
+            f"{nodes[n % 2]}/api/v1/bookings", json=body, headers=headers[n % 5], timeout=60
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        codes = list(pool.map(book, range(50)))
+
+    assert codes.count(201) == 1 and codes.count(409) == 49, codes
+    with psycopg.connect(topology["primary_url"]) as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM bookings WHERE therapist_id = %s AND start_at = %s"
+            " AND status IN ('held', 'confirmed')",
+            (people["therapist_id"], datetime.fromisoformat(start)),
+        ).fetchone()
+    assert held == (1,)
+    # Both nodes still answer matching and the directory through the pooler.
+    for node in nodes:
+        assert requests.post(f"{node}/api/v1/matches", json=MATCH_REQUEST, timeout=30).ok
+
+
+def test_calendar_feeds_answer_on_both_nodes_through_pgbouncer(
+    topology: dict[str, Any], people: dict[str, Any]
+) -> None:
+    node_a, node_b = topology["web"]
+    headers = token(node_a, people["client_email"])
+    start = _slots(node_a, people["therapist_id"])[0]
+    made = requests.post(
+        f"{node_a}/api/v1/bookings",
+        json={"therapist_id": people["therapist_id"], "start": start, "setting": "online"},
+        headers=headers,
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    address = requests.get(f"{node_b}/api/v1/me/calendar-feed", headers=headers, timeout=30)
+    assert address.status_code == 200, address.text
+    path = "/feeds/" + address.json()["url"].rsplit("/feeds/", 1)[1]
+    wait_for_replay(topology)  # feeds may read the replica
+    bodies = []
+    for node in (node_a, node_b):
+        answer = requests.get(f"{node}{path}", timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Content-Type"].startswith("text/calendar")
+        again = requests.get(
+            f"{node}{path}", headers={"If-None-Match": answer.headers["ETag"]}, timeout=30
+        )
+        assert again.status_code == 304
+        bodies.append(answer.text)
+    assert all("BEGIN:VEVENT" in b for b in bodies)
 
 
 def test_matching_never_offers_a_slot_booked_longer_ago_than_the_staleness_bound(

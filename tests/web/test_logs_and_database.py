@@ -171,3 +171,24 @@ def test_postgresql_connections_get_a_statement_timeout() -> None:
     assert options["hide_parameters"] is True
     assert "statement_timeout=5000" in options["connect_args"]["options"]
     assert options["connect_args"]["connect_timeout"] == 3
+
+
+def test_behind_pgbouncer_nothing_is_prepared_and_no_startup_options_are_sent() -> None:
+    """PgBouncer (transaction pooling) refuses `options` and loses prepared statements
+    between transactions: DATABASE_POOLER=pgbouncer turns both off (the database carries
+    the settings instead, docs/topology.md)."""
+    import pytest
+
+    from teletherapy.settings import DEFAULTS, ConfigurationError, engine_options
+
+    url = "postgresql+psycopg://h/d"
+    direct = engine_options({**DEFAULTS, "SQLALCHEMY_DATABASE_URI": url})
+    assert "prepare_threshold" not in direct["connect_args"]
+    pooled = engine_options(
+        {**DEFAULTS, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_POOLER": "pgbouncer"}
+    )
+    assert pooled["connect_args"]["prepare_threshold"] is None
+    assert "options" not in pooled["connect_args"]
+    assert pooled["connect_args"]["connect_timeout"] == 3
+    with pytest.raises(ConfigurationError):
+        engine_options({**DEFAULTS, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_POOLER": "pgpool"})

@@ -141,3 +141,31 @@ def test_outcomes_skip_the_flush_wait_only_on_their_own_connection(db: Any, now:
     with outbox._outcomes() as via:
         assert via is not None
         assert via.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+
+
+def test_behind_pgbouncer_outcomes_set_nothing_on_the_session(db: Any, now: datetime) -> None:
+    """Under transaction pooling a session-level SET would stay on a server connection
+    that others get next: through PgBouncer the outcomes commit durably instead."""
+    from flask import current_app
+    from sqlalchemy import event
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    current_app.config["DATABASE_POOLER"] = "pgbouncer"
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for _ in range(2):
+            _enqueue(db, now)
+        assert outbox.dispatch_due(mailer=RecordingMailer(), now=now).sent == 2
+        with outbox._outcomes() as via:
+            assert via is not None
+            assert via.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "synchronous_commit =" in s]
+    assert any(s.startswith("UPDATE outbox") for s in statements)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Connection, Update, bindparam, or_, select, update
 
 from teletherapy.domain.booking import BookingStatus
@@ -19,6 +20,7 @@ from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
 from teletherapy.extensions import db
 from teletherapy.gateways.mail import Mailer, OutgoingMessage
 from teletherapy.models import Booking, OutboxMessage, OutboxStatus
+from teletherapy.settings import behind_pgbouncer
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +164,13 @@ def _outcomes() -> Iterator[Connection | None]:
     here, more than building and handing the message over."""
     if db.engine.dialect.name != "postgresql":
         yield None
+        return
+    if behind_pgbouncer(current_app.config):
+        # Transaction pooling: a session-level SET would land on one server connection,
+        # stay there for whoever gets it next, and miss the UPDATEs run on others. The
+        # topology connects dispatchers directly; through PgBouncer, outcomes stay durable.
+        with db.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
         return
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
