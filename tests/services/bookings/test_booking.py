@@ -102,9 +102,9 @@ def test_a_slot_already_taken_is_refused_without_waiting_for_the_calendar_lock(
     tid: int, client_user: Any, make_user: Any, now: datetime, monkeypatch: Any
 ) -> None:
     locked: list[int] = []
-    take_lock = book_module.lock_therapist_bookings
+    take_lock = book_module.lock_therapist_calendar
     monkeypatch.setattr(
-        book_module, "lock_therapist_bookings", lambda t: (locked.append(t), take_lock(t))
+        book_module, "lock_therapist_calendar", lambda t: (locked.append(t), take_lock(t))
     )
     book(client_user.id, tid, THU_10, now)
     assert locked == [tid]

@@ -238,8 +238,8 @@ def test_fifty_concurrent_api_requests_for_one_slot_get_one_201_and_409s(
 def test_concurrent_bookings_of_different_slots_one_day_keep_the_day_cap(
     app: Flask, make_user: Any, now: datetime
 ) -> None:
-    """Each booking's rows are in before the lock; the check under it still sees the
-    others' committed rows (and not its own): one booking that day, the rest 409."""
+    """Different slots, so the exclusion constraint cannot decide: the check under the
+    calendar lock must see the others' committed rows. One booking that day, the rest 409."""
     tid = set_availability(make_user("therapist"), max_per_day=1)
     clients = quick_clients(8)
     starts = [THU_10 + timedelta(hours=h - 1) for h in range(7)] + [THU_10]
@@ -262,9 +262,9 @@ def test_concurrent_bookings_of_different_slots_one_day_keep_the_day_cap(
 def test_bookings_and_reschedules_into_one_day_keep_the_day_cap(
     app: Flask, make_user: Any, now: datetime
 ) -> None:
-    """A reschedule checks under the calendar lock, a booking under the bookers' lock
-    while sharing the calendar lock (its rows are in before): they still take turns, so
-    the day cap holds across both, with clean 409s and no deadlock."""
+    """Reschedules and bookings take turns on the calendar lock: the day cap holds across
+    both, with clean 409s and no deadlock. (It caught a split of the lock, bookings under
+    a lock of their own, that let one of each win: branch `book2`, reverted.)"""
     tid = set_availability(make_user("therapist"), max_per_day=1)
     clients = quick_clients(24)
     friday = THU_10 + timedelta(days=1)

@@ -274,25 +274,3 @@ def lock_therapist_calendar(therapist_id: int) -> None:
         db.session.execute(select(func.pg_advisory_xact_lock(therapist_id)))
     else:
         db.session.execute(select(1))
-
-
-# Two-key advisory locks live apart from the one-key calendar lock above.
-_BOOKERS = 1
-
-
-def share_therapist_calendar(therapist_id: int) -> None:
-    """A booking's writes before its check: many at once, but never with a writer
-    holding `lock_therapist_calendar` (which waits for them, and they for it).
-
-    Without it, a writer under the calendar lock inserting a session over a booking's
-    not yet committed row would wait for that booking, which waits for the lock.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock_shared(therapist_id)))
-
-
-def lock_therapist_bookings(therapist_id: int) -> None:
-    """Serialise new bookings' checks of one therapist until the transaction ends
-    (taken after `share_therapist_calendar`; SQLite writers are serialised already)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(_BOOKERS, therapist_id)))

@@ -2,27 +2,19 @@
 
 How a booking stays single under any concurrency
 -------------------------------------------------
-Every write that claims or releases a therapist's time takes that therapist's lock
-first: ``pg_advisory_xact_lock(therapist_id)`` (``lock_therapist_calendar``) on
-PostgreSQL; on SQLite every transaction is ``BEGIN IMMEDIATE`` (app.py), so writers
-are already serialised. A new booking splits it in two, so that what takes most of its
-time runs beside other bookings of the same therapist:
-
-1. Before any lock it reads and decides everything that other bookings cannot change
-   (the client, the therapist, the price, the hold) and asks the slot engine once
-   from what is committed: a refusal then is final (most losers of a contended slot
-   stop there, without waiting).
-2. It takes the calendar lock SHARED (``share_therapist_calendar``: other writers of
-   the calendar wait for it to end) and inserts its rows and their notices (invites,
-   emails, reminders). A concurrent insert of an overlapping session waits for this
-   transaction at the exclusion constraint ``no_overlapping_sessions`` and then gets
-   an IntegrityError, which becomes a 409 ("taken"), never a 500.
-3. It takes the bookers' lock (``lock_therapist_bookings``, one at a time per
-   therapist), marks lapsed holds "expired", reloads the schedule without its own
-   rows and asks the slot engine again (``check_bookable``: the day and week caps,
-   notice, everything committed meanwhile); a refusal rolls everything back (409).
-   Then it commits. A lapsed hold still counts in the constraint, so when the
-   therapist has one the lock and the expiry come before the insert instead.
+Every write that claims or releases a therapist's time runs in ONE transaction
+that first takes that therapist's lock: ``pg_advisory_xact_lock(therapist_id)``
+on PostgreSQL; on SQLite every transaction is ``BEGIN IMMEDIATE`` (app.py), so
+writers are already serialised. Before the lock the service reads and decides
+everything that other bookings cannot change (the client, the therapist, the price,
+the hold) and asks the slot engine once from what is committed: a refusal then is
+final (most losers of a contended slot stop there, without waiting). Under the lock
+it marks lapsed holds "expired", reloads the schedule, asks the slot engine again
+(``check_bookable``) and inserts through the lifecycle. Concurrent losers that got
+past the first check therefore wait for the lock, then see the winner's row and get
+a clean 409 ("taken"). The PostgreSQL
+exclusion constraint ``no_overlapping_sessions`` is the last line: if it ever
+fires, the IntegrityError becomes the same 409, never a 500.
 
 Choices
 -------
@@ -69,10 +61,7 @@ from teletherapy.models import (
     TherapistPaymentSettings,
     User,
 )
-from teletherapy.services.availability.schedules import (
-    lock_therapist_bookings,
-    share_therapist_calendar,
-)
+from teletherapy.services.availability.schedules import lock_therapist_calendar
 from teletherapy.services.bookings import hooks, lifecycle
 from teletherapy.services.bookings.hooks import Checkout
 from teletherapy.services.bookings.queries import (
@@ -170,7 +159,6 @@ def book_session(
             if record is not None:
                 result = _replay(record, request_hash)
                 return _with_checkout(result, checkout=checkout, now=now)
-        # The usual end of a loser that raced past the first check (step 2 above).
         logger.info("booking refused by the overlap constraint therapist=%s", therapist_id)
         raise taken_error() from None
     except BaseException:
@@ -212,10 +200,10 @@ def _book(
     new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
     # A refusal read from what is committed stands (bookings only ever take time away
     # until someone cancels): most losers of a contended slot stop here, without waiting.
-    pre_schedule = schedule_for(therapist_id, now=now)
     starts = _check_slots(
-        pre_schedule, start, setting, repeat_weekly, now=now, is_new_client=new_client
-    )
+        schedule_for(therapist_id, now=now), start, setting, repeat_weekly,
+        now=now, is_new_client=new_client,
+    )  # fmt: skip
     fee_cents, fee_band = _price_for(
         therapist_id=therapist_id, client_id=client_id, setting=setting, now=now
     )
@@ -225,21 +213,20 @@ def _book(
         hold_minutes_for(therapist_id=therapist_id) if repeat_weekly is None else None
     )
 
-    settings = pre_schedule.settings
-    zone = settings.time_zone
-    # The rows and their notices are written BEFORE the bookers' lock: rendering the
-    # invites, emails and reminders is most of a booking's time and needs nothing the
-    # lock protects. A loser rolls all of it back. Meanwhile PostgreSQL's exclusion
-    # constraint makes a concurrent insert of an overlapping session wait for this
-    # transaction and then fail (a 409); under the lock only the checks run again.
-    # Other writers of the calendar wait for the whole transaction (shared lock).
-    share_therapist_calendar(therapist_id)
-    # A lapsed hold still in the constraint would refuse the insert: expire it first,
-    # and then only under the lock (the writes of two bookers must not cross).
-    locked = _has_lapsed_holds(therapist_id, now)
-    if locked:
-        lock_therapist_bookings(therapist_id)
-        lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
+    lock_therapist_calendar(therapist_id)
+    if idempotency_key:  # a concurrent request with the same key may have just committed
+        record = _find_record(client_id, idempotency_key)
+        if record is not None:
+            return _replay(record, request_hash)
+    lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
+    schedule = schedule_for(therapist_id, now=now)
+    # Read again under the lock: a cancellation may have made them new since.
+    new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
+    zone = schedule.settings.time_zone
+    starts = _check_slots(
+        schedule, start, setting, repeat_weekly, now=now, is_new_client=new_client
+    )
+
     series: BookingSeries | None = None
     if repeat_weekly is not None:
         series = BookingSeries(
@@ -252,6 +239,7 @@ def _book(
         )
         db.session.add(series)
         db.session.flush()
+    settings = schedule.settings
     bookings = lifecycle.add_sessions(
         therapist_id=therapist_id,
         client_id=client_id,
@@ -272,9 +260,9 @@ def _book(
         hold_until=now + timedelta(minutes=hold) if hold else None,
         now=now,
     )
+    # Time to care: the client's first search -> this first booking, kept only as hours.
+    equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
     if idempotency_key:
-        # A concurrent request with the same key waits on the unique index until this
-        # one ends, then replays it (the IntegrityError in book_session).
         db.session.add(
             IdempotencyRecord(
                 user_id=client_id,
@@ -286,22 +274,6 @@ def _book(
             )
         )
         db.session.flush()
-
-    if not locked:
-        lock_therapist_bookings(therapist_id)
-        lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
-    own = [b.id for b in bookings]
-    # Read again under the lock, this transaction's own rows left out: what others
-    # committed meanwhile (a booking, a cancellation, new settings) decides.
-    schedule = schedule_for(therapist_id, now=now, exclude_booking_ids=own)
-    if _row_shape(schedule.settings) != _row_shape(settings):
-        raise taken_error()  # the rows were cut with settings changed since
-    new_client = is_new_client(
-        client_id=client_id, therapist_id=therapist_id, exclude_booking_ids=own
-    )
-    _check_slots(schedule, start, setting, repeat_weekly, now=now, is_new_client=new_client)
-    # Time to care: the client's first search -> this first booking, kept only as hours.
-    equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
     db.session.commit()
     logger.info(
         "booked ids=%s therapist=%s client=%s held=%s",
@@ -311,29 +283,6 @@ def _book(
         bool(hold),
     )
     return BookingResult(bookings=bookings, is_series=series is not None)
-
-
-def _has_lapsed_holds(therapist_id: int, now: datetime) -> bool:
-    found = db.session.scalar(
-        select(Booking.id)
-        .where(
-            Booking.therapist_id == therapist_id,
-            Booking.status == BookingStatus.HELD,
-            Booking.hold_expires_at <= now,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
-def _row_shape(settings: Any) -> tuple[Any, ...]:
-    """What a booking row was cut from: its length, buffers and zone."""
-    return (
-        settings.session_minutes,
-        settings.buffer_minutes,
-        settings.travel_buffer_minutes,
-        settings.time_zone,
-    )
 
 
 def _check_slots(

@@ -105,21 +105,19 @@ def list_slots(
     return generate_slots(schedule, now, from_date, to_date, setting, is_new_client=is_new_client)
 
 
-def is_new_client(
-    *, client_id: int, therapist_id: int, exclude_booking_ids: Sequence[int] = ()
-) -> bool:
-    """True when the client has no booking with this therapist that was not cancelled
-    (the bookings being made, `exclude_booking_ids`, left out)."""
-    query = select(Booking.id).where(
-        Booking.client_id == client_id,
-        Booking.therapist_id == therapist_id,
-        Booking.status.not_in(_INACTIVE_FOR_NEW_CLIENT),
-        # A seat in a group does not make someone an individual client.
-        is_therapist_time(),
+def is_new_client(*, client_id: int, therapist_id: int) -> bool:
+    """True when the client has no booking with this therapist that was not cancelled."""
+    earlier = db.session.scalar(
+        select(Booking.id)
+        .where(
+            Booking.client_id == client_id,
+            Booking.therapist_id == therapist_id,
+            Booking.status.not_in(_INACTIVE_FOR_NEW_CLIENT),
+            # A seat in a group does not make someone an individual client.
+            is_therapist_time(),
+        )
+        .limit(1)
     )
-    if exclude_booking_ids:
-        query = query.where(Booking.id.not_in(list(exclude_booking_ids)))
-    earlier = db.session.scalar(query.limit(1))
     return earlier is None
 
 
