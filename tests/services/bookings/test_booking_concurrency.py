@@ -233,3 +233,77 @@ def test_fifty_concurrent_api_requests_for_one_slot_get_one_201_and_409s(
     answers = Counter(r[1] if isinstance(r, tuple) else repr(r) for r in results)
     assert answers == {(201, None): 1, (409, "taken"): 49}
     assert active_count() == 1
+
+
+def test_concurrent_bookings_of_different_slots_one_day_keep_the_day_cap(
+    app: Flask, make_user: Any, now: datetime
+) -> None:
+    """Different slots, so the exclusion constraint cannot decide: the check under the
+    calendar lock must see the others' committed rows. One booking that day, the rest 409."""
+    tid = set_availability(make_user("therapist"), max_per_day=1)
+    clients = quick_clients(8)
+    starts = [THU_10 + timedelta(hours=h - 1) for h in range(7)] + [THU_10]
+
+    def booker(client_id: int, start: datetime) -> Callable[[], Any]:
+        return lambda: (
+            svc.book_session(
+                client_id=client_id, therapist_id=tid, start=start, setting="online", now=now
+            ).first
+        )
+
+    results = race(app, [booker(c, s) for c, s in zip(clients, starts, strict=True)])
+    assert [r for r in results if not isinstance(r, tuple | ConflictError)] == []
+    assert len([r for r in results if isinstance(r, tuple)]) == 1
+    reasons = {r.extra["reason"] for r in results if isinstance(r, ConflictError)}
+    assert reasons <= {"day_cap", "taken"}
+    assert active_count() == 1
+
+
+def test_bookings_and_reschedules_into_one_day_keep_the_day_cap(
+    app: Flask, make_user: Any, now: datetime
+) -> None:
+    """Reschedules and bookings take turns on the calendar lock: the day cap holds across
+    both, with clean 409s and no deadlock. (It caught a split of the lock, bookings under
+    a lock of their own, that let one of each win: branch `book2`, reverted.)"""
+    tid = set_availability(make_user("therapist"), max_per_day=1)
+    clients = quick_clients(24)
+    friday = THU_10 + timedelta(days=1)
+    weekdays = [friday + timedelta(days=d) for d in range(3, 30) if (4 + d) % 7 < 5]
+    movers: list[Callable[[], Any]] = []
+    for index, client_id in enumerate(clients[:12]):
+        booking = svc.book_session(
+            client_id=client_id, therapist_id=tid, start=weekdays[index], setting="online",
+            now=now,
+        ).first  # fmt: skip
+        movers.append(
+            lambda b=booking.id, c=client_id, h=index % 6: svc.reschedule_booking(
+                booking_id=b, actor_id=c, new_start=friday + timedelta(hours=h - 1), now=now
+            )
+        )
+    bookers: list[Callable[[], Any]] = [
+        lambda c=client_id, h=index % 6: (
+            svc.book_session(
+                client_id=c,
+                therapist_id=tid,
+                start=friday + timedelta(hours=h),
+                setting="online",
+                now=now,
+            ).first
+        )
+        for index, client_id in enumerate(clients[12:])
+    ]
+    calls = [call for pair in zip(movers, bookers, strict=True) for call in pair]
+    results = race(app, calls)
+    assert [r for r in results if not isinstance(r, tuple | ConflictError)] == []
+    assert len([r for r in results if isinstance(r, tuple)]) == 1
+    _db.session.rollback()
+    on_friday = _db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.status == "confirmed",
+            Booking.start_at >= friday - timedelta(hours=2),
+            Booking.start_at < friday + timedelta(hours=10),
+        )
+    )
+    assert on_friday == 1
