@@ -244,6 +244,9 @@ def seed(
     rng = random.Random(f"scale-{seed_value}")
     with psycopg.connect(_plain_url(database_url)) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
+        # A bulk load is not a web request: the database's statement_timeout (the topology
+        # sets one for the web nodes) does not apply to it.
+        cur.execute("SET statement_timeout = 0")
         cur.execute("SELECT 1 FROM users WHERE email = 'therapist1@scale.test'")
         if cur.fetchone():
             raise RuntimeError("this database already holds a scale seed")
@@ -477,6 +480,7 @@ def seed(
     # As autovacuum would leave a running database: statistics for the planner, and the
     # visibility map set so that index-only scans need not visit the heap.
     with psycopg.connect(_plain_url(database_url), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = 0")
         conn.execute("VACUUM (ANALYZE)")
     lap("VACUUM (ANALYZE)")
     timings["total"] = round(clock.perf_counter() - started, 2)

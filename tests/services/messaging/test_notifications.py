@@ -415,3 +415,26 @@ def test_a_fresh_single_booking_writes_its_messages_without_reading_the_outbox(d
     notifications.on_booking_confirmed(booking=booking, now=now)
     db.session.commit()
     assert sorted((r.to_address, r.kind, r.dedupe_key) for r in rows(db)) == fresh
+
+
+def test_a_sessions_reminders_are_written_once_and_queued_at_each_offset(
+    db, people, now, monkeypatch
+):
+    """Every offset's reminder says the same: one rendering per session and person."""
+    therapist, client = people
+    preferences.update_preferences(user_id=client.id, reminder_offsets_minutes=[1440, 120, 15])
+    preferences.update_preferences(user_id=therapist.id, reminders_enabled=False)
+    rendered: list[str] = []
+    real = notifications.render_template
+
+    def counting(name: str, **context: Any) -> str:
+        rendered.append(name)
+        return real(name, **context)
+
+    monkeypatch.setattr(notifications, "render_template", counting)
+    confirm(db, add_booking(db, therapist, client, z("2026-12-08T23:00Z")), now)
+    reminders = rows(db, kind="reminder")
+    assert len(reminders) == 3
+    assert len({(r.subject, r.body_text, r.body_html) for r in reminders}) == 1
+    assert rendered.count("email/reminder.txt") == 1
+    assert rendered.count("email/reminder.html") == 1

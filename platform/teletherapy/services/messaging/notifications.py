@@ -319,29 +319,32 @@ def _enqueue_reminders(
     existing = set() if fresh else _reminder_keys(bookings, person)
     added = 0
     for booking in bookings:
-        for offset, due_at in reminder_times(booking.start_at, offsets):
-            deadline = usefulness_deadline(booking.start_at, offset)
-            key = reminder_key(booking, person.id, offset)
-            if now > deadline or key in existing:
-                continue
-            with speaking_to(person) as language:
-                context: dict[str, Any] = {
-                    "person": person,
-                    "lang": language,
-                    "headline": str(_HEADLINES["reminder"]),
-                    "when": format_local(booking.start_at, person.time_zone, language),
-                    "setting": booking.setting,
-                    "location": location_for(booking),
-                    "manage_url": public_url(f"/sessions/{booking.id}"),
-                    "checkin_url": (
-                        _client_link(booking) if person.id == booking.client_id else None
-                    ),
-                }
-                subject = gettext(
-                    "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
-                )
-                body_text = render_template("email/reminder.txt", **context)
-                body_html = render_template("email/reminder.html", **context)
+        due = [
+            (due_at, deadline, key)
+            for offset, due_at in reminder_times(booking.start_at, offsets)
+            if (deadline := usefulness_deadline(booking.start_at, offset)) >= now
+            and (key := reminder_key(booking, person.id, offset)) not in existing
+        ]
+        if not due:
+            continue
+        # Every reminder of one session says the same: written once, queued per offset.
+        with speaking_to(person) as language:
+            context: dict[str, Any] = {
+                "person": person,
+                "lang": language,
+                "headline": str(_HEADLINES["reminder"]),
+                "when": format_local(booking.start_at, person.time_zone, language),
+                "setting": booking.setting,
+                "location": location_for(booking),
+                "manage_url": public_url(f"/sessions/{booking.id}"),
+                "checkin_url": (_client_link(booking) if person.id == booking.client_id else None),
+            }
+            subject = gettext(
+                "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
+            )
+            body_text = render_template("email/reminder.txt", **context)
+            body_html = render_template("email/reminder.html", **context)
+        for due_at, deadline, key in due:
             outbox.enqueue(
                 kind=REMINDER_KIND,
                 to_address=person.email,
