@@ -172,3 +172,36 @@ def test_the_dispatcher_claims_due_messages_by_status_and_due_time(db: Any, demo
     )
     plan = only_plan(db, statements, "outbox_messages")
     assert "ix_outbox_messages_status_due_at" in plan
+
+
+def test_the_retention_job_reads_only_messages_whose_contents_are_kept(db: Any) -> None:
+    """A year of messages whose contents are gone and a few still kept: the job's scan
+    reads the partial index of the kept ones, not every old message."""
+    from sqlalchemy import insert, text
+
+    from teletherapy.models import OutboxMessage
+    from teletherapy.models.outbox import CONTENT_REMOVED
+    from teletherapy.services.messaging.outbox import prune_contents
+
+    now = utcnow()
+    row = {"kind": "reminder", "channel": "email", "to_address": "a@example.org",
+           "subject": "Reminder", "headers": {}, "is_sensitive": False, "attempts": 1,
+           "status": "sent"}  # fmt: skip
+    gone = [
+        {**row, "body_text": CONTENT_REMOVED, "due_at": now - timedelta(days=40 + i % 300),
+         "sent_at": now - timedelta(days=40 + i % 300)}
+        for i in range(3000)
+    ]  # fmt: skip
+    kept = [
+        {**row, "body_text": "Dear Ana", "due_at": now - timedelta(days=i),
+         "sent_at": now - timedelta(days=i)}
+        for i in range(20)
+    ]  # fmt: skip
+    db.session.execute(insert(OutboxMessage), gone + kept)
+    db.session.commit()
+    with db.engine.connect() as conn:
+        conn.execute(text("ANALYZE outbox_messages"))
+        conn.commit()
+    statements = captured(db, lambda: prune_contents(now=now))
+    plan = only_plan(db, statements, "outbox_messages")
+    assert "ix_outbox_messages_unpruned_due_at" in plan
