@@ -80,8 +80,9 @@ def load_settings(app: Flask, config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     if os.environ.get("DATABASE_REPLICA_URL"):
         app.config["DATABASE_REPLICA_URL"] = os.environ["DATABASE_REPLICA_URL"]
-    if os.environ.get("DATABASE_POOLER"):
-        app.config["DATABASE_POOLER"] = os.environ["DATABASE_POOLER"]
+    for name in ("DATABASE_POOLER", "DATABASE_REPLICA_POOLER"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
     if config:
         app.config.from_mapping(config)
     if not app.config.get("PUBLIC_URL"):

@@ -192,3 +192,14 @@ def test_behind_pgbouncer_nothing_is_prepared_and_no_startup_options_are_sent() 
     assert pooled["connect_args"]["connect_timeout"] == 3
     with pytest.raises(ConfigurationError):
         engine_options({**DEFAULTS, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_POOLER": "pgpool"})
+
+
+def test_both_poolers_are_read_from_the_environment(monkeypatch: Any, tmp_path: Any) -> None:
+    """An operator sets DATABASE_POOLER and DATABASE_REPLICA_POOLER like the URLs."""
+    from teletherapy import create_app
+
+    monkeypatch.setenv("DATABASE_POOLER", "pgbouncer")
+    monkeypatch.setenv("DATABASE_REPLICA_POOLER", "pgbouncer")
+    app = create_app({"TESTING": True}, instance_path=tmp_path / "instance")
+    assert app.config["DATABASE_POOLER"] == "pgbouncer"
+    assert app.config["DATABASE_REPLICA_POOLER"] == "pgbouncer"

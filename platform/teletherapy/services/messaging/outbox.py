@@ -20,8 +20,7 @@ from teletherapy.domain.reminders import MAX_ATTEMPTS, backoff
 from teletherapy.extensions import db
 from teletherapy.gateways.mail import Mailer, OutgoingMessage
 from teletherapy.models import Booking, OutboxMessage, OutboxStatus
-from teletherapy.models.outbox import CONTENT_REMOVED as OUTBOX_CONTENT_REMOVED
-from teletherapy.models.outbox import UNPRUNED_SQL
+from teletherapy.models.outbox import CONTENT_REMOVED, UNPRUNED_SQL
 from teletherapy.settings import behind_pgbouncer
 
 logger = logging.getLogger(__name__)
@@ -167,21 +166,20 @@ def _outcomes() -> Iterator[Connection | None]:
     if db.engine.dialect.name != "postgresql":
         yield None
         return
-    if behind_pgbouncer(current_app.config):
-        # Transaction pooling: a session-level SET would land on one server connection,
-        # stay there for whoever gets it next, and miss the UPDATEs run on others. The
-        # topology connects dispatchers directly; through PgBouncer, outcomes stay durable.
-        with db.engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
-        return
+    # Behind PgBouncer (transaction pooling) a session-level SET would land on one server
+    # connection, stay there for whoever gets it next, and miss the UPDATEs run on others:
+    # there outcomes stay durable (the topology connects dispatchers directly).
+    relaxed = not behind_pgbouncer(current_app.config)
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.exec_driver_sql("SET synchronous_commit = off")
+        if relaxed:
+            connection.exec_driver_sql("SET synchronous_commit = off")
         try:
             yield connection
         finally:
-            with contextlib.suppress(Exception):  # a broken connection is discarded anyway
-                connection.exec_driver_sql("RESET synchronous_commit")
+            if relaxed:
+                with contextlib.suppress(Exception):  # a broken connection is discarded
+                    connection.exec_driver_sql("RESET synchronous_commit")
 
 
 def _causes_gone(rows: list[OutboxMessage]) -> set[int]:
@@ -293,7 +291,7 @@ def dispatch_due(
                 "provider_id": provider_id[:200],
             }
             if is_sensitive:
-                values.update(body_text="[sent; contents removed]", body_html=None)
+                values.update(body_text=CONTENT_REMOVED, body_html=None)
             _finish(message_id, owner, via, **values)
             sent += 1
     return SweepResult(
@@ -336,7 +334,6 @@ def retry_dead_letter(*, message_id: int, now: datetime) -> None:
 # still answers "was it sent, and when", but names, links and invites are not kept for
 # ever, and the table stops growing by ~7-10 KB per booking (docs/capacity.md).
 CONTENT_DAYS = 30
-CONTENT_REMOVED = OUTBOX_CONTENT_REMOVED
 _FINISHED = (OutboxStatus.SENT.value, OutboxStatus.CANCELLED.value, OutboxStatus.EXPIRED.value)
 
 
