@@ -53,7 +53,7 @@ def test_demo_clients_get_a_history_with_their_demo_therapist(
 def test_past_sessions_keep_one_working_hour_on_the_therapists_clock_across_dst(
     db: Any, make_user: Any, now: Any
 ) -> None:
-    """Weeks before and after the US change of Nov 1 2026: the same 8:00 / 10:00 in New
+    """Weeks before and after the US change of Nov 1 2026: the same 8:00 / 9:00 in New
     York for each client (not one UTC instant, which read 3 a.m. after the change)."""
     from zoneinfo import ZoneInfo
 
@@ -67,7 +67,7 @@ def test_past_sessions_keep_one_working_hour_on_the_therapists_clock_across_dst(
     db.session.commit()
     seed_demo_screenings(now=now, therapists=1, clients=2)
     zone = ZoneInfo("America/New_York")
-    for person, hour in zip(clients, (8, 10), strict=True):
+    for person, hour in zip(clients, (8, 9), strict=True):
         starts = db.session.scalars(
             select(Booking.start_at).where(Booking.client_id == person.id)
         ).all()

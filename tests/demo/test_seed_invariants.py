@@ -56,3 +56,17 @@ def test_the_demo_seed_obeys_every_invariant(app: Flask, db: Any) -> None:
             therapist_id=row.therapist_id, client_id=row.client_id
         )
         assert (row.fee_cents, row.fee_band) == (fee_cents, fee_band), row.id
+    # A demo client's history with their demo therapist is one weekly hour of the
+    # therapist's working day, across DST (not the hour the demo happened to be seeded).
+    from zoneinfo import ZoneInfo
+
+    history: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    for row in individual:
+        if row.status == BookingStatus.COMPLETED and row.client_id is not None:
+            local = row.start_at.astimezone(ZoneInfo(row.time_zone))
+            key = (row.client_id, row.therapist_id)
+            history.setdefault(key, set()).add((local.hour, local.minute))
+    assert history
+    for times in history.values():
+        assert len(times) == 1
+        assert 8 <= next(iter(times))[0] <= 17

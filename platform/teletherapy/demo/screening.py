@@ -89,10 +89,18 @@ def seed_demo_screenings(*, now: datetime, therapists: int, clients: int) -> int
     return seeded
 
 
+def weekly_session_start(now: datetime, *, weeks_ago: int, time_zone: str, slot: int) -> datetime:
+    """A demo client's past weekly session: the same working hour on the therapist's clock
+    every week, across DST (8:00 for slot 0, 9:00 for slot 1, ... 17:00; further slots a
+    day earlier), so clients who share a therapist never meet them at the same time."""
+    zone = ZoneInfo(time_zone)
+    day = (now - timedelta(weeks=weeks_ago, days=slot // 10)).astimezone(zone).date()
+    return datetime.combine(day, time(8 + slot % 10), tzinfo=zone).astimezone(UTC)
+
+
 def _past_sessions(client: User, therapist: User, *, now: datetime, slot: int) -> None:
-    """Completed sessions through the lifecycle, at the client's price, at one hour of the
-    therapist's working day (the same wall-clock hour across a DST change, as a real weekly
-    client keeps); clients who share a therapist meet them at different hours (`slot`)."""
+    """Completed sessions through the lifecycle, at the client's price, at the client's
+    weekly hour (weekly_session_start)."""
     assert therapist.therapist_id is not None
     try:
         fee_cents, fee_band = price_for_client(
@@ -101,11 +109,8 @@ def _past_sessions(client: User, therapist: User, *, now: datetime, slot: int) -
     except ConflictError:  # a partial demo without fee profiles: history without a price
         fee_cents, fee_band = 0, None
     sessions = []
-    zone = ZoneInfo(therapist.time_zone)
-    hour = 8 + 2 * slot  # 8:00 to 18:00 (at most 6 clients) on the therapist's wall clock
     for weeks in SESSION_WEEKS_AGO:
-        day = (now - timedelta(weeks=weeks)).astimezone(zone).date()
-        start = datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+        start = weekly_session_start(now, weeks_ago=weeks, time_zone=therapist.time_zone, slot=slot)
         sessions.append(
             lifecycle.NewSession(
                 start=start,

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from teletherapy.clock import utcnow
 from teletherapy.demo.availability import seed_demo_availability
 from teletherapy.demo.equity import seed_demo_equity
-from teletherapy.demo.screening import seed_demo_screenings
+from teletherapy.demo.screening import seed_demo_screenings, weekly_session_start
 from teletherapy.extensions import db
 from teletherapy.models import ClientProfile, TherapistProfile, User
 from teletherapy.services.accounts.users import hash_password
@@ -342,24 +342,25 @@ def seed_demo_sessions(*, now: datetime, therapists: int, clients: int) -> int:
         )
         if profile is None:
             continue
-        # Clients who share a therapist meet them at different hours (one session at a time).
-        hour = (now - timedelta(hours=2 * ((i - 1) // max(therapists, 1)))).replace(
-            minute=0, second=0, microsecond=0
-        )
+        slot = (i - 1) // max(therapists, 1)  # the same weekly hour as their older history
+        starts = [
+            weekly_session_start(now, weeks_ago=weeks, time_zone=user.time_zone, slot=slot)
+            for weeks in (2, 1)
+        ]
         fee_cents, fee_band = price_for_client(therapist_id=profile.id, client_id=client.id)
         lifecycle.add_past_sessions(
             therapist_id=profile.id,
             client_id=client.id,
             sessions=[
                 lifecycle.NewSession(
-                    start=hour - timedelta(weeks=weeks_ago),
-                    end=hour - timedelta(weeks=weeks_ago) + timedelta(minutes=50),
+                    start=start,
+                    end=start + timedelta(minutes=50),
                     setting="online",
                     time_zone=user.time_zone,
                     buffer_minutes=10,
                     travel_buffer_minutes=0,
                 )
-                for weeks_ago in (2, 1)
+                for start in starts
             ],
             fee_cents=fee_cents,
             fee_band=fee_band,
