@@ -62,10 +62,25 @@ def current_actor() -> User | None:
     if "actor" not in g:
         if is_api_request():
             g.actor = _bearer_user()
+            if g.actor is not None:
+                g.actor_locale = (g.actor.language, g.actor.time_zone)
         else:
             g.actor = current_user._get_current_object() if current_user.is_authenticated else None
     actor: User | None = g.actor
     return actor
+
+
+def actor_locale() -> tuple[str | None, str | None]:
+    """(language, time zone) of the signed-in person. An API request keeps the values
+    read with its token: a refused booking rolls back, which expires the actor, and
+    its problem's translation would otherwise read the account again."""
+    actor = current_actor()
+    if actor is None:
+        return None, None
+    if "actor_locale" in g:
+        language, zone = g.actor_locale
+        return language, zone
+    return actor.language, actor.time_zone
 
 
 def require_actor() -> User:

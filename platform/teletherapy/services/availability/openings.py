@@ -148,6 +148,14 @@ def _lock_rows(chunk: list[int]) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return  # SQLite writers are serialised already (BEGIN IMMEDIATE)
     P, row = TherapistProfile, TherapistOpening
+    lock = (
+        select(row.therapist_id)
+        .where(row.therapist_id.in_(chunk))
+        .order_by(row.therapist_id)
+        .with_for_update()
+    )
+    if len(db.session.execute(lock).all()) == len(chunk):
+        return  # every row exists (the usual case): locked in one round trip
     never = literal(_NEVER, UTCDateTime())
     db.session.execute(
         postgresql.insert(row)
@@ -157,12 +165,7 @@ def _lock_rows(chunk: list[int]) -> None:
         )
         .on_conflict_do_nothing(index_elements=["therapist_id"])
     )
-    db.session.execute(
-        select(row.therapist_id)
-        .where(row.therapist_id.in_(chunk))
-        .order_by(row.therapist_id)
-        .with_for_update()
-    )
+    db.session.execute(lock)
 
 
 def _upsert(rows: list[dict[str, Any]]) -> Any:

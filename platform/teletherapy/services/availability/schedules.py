@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, text
+from sqlalchemy import ColumnElement, TextClause, bindparam, func, or_, select, text
 
 from teletherapy.domain.availability import AvailabilitySettings, DateOverride, WeeklyRule
 from teletherapy.domain.booking import blocks_time
@@ -180,8 +180,9 @@ def load_schedule(
 
 
 # The same rows as load_schedules (same filters, same order), each part as JSON.
-_ONE_TRIP = text(
-    """
+# `{extra}`: more columns about the same therapist (`p`) that a caller reads in the
+# same round trip (see `one_trip_statement`).
+_ONE_TRIP_SQL = """
     SELECT p.accepting_new_clients,
       (SELECT json_build_object(
                 'time_zone', s.time_zone, 'session_minutes', s.session_minutes,
@@ -202,28 +203,41 @@ _ONE_TRIP = text(
                                         b.hold_expires_at))
          FROM bookings b
         WHERE b.therapist_id = p.id AND b.status IN :active AND b.end_at > :booked_from
-          AND (b.group_id IS NULL OR b.client_id IS NULL))
+          AND (b.group_id IS NULL OR b.client_id IS NULL)){extra}
     FROM therapist_profiles p WHERE p.id = :therapist_id
     """
-).bindparams(bindparam("active", expanding=True))
+
+
+def one_trip_statement(extra: str = "") -> TextClause:
+    """The one-round-trip schedule query (PostgreSQL), with `extra` columns appended
+    (text starting with a comma; `p` is the therapist's profile row). Build it once, at
+    import; run it with `one_trip_params` plus the extra columns' own parameters."""
+    return text(_ONE_TRIP_SQL.format(extra=extra)).bindparams(bindparam("active", expanding=True))
+
+
+def one_trip_params(therapist_id: int, now: datetime) -> dict[str, Any]:
+    if db.session.autoflush:  # a text() statement does not autoflush as ORM queries do
+        db.session.flush()
+    return {
+        "therapist_id": therapist_id,
+        "overrides_from": (now - timedelta(days=1)).date(),
+        "booked_from": now - timedelta(days=8),
+        "active": [status.value for status in ACTIVE_STATUSES],
+    }
+
+
+_ONE_TRIP = one_trip_statement()
 
 
 def _load_schedule_one_trip(
     therapist_id: int, now: datetime, excluded: set[int]
 ) -> Schedule | None:
-    if db.session.autoflush:  # a text() statement does not autoflush as ORM queries do
-        db.session.flush()
-    found = db.session.execute(
-        _ONE_TRIP,
-        {
-            "therapist_id": therapist_id,
-            "overrides_from": (now - timedelta(days=1)).date(),
-            "booked_from": now - timedelta(days=8),
-            "active": [status.value for status in ACTIVE_STATUSES],
-        },
-    ).one_or_none()
-    if found is None:
-        return None
+    found = db.session.execute(_ONE_TRIP, one_trip_params(therapist_id, now)).one_or_none()
+    return None if found is None else schedule_from_one_trip(found, now, excluded)
+
+
+def schedule_from_one_trip(found: Any, now: datetime, excluded: set[int]) -> Schedule:
+    """The Schedule in a row of `one_trip_statement` (its first five columns)."""
     accepting: bool = found[0]
     settings_json: dict[str, Any] | None = found[1]
     rules_json: list[list[Any]] = found[2] or []

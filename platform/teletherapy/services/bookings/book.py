@@ -64,13 +64,7 @@ from teletherapy.models import (
 from teletherapy.services.availability.schedules import lock_therapist_calendar
 from teletherapy.services.bookings import hooks, lifecycle
 from teletherapy.services.bookings.hooks import Checkout
-from teletherapy.services.bookings.queries import (
-    active_therapist,
-    is_new_client,
-    isoformat_z,
-    schedule_for,
-    taken_error,
-)
+from teletherapy.services.bookings.queries import booking_view, isoformat_z, taken_error
 from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching import search as matching
 
@@ -196,14 +190,12 @@ def _book(
         raise ValidationError(
             "Only clients can book sessions.", errors={"client": ["Not a client."]}
         )
-    active_therapist(therapist_id)
-    new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
     # A refusal read from what is committed stands (bookings only ever take time away
     # until someone cancels): most losers of a contended slot stop here, without waiting.
+    view = booking_view(therapist_id=therapist_id, client_id=client_id, now=now)
     starts = _check_slots(
-        schedule_for(therapist_id, now=now), start, setting, repeat_weekly,
-        now=now, is_new_client=new_client,
-    )  # fmt: skip
+        view.schedule, start, setting, repeat_weekly, now=now, is_new_client=view.is_new_client
+    )
     fee_cents, fee_band = _price_for(
         therapist_id=therapist_id, client_id=client_id, setting=setting, now=now
     )
@@ -219,12 +211,12 @@ def _book(
         if record is not None:
             return _replay(record, request_hash)
     lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
-    schedule = schedule_for(therapist_id, now=now)
     # Read again under the lock: a cancellation may have made them new since.
-    new_client = is_new_client(client_id=client_id, therapist_id=therapist_id)
+    view = booking_view(therapist_id=therapist_id, client_id=client_id, now=now)
+    schedule = view.schedule
     zone = schedule.settings.time_zone
     starts = _check_slots(
-        schedule, start, setting, repeat_weekly, now=now, is_new_client=new_client
+        schedule, start, setting, repeat_weekly, now=now, is_new_client=view.is_new_client
     )
 
     series: BookingSeries | None = None
@@ -313,10 +305,9 @@ def _price_for(
     a 409 names the filter otherwise. The price is the therapist's price for the
     client's band, stored on the booking so later price changes do not touch it.
     """
-    matching.check_can_book(
+    return matching.check_can_book(
         therapist_id=therapist_id, client_id=client_id, setting=setting, now=now
     )
-    return matching.price_for_client(therapist_id=therapist_id, client_id=client_id)
 
 
 def _check_series(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from teletherapy.domain.availability import SETTINGS
 from teletherapy.domain.booking import (
@@ -35,7 +35,13 @@ from teletherapy.models import (
     User,
 )
 from teletherapy.models import AvailabilitySettings as SettingsRow
-from teletherapy.services.availability.schedules import is_therapist_time, load_schedule
+from teletherapy.services.availability.schedules import (
+    is_therapist_time,
+    load_schedule,
+    one_trip_params,
+    one_trip_statement,
+    schedule_from_one_trip,
+)
 from teletherapy.services.bookings.lifecycle import RESCHEDULE
 
 MAX_SLOT_RANGE_DAYS = 62
@@ -291,6 +297,49 @@ def active_therapist(therapist_id: int) -> TherapistProfile:
     if profile is None or profile.user.status != AccountStatus.ACTIVE.value:
         raise NotFoundError("No such therapist.")
     return profile
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """What booking a slot reads about the therapist, before and under the lock."""
+
+    schedule: Schedule
+    is_new_client: bool
+
+
+# The schedule's one round trip plus the therapist's account status and whether this
+# client has booked them before (`is_new_client`, the same filter in SQL).
+_BOOKING_VIEW = one_trip_statement(
+    """,
+      (SELECT u.status FROM users u WHERE u.id = p.user_id),
+      EXISTS (SELECT 1 FROM bookings c
+               WHERE c.therapist_id = p.id AND c.client_id = :client_id
+                 AND c.status NOT IN :not_new AND c.group_id IS NULL)"""
+).bindparams(bindparam("not_new", expanding=True))
+
+
+def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> BookingView:
+    """`active_therapist`, `is_new_client` and `schedule_for` together: one round trip
+    on PostgreSQL (a refused booking reads nothing else after its token)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        active_therapist(therapist_id)
+        return BookingView(
+            schedule=schedule_for(therapist_id, now=now),
+            is_new_client=is_new_client(client_id=client_id, therapist_id=therapist_id),
+        )
+    found = db.session.execute(
+        _BOOKING_VIEW,
+        {
+            **one_trip_params(therapist_id, now),
+            "client_id": client_id,
+            "not_new": [status.value for status in _INACTIVE_FOR_NEW_CLIENT],
+        },
+    ).one_or_none()
+    if found is None or found[5] != AccountStatus.ACTIVE.value:
+        raise NotFoundError("No such therapist.")
+    return BookingView(
+        schedule=schedule_from_one_trip(found, now, set()), is_new_client=not found[6]
+    )
 
 
 def schedule_for(

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from teletherapy.domain.booking import BookingStatus, weekly_series_starts
 from teletherapy.domain.errors import NotFoundError
@@ -110,10 +111,20 @@ def calendar_identity(booking: Booking) -> tuple[str, datetime | None]:
     return default_uid(root), root.start_at if root.series_id is not None else None
 
 
-def ensure_entry(booking: Booking, *, like: Booking | None = None) -> BookingCalendarEntry:
-    """Record the booking's calendar identity (copied from `like` when it replaces it)."""
+def ensure_entry(
+    booking: Booking, *, like: Booking | None = None, fresh: bool = False
+) -> BookingCalendarEntry:
+    """Record the booking's calendar identity (copied from `like` when it replaces it).
+
+    `fresh`: a single session inserted by this transaction, replacing nothing, so it has
+    no entry yet and its identity is its own (nothing to look up).
+    """
     if booking.id is None:
         db.session.flush()
+    if fresh and like is None and booking.series_id is None and booking.rescheduled_from_id is None:
+        new = BookingCalendarEntry(booking_id=booking.id, uid=default_uid(booking))
+        db.session.add(new)
+        return new
     entry = db.session.get(BookingCalendarEntry, booking.id)
     if entry is not None:
         return entry
@@ -132,7 +143,9 @@ def parties(booking: Booking) -> list[tuple[User, User | None]]:
     A group member's own row of a meeting concerns the member only: the therapist's
     calendar has the meeting row.
     """
-    therapist_profile = db.session.get(TherapistProfile, booking.therapist_id)
+    therapist_profile = db.session.get(  # the profile and its account in one read
+        TherapistProfile, booking.therapist_id, options=[joinedload(TherapistProfile.user)]
+    )
     therapist = therapist_profile.user if therapist_profile is not None else None
     client = db.session.get(User, booking.client_id) if booking.client_id is not None else None
     pairs: list[tuple[User, User | None]] = []

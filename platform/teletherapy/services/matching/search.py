@@ -412,8 +412,11 @@ def price_for_client(*, therapist_id: int, client_id: int) -> tuple[int, str]:
     return fee, band.code
 
 
-def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: datetime) -> None:
-    """Raise ConflictError(reason=<filter>) when matching would never show this therapist.
+def check_can_book(
+    *, therapist_id: int, client_id: int, setting: str, now: datetime
+) -> tuple[int, str]:
+    """Raise ConflictError(reason=<filter>) when matching would never show this therapist;
+    else the client's price, as `price_for_client` gives it (its band is accepted here).
 
     The request is the client's saved intake with the booking's setting (else the
     state and ZIP of their account). A client who already has sessions with the
@@ -423,8 +426,14 @@ def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: date
     if user is None:
         raise NotFoundError("No such client.")
     bands = list_fee_bands()
-    band = _client_band(client_id, bands)
-    intake = get_saved_intake(client_id=client_id) or {}
+    saved = db.session.execute(  # the band and the intake in one read
+        select(ClientProfile.fee_band, ClientProfile.intake).where(
+            ClientProfile.user_id == client_id
+        )
+    ).first()
+    chosen = find_band(bands, saved.fee_band) if saved and saved.fee_band else None
+    band = chosen or standard_band(bands)
+    intake = dict(saved.intake) if saved and saved.intake else {}
     payload = {"state": user.state, "zip": user.zip, **intake, "setting": setting}
     payload.pop("fee_band", None)
     try:
@@ -447,6 +456,7 @@ def check_can_book(*, therapist_id: int, client_id: int, setting: str, now: date
         failed = hard_filter(dataclasses.replace(candidate, accepting_new_clients=True), request)
     if failed is not None:
         raise ConflictError(FILTER_MESSAGES[failed], extra={"reason": failed})
+    return candidate.fees_by_band[band.code], band.code
 
 
 def _is_existing_client(therapist_id: int, client_id: int) -> bool:

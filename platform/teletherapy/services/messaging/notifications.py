@@ -112,9 +112,10 @@ def on_booking_confirmed(*, booking: Booking, now: datetime, fresh: bool = False
     """
     fresh = fresh and booking.series_id is None
     covered = _reminded_bookings(booking)
-    # Every week's original start is recorded now, before any of them can move.
-    for session in {booking, *covered}:
-        ensure_entry(session)
+    # Every week's original start is recorded now, before any of them can move. The
+    # entries are held here: the session's identity map keeps unchanged rows only weakly,
+    # and each invite below would read a dropped entry back from the database.
+    _entries = [ensure_entry(session, fresh=fresh) for session in {booking, *covered}]
     kind = "series_confirmed" if booking.series_id is not None else "booking_confirmed"
     for person, other in parties(booking):
         _enqueue_notice(booking, person, other, kind=kind, now=now, fresh=fresh)

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import get_locale
 
 from teletherapy.i18n import native_name, text_direction
-from teletherapy.web.access import current_actor, is_api_request, public
+from teletherapy.web.access import actor_locale, current_actor, is_api_request, public
 
 bp = Blueprint("language", __name__)
 
@@ -37,9 +37,9 @@ def select_locale() -> str | None:
     if not has_request_context():
         return None
     languages = ui_languages()
-    actor = current_actor()
-    if actor is not None and actor.language in languages:
-        return actor.language
+    language, _ = actor_locale()
+    if language in languages:
+        return language
     if not is_api_request():
         chosen = request.cookies.get(COOKIE)
         if chosen in languages:
@@ -50,8 +50,8 @@ def select_locale() -> str | None:
 def select_timezone() -> str | None:
     if not has_request_context():
         return None
-    actor = current_actor()
-    return actor.time_zone if actor is not None else None
+    _, zone = actor_locale()
+    return zone
 
 
 def current_language() -> str:
