@@ -14,8 +14,8 @@ from sqlalchemy import event
 
 from teletherapy.domain.errors import NotFoundError
 from teletherapy.extensions import db
-from teletherapy.models import Booking, User
-from teletherapy.services.bookings import queries
+from teletherapy.models import Booking, TherapistPaymentSettings, User
+from teletherapy.services.bookings import hold_minutes_for, queries
 from tests.booking_setup import set_availability
 
 THU_10 = "2026-12-03T15:00:00Z"  # Thu 10:00 New York
@@ -107,9 +107,24 @@ def test_the_booking_view_is_the_three_reads_it_replaces(
         assert view.schedule == queries.schedule_for(tid, now=now)
         separate = queries.is_new_client(client_id=client_id, therapist_id=tid)
         assert view.is_new_client == separate
+        read = hold_minutes_for(therapist_id=tid)
+        assert hold_minutes_for(therapist_id=tid, payment=view.payment) == read
+        if view.payment != "read":  # PostgreSQL: read with the view
+            row = db.session.get(TherapistPaymentSettings, tid)
+            saved = row and (row.accepts_pay_now, row.accepts_card_on_file,
+                             row.accepts_pay_at_session)  # fmt: skip
+            assert view.payment == saved
         return view.is_new_client
 
     assert agrees(client.id)
+    for methods in [(True, False, False), (False, True, True)]:  # and none saved, above
+        db.session.merge(
+            TherapistPaymentSettings(therapist_id=tid, accepts_pay_now=methods[0],
+                                     accepts_card_on_file=methods[1],
+                                     accepts_pay_at_session=methods[2])
+        )  # fmt: skip
+        db.session.commit()
+        assert agrees(client.id)
     add(client.id, "cancelled", 2)
     add(other.id, "confirmed", 3)
     assert agrees(client.id)  # a cancelled session does not make a client

@@ -41,7 +41,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -64,7 +64,12 @@ from teletherapy.models import (
 from teletherapy.services.availability.schedules import lock_therapist_calendar
 from teletherapy.services.bookings import hooks, lifecycle
 from teletherapy.services.bookings.hooks import Checkout
-from teletherapy.services.bookings.queries import booking_view, isoformat_z, taken_error
+from teletherapy.services.bookings.queries import (
+    PaymentChoices,
+    booking_view,
+    isoformat_z,
+    taken_error,
+)
 from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching import search as matching
 
@@ -95,13 +100,25 @@ class BookingResult:
         return self.first.hold_expires_at is not None
 
 
-def hold_minutes_for(*, therapist_id: int) -> int | None:
-    """THE hold-for-payment decision: minutes to hold a new booking, or None to confirm it."""
-    row = db.session.get(TherapistPaymentSettings, therapist_id)
+def hold_minutes_for(
+    *, therapist_id: int, payment: PaymentChoices | Literal["read"] | None = "read"
+) -> int | None:
+    """THE hold-for-payment decision: minutes to hold a new booking, or None to confirm it.
+
+    `payment`: the therapist's (pay now, card on file, pay at session) when the caller
+    read them already (None: the therapist saved none); else they are read here.
+    """
+    if payment == "read":
+        row = db.session.get(TherapistPaymentSettings, therapist_id)
+        payment = (
+            None
+            if row is None
+            else (row.accepts_pay_now, row.accepts_card_on_file, row.accepts_pay_at_session)
+        )
     methods = offered_methods(
-        accepts_pay_now=bool(row is not None and row.accepts_pay_now),
-        accepts_card_on_file=bool(row is not None and row.accepts_card_on_file),
-        accepts_pay_at_session=row is None or bool(row.accepts_pay_at_session),
+        accepts_pay_now=bool(payment is not None and payment[0]),
+        accepts_card_on_file=bool(payment is not None and payment[1]),
+        accepts_pay_at_session=payment is None or bool(payment[2]),
         cards_enabled=payment_gateway() is not None,
     )
     return PAYMENT_HOLD_MINUTES if holds_for_payment(methods) else None
@@ -202,7 +219,9 @@ def _book(
     # A single session waits for payment when the therapist takes cards at booking; a
     # weekly series is confirmed at once and paid per session (card on file or at it).
     hold = hold_minutes or (
-        hold_minutes_for(therapist_id=therapist_id) if repeat_weekly is None else None
+        hold_minutes_for(therapist_id=therapist_id, payment=view.payment)
+        if repeat_weekly is None
+        else None
     )
 
     lock_therapist_calendar(therapist_id)

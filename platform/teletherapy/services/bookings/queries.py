@@ -305,16 +305,25 @@ class BookingView:
 
     schedule: Schedule
     is_new_client: bool
+    # (pay now, card on file, pay at session) as the therapist saved them (None: never),
+    # or "read": not read here (`hold_minutes_for` reads them).
+    payment: PaymentChoices | Literal["read"] | None = "read"
 
 
-# The schedule's one round trip plus the therapist's account status and whether this
-# client has booked them before (`is_new_client`, the same filter in SQL).
+PaymentChoices = tuple[bool, bool, bool]
+
+# The schedule's one round trip plus the therapist's account status, whether this
+# client has booked them before (`is_new_client`, the same filter in SQL) and the
+# payment methods they take (whether a new booking is held for payment).
 _BOOKING_VIEW = one_trip_statement(
     """,
       (SELECT u.status FROM users u WHERE u.id = p.user_id),
       EXISTS (SELECT 1 FROM bookings c
                WHERE c.therapist_id = p.id AND c.client_id = :client_id
-                 AND c.status NOT IN :not_new AND c.group_id IS NULL)"""
+                 AND c.status NOT IN :not_new AND c.group_id IS NULL),
+      (SELECT json_build_array(m.accepts_pay_now, m.accepts_card_on_file,
+                               m.accepts_pay_at_session)
+         FROM therapist_payment_settings m WHERE m.therapist_id = p.id)"""
 ).bindparams(bindparam("not_new", expanding=True))
 
 
@@ -337,8 +346,11 @@ def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> Booking
     ).one_or_none()
     if found is None or found[5] != AccountStatus.ACTIVE.value:
         raise NotFoundError("No such therapist.")
+    payment = found[7]
     return BookingView(
-        schedule=schedule_from_one_trip(found, now, set()), is_new_client=not found[6]
+        schedule=schedule_from_one_trip(found, now, set()),
+        is_new_client=not found[6],
+        payment=None if payment is None else (payment[0], payment[1], payment[2]),
     )
 
 

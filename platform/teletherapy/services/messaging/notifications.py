@@ -35,7 +35,7 @@ from teletherapy.services.calendars.invites import (
     parties,
 )
 from teletherapy.services.messaging import outbox
-from teletherapy.services.messaging.preferences import get_preferences
+from teletherapy.services.messaging.preferences import get_preferences, read_preferences_of
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,9 @@ def on_booking_confirmed(*, booking: Booking, now: datetime, fresh: bool = False
     # and each invite below would read a dropped entry back from the database.
     _entries = [ensure_entry(session, fresh=fresh) for session in {booking, *covered}]
     kind = "series_confirmed" if booking.series_id is not None else "booking_confirmed"
-    for person, other in parties(booking):
+    pairs = parties(booking)
+    read_preferences_of([person for person, _ in pairs])
+    for person, other in pairs:
         _enqueue_notice(booking, person, other, kind=kind, now=now, fresh=fresh)
         _enqueue_reminders(covered, person, now=now, fresh=fresh)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from teletherapy.domain.errors import NotFoundError, ValidationError
 from teletherapy.domain.reminders import DEFAULT_OFFSETS_MINUTES, validate_offsets
@@ -46,12 +49,32 @@ def get_preferences(user: User) -> Preferences:
         if found is not None:
             return found
     found = _read_preferences(user)
+    _remember({user.id: found})
+    return found
+
+
+def read_preferences_of(users: Sequence[User]) -> None:
+    """Read several people's preferences in one query for this transaction (the parties of
+    a booking, before its notices and reminders ask for each)."""
+    rows = {
+        row.user_id: row
+        for row in db.session.scalars(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id.in_([user.id for user in users])
+            )
+        )
+    }
+    _remember({user.id: _from_row(user, rows.get(user.id)) for user in users})
+
+
+def _remember(found: dict[int, Preferences]) -> None:
+    session = db.session()
+    memo: tuple[object, dict[int, Preferences]] | None = session.info.get(_MEMO)
     transaction = session.get_transaction()  # the read began one if none was open
     if memo is None or memo[0] is not transaction:
         memo = (transaction, {})
         session.info[_MEMO] = memo
-    memo[1][user.id] = found
-    return found
+    memo[1].update(found)
 
 
 def forget_preferences() -> None:
@@ -60,7 +83,10 @@ def forget_preferences() -> None:
 
 
 def _read_preferences(user: User) -> Preferences:
-    row = db.session.get(NotificationPreference, user.id)
+    return _from_row(user, db.session.get(NotificationPreference, user.id))
+
+
+def _from_row(user: User, row: NotificationPreference | None) -> Preferences:
     if row is None:
         return Preferences(DEFAULT_OFFSETS_MINUTES, True, default_detail(user.role))
     return Preferences(
