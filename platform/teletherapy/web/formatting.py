@@ -141,6 +141,16 @@ def ledger_reason(stored: str | None) -> str:
     return text
 
 
+# Said in a result's header already (its price and next opening): not listed again.
+_IN_RESULT_HEADER = frozenset(
+    {"%(fee)s a session in your fee band", "Next opening %(opening)s your time"}
+)
+
+
+def in_result_header(text: str) -> bool:
+    return isinstance(text, Reason) and text.message in _IN_RESULT_HEADER
+
+
 def reason(text: str) -> str:
     """A match reason in the viewer's language (the API keeps the English text)."""
     if not isinstance(text, Reason):
@@ -192,6 +202,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(band_label, "band_label")
     app.add_template_filter(band_range, "band_range")
     app.add_template_filter(reason, "reason")
+    app.add_template_test(in_result_header, "in_result_header")
     app.add_template_filter(ledger_reason, "ledger_reason")
 
     @app.context_processor

@@ -54,6 +54,11 @@ def test_an_anonymous_search_shows_results_with_reasons_and_links(client: Any, a
     assert "Ana R." in html and ">AR<" in html
     assert "Practises in Spanish" in html
     assert "$50" in html
+    # The price and the next opening are said once, in the result's header, and not
+    # again among the reasons.
+    assert html.count("$50") == 1
+    assert "a session in your fee band" not in html
+    assert "Next opening" not in html and "your time" not in html
     # The profile (and so the slot picker) opens on the setting searched for.
     assert f'href="/therapists/{ana}?setting=online"' in html
 
