@@ -172,17 +172,39 @@ def load_schedule(
 ) -> Schedule | None:
     """One therapist's schedule: on PostgreSQL in one round trip (the booking path asks
     twice per booking, once under the calendar lock); elsewhere as `load_schedules`."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _load_schedule_one_trip(therapist_id, now, set(exclude_booking_ids))
-    return load_schedules([therapist_id], now=now, exclude_booking_ids=exclude_booking_ids).get(
-        therapist_id
+    return load_schedules_at_once(
+        [therapist_id], now=now, exclude_booking_ids=exclude_booking_ids
+    ).get(therapist_id)
+
+
+def load_schedules_at_once(
+    therapist_ids: Iterable[int], *, now: datetime, exclude_booking_ids: Iterable[int] = ()
+) -> dict[int, Schedule]:
+    """`load_schedules` in one round trip on PostgreSQL (each therapist's parts as JSON):
+    for a few therapists, where the four queries' round trips and rows cost the most
+    (a booking; matching's preferred times for the shown few). Elsewhere `load_schedules`."""
+    ids = sorted(set(therapist_ids))
+    if not ids or db.session.get_bind().dialect.name != "postgresql":
+        return load_schedules(ids, now=now, exclude_booking_ids=exclude_booking_ids)
+    if db.session.autoflush:  # a text() statement does not autoflush as ORM queries do
+        db.session.flush()
+    excluded = set(exclude_booking_ids)
+    found = db.session.execute(
+        _ONE_TRIP,
+        {
+            "therapist_ids": ids,
+            "overrides_from": (now - timedelta(days=1)).date(),
+            "booked_from": now - timedelta(days=8),
+            "active": [status.value for status in ACTIVE_STATUSES],
+        },
     )
+    return {row[0]: _schedule_from_json(row, now, excluded) for row in found}
 
 
 # The same rows as load_schedules (same filters, same order), each part as JSON.
 _ONE_TRIP = text(
     """
-    SELECT p.accepting_new_clients,
+    SELECT p.id, p.accepting_new_clients,
       (SELECT json_build_object(
                 'time_zone', s.time_zone, 'session_minutes', s.session_minutes,
                 'buffer_minutes', s.buffer_minutes,
@@ -203,32 +225,17 @@ _ONE_TRIP = text(
          FROM bookings b
         WHERE b.therapist_id = p.id AND b.status IN :active AND b.end_at > :booked_from
           AND (b.group_id IS NULL OR b.client_id IS NULL))
-    FROM therapist_profiles p WHERE p.id = :therapist_id
+    FROM therapist_profiles p WHERE p.id IN :therapist_ids
     """
-).bindparams(bindparam("active", expanding=True))
+).bindparams(bindparam("active", expanding=True), bindparam("therapist_ids", expanding=True))
 
 
-def _load_schedule_one_trip(
-    therapist_id: int, now: datetime, excluded: set[int]
-) -> Schedule | None:
-    if db.session.autoflush:  # a text() statement does not autoflush as ORM queries do
-        db.session.flush()
-    found = db.session.execute(
-        _ONE_TRIP,
-        {
-            "therapist_id": therapist_id,
-            "overrides_from": (now - timedelta(days=1)).date(),
-            "booked_from": now - timedelta(days=8),
-            "active": [status.value for status in ACTIVE_STATUSES],
-        },
-    ).one_or_none()
-    if found is None:
-        return None
-    accepting: bool = found[0]
-    settings_json: dict[str, Any] | None = found[1]
-    rules_json: list[list[Any]] = found[2] or []
-    overrides_json: list[list[Any]] = found[3] or []
-    booked_json: list[list[Any]] = found[4] or []
+def _schedule_from_json(found: Any, now: datetime, excluded: set[int]) -> Schedule:
+    accepting: bool = found[1]
+    settings_json: dict[str, Any] | None = found[2]
+    rules_json: list[list[Any]] = found[3] or []
+    overrides_json: list[list[Any]] = found[4] or []
+    booked_json: list[list[Any]] = found[5] or []
     booked = [
         BookedSession(_instant(start), _instant(end), setting)
         for booking_id, start, end, setting, status, hold in booked_json
