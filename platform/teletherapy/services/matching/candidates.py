@@ -228,9 +228,12 @@ def candidate_select(
     *,
     band_required: bool,
     booked_when: Any = None,
+    tags_when: tuple[Any, tuple[str, ...]] | None = None,
 ) -> Any:
     """candidate_query from its values (the state, the band's code and the week's bounds
-    and reduced codes may be bound parameters; the rest decides the statement's shape)."""
+    and reduced codes may be bound parameters; the rest decides the statement's shape).
+    With `tags_when` (a condition, other kinds), rows not meeting the condition carry
+    only the tags of the other kinds."""
     P = TherapistProfile
     single = not band_required
     online_anywhere: Any = (
@@ -266,7 +269,11 @@ def candidate_select(
         ).label("online_here"),
         online_anywhere.label("online_anywhere"),
         licensed_here.label("licensed_here"),
-        _tags_column(tag_kinds).label("tags"),
+        (
+            _tags_column(tag_kinds)
+            if tags_when is None
+            else case((tags_when[0], _tags_column(tag_kinds)), else_=_tags_column(tags_when[1]))
+        ).label("tags"),
         (booked if booked_when is None else case((booked_when, booked), else_=literal(0))).label(
             "booked"
         ),

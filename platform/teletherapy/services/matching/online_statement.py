@@ -168,10 +168,10 @@ def _float(name: str) -> Any:
     return bindparam(name, type_=Float())
 
 
-def _bound_flags(shape: Shape) -> list[tuple[str, Any]]:
+def _bound_flags(flags: tuple[str, ...]) -> list[tuple[str, Any]]:
     """filter_flags with bound values (each code under its flag's own name)."""
-    used = week_counts(*_BOUND_WEEK)[1] if "capacity" in shape.flags else None
-    return [(name, _flag(name, bindparam(name), used)) for name in shape.flags]
+    used = week_counts(*_BOUND_WEEK)[1] if "capacity" in flags else None
+    return [(name, _flag(name, bindparam(name), used)) for name in flags]
 
 
 def _earned(shape: Shape, row: Any) -> Any:
@@ -251,7 +251,7 @@ def online_statement(shape: Shape) -> Any:
     best `fetch` of those who pass, by bucket, sessions booked this week and id, whose
     whole rows only are loaded. Built from the shape alone: every value is bound."""
     P = TherapistProfile
-    flags = _bound_flags(shape)
+    flags = _bound_flags(shape.flags)
     scan = (
         select(
             P.id.label("id"),
