@@ -263,8 +263,10 @@ def find_matches(
     )
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
     if request.setting == "online":
+        online = None
         shortlist = online_overview(request, bands, now, window)
     else:
+        online = online_alternative(request, bands, now)  # counted while the box is read
         shortlist = in_person_overview(request, bands, now, window)
     overview = shortlist.result
     best = [m.candidate for m in overview.matches]
@@ -286,7 +288,7 @@ def find_matches(
         [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
     )
     relaxations = list(overview.relaxations)
-    if request.setting != "online":
+    if online is not None:
         # Those shown in person who are online in the state pass the online request too
         # (the same filters but the place): online_alternative does not count them again.
         also_online = sum(
@@ -294,10 +296,10 @@ def find_matches(
             for c in shortlist.candidates
             if c.id in shortlist.online_here and hard_filter(c, request) is None
         )
-        online = online_alternative(request, bands, now, also_online)
-        if online is not None:
+        more = online(also_online)
+        if more is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
-            relaxations = sorted([online, *relaxations], key=lambda r: -r.more)
+            relaxations = sorted([more, *relaxations], key=lambda r: -r.more)
     shapes = therapist_shapes([m.candidate.id for m in final.matches])
     matches = [
         MatchView(
