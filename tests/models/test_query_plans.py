@@ -137,6 +137,19 @@ def test_the_weeks_counts_match_the_partial_index_of_active_sessions(db: Any, de
     assert "ix_bookings_therapist_id_start_at " not in plan
 
 
+def test_an_in_person_search_starts_from_the_lat_lon_index(db: Any, demo: None) -> None:
+    """The in-person statement (kept, its box bound) reads the box from the lat/lon index."""
+    from teletherapy.services.matching.search import find_matches
+
+    payload = {"setting": "in_office", "state": "NY", "zip": "10027", "fee_band": "b"}
+    statements = captured(
+        db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
+    )
+    box = only_plan(db, statements, "box_min_lat")
+    assert "ix_therapist_profiles_office_lat_lon" in box
+    assert "Seq Scan" not in box
+
+
 def test_the_openings_job_finds_due_rows_by_the_valid_until_index(db: Any, demo: None) -> None:
     from teletherapy.services.availability.openings import refresh_due_openings
 

@@ -12,10 +12,12 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
    Online, the counts and the best rows come from one statement (one scan of the state).
    In person: the therapists in the bounding box (twice the distance for the "travel
    up to 2x km" relaxation; home visits: HOME_RADIUS_MAX_KM) come back as rows of one
-   query (sessions this week counted only for those the tag filters let through), and
-   the domain filters, counts and ranks them all.
-   "allow online sessions" (in person only) is counted by one more query of ids
-   (online_alternative). `removed_by` counts among the therapists in place (verified,
+   statement built once per request shape (in_person_statement.py: sessions this week
+   and the score's tags only for rows that can be shown), and the domain filters,
+   counts and ranks them all.
+   "allow online sessions" (in person only) is counted by one more query
+   (online_alternative), on PostgreSQL on a connection of its own while the box is read
+   and ranked. `removed_by` counts among the therapists in place (verified,
    accepting, in the band); relaxations never loosen the band, verification,
    acceptance or capacity.
 3. The first pass keeps limit + OPENINGS_EXTRA therapists; their next openings are read
