@@ -112,7 +112,7 @@ def test_the_online_top_k_sums_wishes_by_tag_key_and_counts_the_week_by_active_s
     assert "Seq Scan" not in counts
     top = only_plan(db, statements, "floor(")
     assert "ix_therapist_tags_kind_code" in top  # the place
-    assert "pk_therapist_tags" in top  # the wishes met, per therapist
+    assert "pk_therapist_tags" in top  # the shown rows' tags (wishes: tag_codes on the row)
     assert any(name in top for name in active)  # sessions booked this week
     assert "Seq Scan" not in top
 
