@@ -272,7 +272,8 @@ def database_settings(database: str) -> list[str]:
 
 def pgbouncer_sizes(options: Options) -> dict[str, int]:
     """A sync worker serves one request and holds at most two primary connections at once
-    (the request's session and a staleness check's): two server connections per worker
+    (the request's session and a staleness check's, or an in-person search's count of
+    "allow online sessions", which starts after the check): two server connections per worker
     can never leave a worker waiting on another's idle transaction. Clients: every
     worker's whole SQLAlchemy pool (2 + 2) and a few for psql and the admin console."""
     workers = len(options.web_ports) * options.workers

@@ -8,8 +8,10 @@ leaves a Seq Scan even then).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,7 +137,7 @@ def test_the_online_top_k_sums_wishes_by_tag_key_and_counts_the_week_by_active_s
     assert "Seq Scan" not in counts
     top = only_plan(db, statements, "floor(")
     assert "ix_therapist_tags_kind_code" in top  # the place
-    assert "pk_therapist_tags" in top  # the wishes met, per therapist
+    assert "pk_therapist_tags" in top  # the shown rows' tags (wishes: tag_codes on the row)
     assert any(name in top for name in active), top  # sessions booked this week
     assert "Seq Scan" not in top
 
@@ -159,6 +161,27 @@ def test_the_weeks_counts_match_the_partial_index_of_active_sessions(db: Any, de
     plan = "\n".join(row[0] for row in rows)
     assert "ix_bookings_active_therapist_id_start_at" in plan, plan
     assert "ix_bookings_therapist_id_start_at " not in plan, plan
+
+
+def test_an_in_person_search_starts_from_the_lat_lon_index(db: Any, plans_url: str) -> None:
+    """The in-person statement (kept, its box bound) reads the box from the lat/lon index.
+
+    With the statistics of six demo therapists the planner rightly starts from the five
+    fees of the band; 400 therapists across the country make the box the narrow part.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from seed_scale import seed
+
+    from teletherapy.services.matching.search import find_matches
+
+    seed(plans_url, 400, 1000)
+    payload = {"setting": "in_office", "state": "NY", "zip": "10027", "fee_band": "b"}
+    statements = captured(
+        db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
+    )
+    box = only_plan(db, statements, "box_min_lat")
+    assert "ix_therapist_profiles_office_lat_lon" in box, box
+    assert "Seq Scan" not in box
 
 
 def test_the_openings_job_finds_due_rows_by_the_valid_until_index(db: Any, demo: None) -> None:

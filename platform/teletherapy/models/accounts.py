@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, select
+from sqlalchemy import ARRAY, JSON, Float, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
@@ -139,6 +139,12 @@ class TherapistProfile(Base):
     home_radius_km: Mapped[float | None] = mapped_column(Float)
     reduced_fee_weekly_cap: Mapped[int | None]
     photo_url: Mapped[str | None] = mapped_column(String(500))
+    # Every tag as "kind:code" (0018_tag_codes), kept by a PostgreSQL trigger on
+    # therapist_tags: matching tests tags on the profile row it reads anyway, not with a
+    # probe per tag. SQLite leaves it NULL and matching reads therapist_tags there.
+    tag_codes: Mapped[list[str] | None] = mapped_column(
+        ARRAY(String(50)).with_variant(JSON(), "sqlite"), deferred=True
+    )
 
     user: Mapped[User] = relationship(back_populates="therapist")
 

@@ -1,4 +1,4 @@
-"""Loading schedules: one therapist's in one round trip equals the bulk loader's answer."""
+"""Loading schedules: one round trip (one therapist or a few) equals the bulk loader's answer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from sqlalchemy import event, select
 from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError
 from teletherapy.models import AvailabilityOverride, TherapistProfile, User
-from teletherapy.services.availability.schedules import load_schedule, load_schedules
+from teletherapy.services.availability.schedules import (
+    load_schedule,
+    load_schedules,
+    load_schedules_at_once,
+)
 
 
 def test_one_therapist_loaded_at_once_equals_the_bulk_loader(db: Any) -> None:
@@ -64,6 +68,12 @@ def test_one_therapist_loaded_at_once_equals_the_bulk_loader(db: Any) -> None:
             assert load_schedule(therapist_id, now=at) == expected, (therapist_id, at)
             if db.engine.dialect.name == "postgresql":
                 assert len(statements) == 1
+        # Many at once (matching's preferred times for the shown few): the same answer.
+        every = load_schedules(ids, now=at)
+        statements.clear()
+        assert load_schedules_at_once([*ids, max(ids) + 1], now=at) == every
+        if db.engine.dialect.name == "postgresql":
+            assert len(statements) == 1
         held = made[1]
         bulk = load_schedules([held.therapist_id], now=at, exclude_booking_ids=[held.id])
         assert (

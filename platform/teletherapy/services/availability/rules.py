@@ -34,7 +34,11 @@ from teletherapy.extensions import db
 from teletherapy.models import AvailabilityOverride, AvailabilityRule, TherapistProfile, User
 from teletherapy.models import AvailabilitySettings as SettingsRow
 from teletherapy.services.availability.openings import stored_next_openings
-from teletherapy.services.availability.schedules import load_schedules, settings_from_row
+from teletherapy.services.availability.schedules import (
+    load_schedules,
+    load_schedules_at_once,
+    settings_from_row,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -466,9 +470,10 @@ def next_openings_fitting(
     may_fit: Callable[[datetime, datetime], bool] | None = None,
 ) -> dict[int, datetime | None]:
     """The first offered slot start per therapist that `fits` (preferred days and times);
-    `may_fit` skips whole windows (see slots.first_opening_where)."""
+    `may_fit` skips whole windows (see slots.first_opening_where). For the shown few
+    of a search: their schedules in one round trip on PostgreSQL."""
     ids = list(dict.fromkeys(therapist_ids))
-    schedules = load_schedules(ids, now=now)
+    schedules = load_schedules_at_once(ids, now=now)
     result: dict[int, datetime | None] = {}
     for therapist_id in ids:
         schedule = schedules.get(therapist_id)

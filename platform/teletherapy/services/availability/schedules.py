@@ -172,18 +172,30 @@ def load_schedule(
 ) -> Schedule | None:
     """One therapist's schedule: on PostgreSQL in one round trip (the booking path asks
     twice per booking, once under the calendar lock); elsewhere as `load_schedules`."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _load_schedule_one_trip(therapist_id, now, set(exclude_booking_ids))
-    return load_schedules([therapist_id], now=now, exclude_booking_ids=exclude_booking_ids).get(
-        therapist_id
-    )
+    return load_schedules_at_once(
+        [therapist_id], now=now, exclude_booking_ids=exclude_booking_ids
+    ).get(therapist_id)
+
+
+def load_schedules_at_once(
+    therapist_ids: Iterable[int], *, now: datetime, exclude_booking_ids: Iterable[int] = ()
+) -> dict[int, Schedule]:
+    """`load_schedules` in one round trip on PostgreSQL (each therapist's parts as JSON):
+    for a few therapists, where the four queries' round trips and rows cost the most
+    (a booking; matching's preferred times for the shown few). Elsewhere `load_schedules`."""
+    ids = sorted(set(therapist_ids))
+    if not ids or db.session.get_bind().dialect.name != "postgresql":
+        return load_schedules(ids, now=now, exclude_booking_ids=exclude_booking_ids)
+    excluded = set(exclude_booking_ids)
+    found = db.session.execute(_ONE_TRIP, one_trip_params(ids, now))
+    return {row[0]: schedule_from_one_trip(row, now, excluded) for row in found}
 
 
 # The same rows as load_schedules (same filters, same order), each part as JSON.
 # `{extra}`: more columns about the same therapist (`p`) that a caller reads in the
 # same round trip (see `one_trip_statement`).
 _ONE_TRIP_SQL = """
-    SELECT p.accepting_new_clients,
+    SELECT p.id, p.accepting_new_clients,
       (SELECT json_build_object(
                 'time_zone', s.time_zone, 'session_minutes', s.session_minutes,
                 'buffer_minutes', s.buffer_minutes,
@@ -204,7 +216,7 @@ _ONE_TRIP_SQL = """
          FROM bookings b
         WHERE b.therapist_id = p.id AND b.status IN :active AND b.end_at > :booked_from
           AND (b.group_id IS NULL OR b.client_id IS NULL)){extra}
-    FROM therapist_profiles p WHERE p.id = :therapist_id
+    FROM therapist_profiles p WHERE p.id IN :therapist_ids
     """
 
 
@@ -212,14 +224,16 @@ def one_trip_statement(extra: str = "") -> TextClause:
     """The one-round-trip schedule query (PostgreSQL), with `extra` columns appended
     (text starting with a comma; `p` is the therapist's profile row). Build it once, at
     import; run it with `one_trip_params` plus the extra columns' own parameters."""
-    return text(_ONE_TRIP_SQL.format(extra=extra)).bindparams(bindparam("active", expanding=True))
+    return text(_ONE_TRIP_SQL.format(extra=extra)).bindparams(
+        bindparam("active", expanding=True), bindparam("therapist_ids", expanding=True)
+    )
 
 
-def one_trip_params(therapist_id: int, now: datetime) -> dict[str, Any]:
+def one_trip_params(therapist_ids: Iterable[int], now: datetime) -> dict[str, Any]:
     if db.session.autoflush:  # a text() statement does not autoflush as ORM queries do
         db.session.flush()
     return {
-        "therapist_id": therapist_id,
+        "therapist_ids": sorted(set(therapist_ids)),
         "overrides_from": (now - timedelta(days=1)).date(),
         "booked_from": now - timedelta(days=8),
         "active": [status.value for status in ACTIVE_STATUSES],
@@ -229,20 +243,13 @@ def one_trip_params(therapist_id: int, now: datetime) -> dict[str, Any]:
 _ONE_TRIP = one_trip_statement()
 
 
-def _load_schedule_one_trip(
-    therapist_id: int, now: datetime, excluded: set[int]
-) -> Schedule | None:
-    found = db.session.execute(_ONE_TRIP, one_trip_params(therapist_id, now)).one_or_none()
-    return None if found is None else schedule_from_one_trip(found, now, excluded)
-
-
 def schedule_from_one_trip(found: Any, now: datetime, excluded: set[int]) -> Schedule:
-    """The Schedule in a row of `one_trip_statement` (its first five columns)."""
-    accepting: bool = found[0]
-    settings_json: dict[str, Any] | None = found[1]
-    rules_json: list[list[Any]] = found[2] or []
-    overrides_json: list[list[Any]] = found[3] or []
-    booked_json: list[list[Any]] = found[4] or []
+    """The Schedule in a row of `one_trip_statement` (its first six columns)."""
+    accepting: bool = found[1]
+    settings_json: dict[str, Any] | None = found[2]
+    rules_json: list[list[Any]] = found[3] or []
+    overrides_json: list[list[Any]] = found[4] or []
+    booked_json: list[list[Any]] = found[5] or []
     booked = [
         BookedSession(_instant(start), _instant(end), setting)
         for booking_id, start, end, setting, status, hold in booked_json

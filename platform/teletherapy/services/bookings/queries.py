@@ -339,17 +339,17 @@ def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> Booking
     found = db.session.execute(
         _BOOKING_VIEW,
         {
-            **one_trip_params(therapist_id, now),
+            **one_trip_params([therapist_id], now),
             "client_id": client_id,
             "not_new": [status.value for status in _INACTIVE_FOR_NEW_CLIENT],
         },
     ).one_or_none()
-    if found is None or found[5] != AccountStatus.ACTIVE.value:
+    if found is None or found[6] != AccountStatus.ACTIVE.value:
         raise NotFoundError("No such therapist.")
-    payment = found[7]
+    payment = found[8]
     return BookingView(
         schedule=schedule_from_one_trip(found, now, set()),
-        is_new_client=not found[6],
+        is_new_client=not found[7],
         payment=None if payment is None else (payment[0], payment[1], payment[2]),
     )
 

@@ -19,9 +19,11 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    any_,
     bindparam,
     case,
     cast,
+    false,
     func,
     literal,
     select,
@@ -168,17 +170,46 @@ def _float(name: str) -> Any:
     return bindparam(name, type_=Float())
 
 
-def _bound_flags(shape: Shape) -> list[tuple[str, Any]]:
-    """filter_flags with bound values (each code under its flag's own name)."""
-    used = week_counts(*_BOUND_WEEK)[1] if "capacity" in shape.flags else None
-    return [(name, _flag(name, bindparam(name), used)) for name in shape.flags]
+def has_tag(kind: str, code: Any, codes: Any) -> Any:
+    """The therapist has this tag, from the profile row's `tag_codes` (PostgreSQL, kept by
+    0018_tag_codes' triggers): one array test instead of a probe of therapist_tags. False,
+    never NULL, where the profile has no codes yet."""
+    return func.coalesce((literal(f"{kind}:", String) + code) == any_(codes), false())
+
+
+def _bound_flags(flags: tuple[str, ...], dialect: str) -> list[tuple[str, Any]]:
+    """filter_flags with bound values (each code under its flag's own name); the tag
+    flags from the profile row's tag codes on PostgreSQL."""
+    used = week_counts(*_BOUND_WEEK)[1] if "capacity" in flags else None
+    found = []
+    for name in flags:
+        if name != "capacity" and dialect == "postgresql":
+            kind = "language" if name.startswith("language_") else name
+            code = bindparam(name, type_=String())
+            found.append((name, has_tag(kind, code, TherapistProfile.tag_codes)))
+        else:
+            found.append((name, _flag(name, bindparam(name), used)))
+    return found
 
 
 def _earned(shape: Shape, row: Any) -> Any:
     """The score's numerator in SQL (weights bound: `online_shape`); `row` gives the
-    columns id, offers_group, gender, faith_integrated and lgbtq_affirming."""
+    columns id, offers_group, gender, faith_integrated and lgbtq_affirming (and on
+    PostgreSQL tag_codes)."""
     terms: list[Any] = []
-    if shape.arms:
+    if shape.arms and shape.dialect == "postgresql":
+        # Each wish once, tested on the row's tag codes (the weights merge repeats).
+        terms.extend(
+            case(
+                (
+                    has_tag(kind, bindparam(f"arm_code_{j}", type_=String()), row.tag_codes),
+                    _float(f"arm_weight_{j}"),
+                ),
+                else_=literal(0.0),
+            )
+            for j, kind in enumerate(shape.arms)
+        )
+    elif shape.arms:
         T = aliased(TherapistTag)
         by_tag = case(
             *(
@@ -196,7 +227,11 @@ def _earned(shape: Shape, row: Any) -> Any:
             .scalar_subquery()
         )
     if shape.group:
-        offers = row.offers_group.is_(True) | _tag_flag("modality", "group", row.id)
+        offers = row.offers_group.is_(True) | (
+            has_tag("modality", literal("group", String), row.tag_codes)
+            if shape.dialect == "postgresql"
+            else _tag_flag("modality", "group", row.id)
+        )
         terms.append(case((offers, _float("group_share")), else_=literal(0.0)))
     if shape.gender:
         terms.append(
@@ -251,7 +286,7 @@ def online_statement(shape: Shape) -> Any:
     best `fetch` of those who pass, by bucket, sessions booked this week and id, whose
     whole rows only are loaded. Built from the shape alone: every value is bound."""
     P = TherapistProfile
-    flags = _bound_flags(shape)
+    flags = _bound_flags(shape.flags, shape.dialect)
     scan = (
         select(
             P.id.label("id"),
@@ -259,6 +294,7 @@ def online_statement(shape: Shape) -> Any:
             P.gender,
             P.faith_integrated,
             P.lgbtq_affirming,
+            *([P.tag_codes] if shape.dialect == "postgresql" else []),
             *(condition.label(name) for name, condition in flags),
         )
         .select_from(P)

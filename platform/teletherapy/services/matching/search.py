@@ -12,10 +12,12 @@ How a search runs (a fixed number of queries, whatever the number of therapists)
    Online, the counts and the best rows come from one statement (one scan of the state).
    In person: the therapists in the bounding box (twice the distance for the "travel
    up to 2x km" relaxation; home visits: HOME_RADIUS_MAX_KM) come back as rows of one
-   query (sessions this week counted only for those the tag filters let through), and
-   the domain filters, counts and ranks them all.
-   "allow online sessions" (in person only) is counted by one more query of ids
-   (online_alternative). `removed_by` counts among the therapists in place (verified,
+   statement built once per request shape (in_person_statement.py: sessions this week
+   and the score's tags only for rows that can be shown), and the domain filters,
+   counts and ranks them all.
+   "allow online sessions" (in person only) is counted by one more query
+   (online_alternative), on PostgreSQL on a connection of its own while the box is read
+   and ranked. `removed_by` counts among the therapists in place (verified,
    accepting, in the band); relaxations never loosen the band, verification,
    acceptance or capacity.
 3. The first pass keeps limit + OPENINGS_EXTRA therapists; their next openings are read
@@ -263,8 +265,10 @@ def find_matches(
     )
     window = min(MAX_LIMIT, request.limit + OPENINGS_EXTRA)
     if request.setting == "online":
+        online = None
         shortlist = online_overview(request, bands, now, window)
     else:
+        online = online_alternative(request, bands, now)  # counted while the box is read
         shortlist = in_person_overview(request, bands, now, window)
     overview = shortlist.result
     best = [m.candidate for m in overview.matches]
@@ -286,7 +290,7 @@ def find_matches(
         [dataclasses.replace(c, next_opening=openings.get(c.id)) for c in best], request, now
     )
     relaxations = list(overview.relaxations)
-    if request.setting != "online":
+    if online is not None:
         # Those shown in person who are online in the state pass the online request too
         # (the same filters but the place): online_alternative does not count them again.
         also_online = sum(
@@ -294,10 +298,10 @@ def find_matches(
             for c in shortlist.candidates
             if c.id in shortlist.online_here and hard_filter(c, request) is None
         )
-        online = online_alternative(request, bands, now, also_online)
-        if online is not None:
+        more = online(also_online)
+        if more is not None:
             # The domain's order: most helpful first, "allow online sessions" first on ties.
-            relaxations = sorted([online, *relaxations], key=lambda r: -r.more)
+            relaxations = sorted([more, *relaxations], key=lambda r: -r.more)
     shapes = therapist_shapes([m.candidate.id for m in final.matches])
     matches = [
         MatchView(

@@ -47,6 +47,10 @@ from teletherapy.services.matching.candidates import (
     read_rows,
     to_candidates,
 )
+from teletherapy.services.matching.in_person_statement import (
+    in_person_shape,
+    in_person_statement,
+)
 from teletherapy.services.matching.online_statement import (
     filter_flags,
     flag_names,
@@ -208,9 +212,22 @@ def in_person_overview(
     request: MatchRequest, bands: Sequence[FeeBand], now: datetime, window: int
 ) -> Overview:
     """The first pass of an in-person search: every therapist in the box as a row, from
-    one statement (the week's sessions counted only for those the tag filters let
-    through; the domain names the filter that removes each of the others and counts
-    what each relaxation would add)."""
+    one statement built once per shape (in_person_statement.py); the domain names the
+    filter that removes each of the others and counts what each relaxation would add.
+    Without a location (or for an online request: the reference the tests rank every
+    therapist with) the rows come from `every_row_overview`."""
+    if request.location is None or request.setting not in ("in_office", "home"):
+        return every_row_overview(request, bands, now, window)
+    shape, values = in_person_shape(request, bands, now)
+    rows = list(db.session.connection().execute(in_person_statement(shape), values))
+    return _ranked(rows, request, now, window)
+
+
+def every_row_overview(
+    request: MatchRequest, bands: Sequence[FeeBand], now: datetime, window: int
+) -> Overview:
+    """Every therapist in place as a whole row (the week's sessions counted only for those
+    the tag filters let through), ranked by the domain."""
     tag_flags = [c for name, c in filter_flags(request, bands, now) if name != "capacity"]
     rows = read_rows(
         candidate_query(
@@ -221,6 +238,10 @@ def in_person_overview(
             booked_when=and_(*tag_flags) if tag_flags else None,
         ).where(*in_place(request))
     )
+    return _ranked(rows, request, now, window)
+
+
+def _ranked(rows: list[Any], request: MatchRequest, now: datetime, window: int) -> Overview:
     candidates = to_candidates(rows, request)
     result = rank(candidates, dataclasses.replace(request, limit=window), now)
     return Overview(

@@ -1,0 +1,127 @@
+"""The in-person statement (built once per shape, lighter rows beyond the distance) gives
+what ranking every therapist in place as a whole row gives (`every_row_overview`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from teletherapy.domain.matching import hard_filter
+from teletherapy.domain.matching_types import LanguageWish, MatchRequest, Preference
+from teletherapy.gateways.zipcodes import find_zip
+from teletherapy.models import TherapistProfile
+from teletherapy.services.matching import in_person_statement, shortlist
+from teletherapy.services.matching.fee_bands import list_fee_bands
+
+LANGUAGES = ("es", "en", "zh", "ru", "ar", "fr")
+MODALITIES = ("cbt", "dbt", "act", "group", "psychodynamic", "mindfulness", "emdr")
+CONCERNS = ("anxiety", "depression", "trauma", "grief", "stress")
+CULTURES = ("latin_american", "east_asian", "african_american", "lgbtq", "jewish")
+
+
+@pytest.fixture
+def places(db: Any, now: datetime) -> list[tuple[str, str]]:
+    """(state, ZIP) of the demo therapists' offices and home bases."""
+    from teletherapy.demo.seed import seed_demo
+
+    seed_demo(therapists=80, clients=3, seed=7)
+    P = TherapistProfile
+    found = db.session.execute(select(P.license_state, P.office_zip, P.home_zip)).all()
+    zips = {(state, z) for state, *codes in found for z in codes if z and state}
+    return sorted(zips)
+
+
+def _request(rng: random.Random, band: Any, places: list[tuple[str, str]]) -> MatchRequest:
+    def some(codes: tuple[str, ...], most: int) -> list[str]:
+        return rng.sample(codes, rng.randint(0, most))
+
+    state, zip_code = rng.choice(places)
+    if rng.random() < 0.3:  # a client in another state than the therapist nearby
+        state = rng.choice(("NY", "NJ", "CA", "TX"))
+    found = find_zip(zip_code)
+    assert found is not None
+    return MatchRequest(
+        setting=rng.choice(("in_office", "in_office", "home")),
+        state=state,
+        fee_band=band,
+        time_zone="America/New_York",
+        zip=found.zip,
+        location=found.point,
+        max_distance_km=rng.choice((0.5, 2.0, 5.0, 10.0, 25.0, 40.0, 80.0)),
+        languages=tuple(
+            LanguageWish(code, rng.random() < 0.4, rng.randint(0, 3)) for code in some(LANGUAGES, 2)
+        ),
+        modalities=tuple(some(MODALITIES, 3)),
+        concerns=tuple(some(CONCERNS, 3)),
+        cultural_backgrounds=tuple(
+            Preference(code, rng.randint(0, 3)) for code in some(CULTURES, 2)
+        ),
+        gender=Preference(rng.choice(("woman", "man")), rng.randint(0, 3))
+        if rng.random() < 0.3
+        else None,
+        faith_integrated=rng.choice((0, 0, 1, 3)),
+        lgbtq_affirming=rng.choice((0, 0, 1, 2)),
+        age_group=rng.choice((None, None, "adults", "children", "adolescents")),
+        limit=rng.choice((1, 2, 3, 5, 20)),
+    )
+
+
+def test_the_in_person_statement_agrees_with_ranking_every_row(
+    places: list[tuple[str, str]], now: datetime
+) -> None:
+    bands = list_fee_bands()
+    rng = random.Random(18)
+    seen_shown = 0
+    for _ in range(60):
+        request = _request(rng, rng.choice(bands), places)
+        window = request.limit + 5
+        fast = shortlist.in_person_overview(request, bands, now, window)
+        full = shortlist.every_row_overview(request, bands, now, window)
+        described = dataclasses.asdict(request)
+        assert fast.considered == full.considered, described
+        assert dict(fast.result.removed_by) == dict(full.result.removed_by), described
+        assert fast.result.relaxations == full.result.relaxations, described
+        assert [(m.candidate.id, m.score, m.reasons) for m in fast.result.matches] == [
+            (m.candidate.id, m.score, m.reasons) for m in full.result.matches
+        ], described
+        # What search.py reads of the rows for "allow online sessions".
+        assert fast.online_here == full.online_here, described
+        assert {c.id: hard_filter(c, request) for c in fast.candidates} == {
+            c.id: hard_filter(c, request) for c in full.candidates
+        }, described
+        seen_shown += bool(fast.result.matches)
+    assert seen_shown >= 20  # the requests found therapists, not only empty boxes
+
+
+def test_a_kept_in_person_statement_is_reused_with_other_values(
+    places: list[tuple[str, str]], now: datetime
+) -> None:
+    bands = list_fee_bands()
+    reduced = next(b for b in bands if b.is_reduced)
+    other = next(b for b in bands if b.is_reduced and b != reduced)
+    first = dataclasses.replace(
+        _request(random.Random(3), reduced, places),
+        setting="in_office",
+        languages=(LanguageWish("es", True),),
+        age_group="adults",
+        modalities=("cbt",),
+    )
+    second = dataclasses.replace(
+        first,
+        fee_band=other,
+        languages=(LanguageWish("zh", True),),
+        age_group="children",
+        modalities=("dbt",),
+        max_distance_km=first.max_distance_km * 2,
+    )
+    in_person_statement.in_person_statement.cache_clear()
+    for request in (first, second):
+        fast = shortlist.in_person_overview(request, bands, now, 10)
+        full = shortlist.every_row_overview(request, bands, now, 10)
+        assert fast.result == full.result
+    assert in_person_statement.in_person_statement.cache_info().misses == 1
