@@ -63,20 +63,18 @@ from teletherapy.models import (
     Booking,
     ClientProfile,
     TherapistFee,
-    TherapistProfile,
     User,
 )
 from teletherapy.services.availability.schedules import is_therapist_time
 from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching.candidates import (
-    candidate_query,
     next_openings_for,
     online_alternative,
     preferred_openings_for,
-    read_rows,
     to_candidates,
 )
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
+from teletherapy.services.matching.one_candidate import read_candidate
 from teletherapy.services.matching.profiles import therapist_shapes
 from teletherapy.services.matching.shortlist import in_person_overview, online_overview
 
@@ -447,11 +445,7 @@ def check_can_book(
             FILTER_MESSAGES["client_location_unknown"],
             extra={"reason": "client_location_unknown", "fields": sorted(exc.errors)},
         ) from None
-    found = read_rows(
-        candidate_query(request, bands, now, band_required=False).where(
-            TherapistProfile.id == therapist_id
-        )
-    )
+    found = read_candidate(request, bands, now, therapist_id)
     if not found:
         raise NotFoundError("No such therapist.")
     candidate = to_candidates(found, request)[0]
