@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from teletherapy.domain.matching_types import LanguageWish, MatchRequest
 from teletherapy.gateways.zipcodes import find_zip
@@ -51,3 +51,37 @@ def test_the_kept_statement_gives_each_therapist_the_row_candidate_query_gives(
     assert checked == len(ids) * len(bands) * 3
     # One statement per shape, reused with every other value.
     assert _statement.cache_info().currsize == 2
+
+
+def test_the_shapes_of_the_shown_are_read_in_one_query_and_say_what_three_did(
+    db: Any, now: datetime
+) -> None:
+    """On PostgreSQL the public shapes come from one query (the row's tag_codes and its
+    bands beside it); they equal the shapes built from the three separate reads."""
+    from teletherapy.demo.seed import seed_demo
+    from teletherapy.services.matching import profiles
+
+    seed_demo(therapists=12, clients=2, seed=6)
+    ids = list(db.session.scalars(select(TherapistProfile.id).order_by(TherapistProfile.id)))
+    # A therapist whose tags and prices were all removed (a full replacement).
+    profiles.update_therapist_profile(
+        therapist_id=ids[0], changes=profiles.ProfileChanges(display_name="Bare Profile")
+    )
+    statements: list[str] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        shapes = profiles.therapist_shapes(ids)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    table = TherapistProfile.__table__
+    rows = db.session.connection().execute(select(table).where(table.c.id.in_(ids)))
+    tags, fees = profiles.load_tags(ids), profiles.load_fees(ids)
+    separate = {p.id: profiles._shape(p, tags.get(p.id, {}), fees.get(p.id, {})) for p in rows}
+    assert shapes == separate
+    assert len(shapes) == len(ids)
+    if db.engine.dialect.name == "postgresql":
+        assert len(statements) == 1
