@@ -32,11 +32,11 @@ from teletherapy.models import TherapistProfile
 from teletherapy.services.matching.candidates import (
     _wanted_kinds,
     candidate_select,
-    week_bounds,
 )
 from teletherapy.services.matching.online_statement import (
     _BOUND_WEEK,
     _bound_flags,
+    bound_values,
     flag_names,
 )
 from teletherapy.services.matching.profiles import HOME_RADIUS_MAX_KM
@@ -74,14 +74,7 @@ def in_person_shape(
     """The shape of this in-person request's statement and its bound values."""
     if request.location is None or request.setting not in ("in_office", "home"):
         raise ValueError("an in-person request with a location")
-    start, end = week_bounds(now)
-    values: dict[str, Any] = {
-        "state": request.state,
-        "band": request.fee_band.code,
-        "week_start": start,
-        "week_end": end,
-        "reduced": [b.code for b in bands if b.is_reduced],
-    }
+    values = bound_values(request, bands, now)
     for i, wish in enumerate(request.languages):
         if wish.required:
             values[f"language_{i}"] = wish.code

@@ -21,9 +21,8 @@ from teletherapy.models import TherapistProfile
 from teletherapy.services.matching.candidates import (
     _wanted_kinds,
     candidate_select,
-    week_bounds,
 )
-from teletherapy.services.matching.online_statement import _BOUND_WEEK
+from teletherapy.services.matching.online_statement import _BOUND_WEEK, bound_values
 
 
 @lru_cache(maxsize=128)
@@ -44,16 +43,8 @@ def read_candidate(
 ) -> list[Any]:
     """The rows of `candidate_query(request, bands, now, band_required=False)` for this
     therapist (none when there is no such therapist)."""
-    start, end = week_bounds(now)
     statement = _statement(
         request.setting, tuple(_wanted_kinds(request)), db.session.get_bind().dialect.name
     )
-    values = {
-        "state": request.state,
-        "band": request.fee_band.code,
-        "week_start": start,
-        "week_end": end,
-        "reduced": [b.code for b in bands if b.is_reduced],
-        "therapist_id": therapist_id,
-    }
+    values = {**bound_values(request, bands, now), "therapist_id": therapist_id}
     return list(db.session.connection().execute(statement, values))

@@ -53,6 +53,19 @@ _BOUND_WEEK: tuple[Any, Any, Any] = (
 )
 
 
+def bound_values(request: MatchRequest, bands: Sequence[FeeBand], now: datetime) -> dict[str, Any]:
+    """The values every kept matching statement binds: the state, the band, and the week
+    (`_BOUND_WEEK`)."""
+    start, end = week_bounds(now)
+    return {
+        "state": request.state,
+        "band": request.fee_band.code,
+        "week_start": start,
+        "week_end": end,
+        "reduced": [b.code for b in bands if b.is_reduced],
+    }
+
+
 def flag_names(request: MatchRequest) -> list[str]:
     """The hard filters beyond place and band, in the order domain.matching.hard_filter
     checks them: each required language ("language_<i>", i its place among the wishes),
@@ -108,16 +121,7 @@ def online_shape(
     """The shape of this online request's statement and its bound values, with the
     score's numerator weighed as domain.matching._score_value adds it up before openings
     are known (an online request: no distance, no opening yet)."""
-    start, end = week_bounds(now)
-    values: dict[str, Any] = {
-        "state": request.state,
-        "band": request.fee_band.code,
-        "week_start": start,
-        "week_end": end,
-        "reduced": [b.code for b in bands if b.is_reduced],
-        "total": float(total),
-        "fetch": fetch,
-    }
+    values = {**bound_values(request, bands, now), "total": float(total), "fetch": fetch}
     flags = flag_names(request)
     for i, wish in enumerate(request.languages):
         if wish.required:
