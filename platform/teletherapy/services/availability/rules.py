@@ -29,7 +29,7 @@ from teletherapy.domain.availability import (
     validate_availability,
 )
 from teletherapy.domain.errors import NotFoundError, ValidationError
-from teletherapy.domain.slots import first_opening_where, next_openings_bulk
+from teletherapy.domain.slots import Schedule, first_opening_where, next_openings_bulk
 from teletherapy.extensions import db
 from teletherapy.models import AvailabilityOverride, AvailabilityRule, TherapistProfile, User
 from teletherapy.models import AvailabilitySettings as SettingsRow
@@ -468,10 +468,12 @@ def next_openings_fitting(
     fits: Callable[[datetime], bool],
     is_new_client: bool = True,
     may_fit: Callable[[datetime, datetime], bool] | None = None,
+    may_ever_fit: Callable[[Schedule], bool] | None = None,
 ) -> dict[int, datetime | None]:
     """The first offered slot start per therapist that `fits` (preferred days and times);
-    `may_fit` skips whole windows (see slots.first_opening_where). For the shown few
-    of a search: their schedules in one round trip on PostgreSQL."""
+    `may_fit` skips whole windows (see slots.first_opening_where), `may_ever_fit` whole
+    schedules (False only when none of its slots can fit). For the shown few of a
+    search: their schedules in one round trip on PostgreSQL."""
     ids = list(dict.fromkeys(therapist_ids))
     schedules = load_schedules_at_once(ids, now=now)
     result: dict[int, datetime | None] = {}
@@ -479,7 +481,7 @@ def next_openings_fitting(
         schedule = schedules.get(therapist_id)
         slot = (
             None
-            if schedule is None
+            if schedule is None or (may_ever_fit is not None and not may_ever_fit(schedule))
             else first_opening_where(
                 schedule, now, fits, setting, is_new_client=is_new_client, may_fit=may_fit
             )

@@ -23,6 +23,7 @@ from teletherapy.domain.matching_types import (
     Relaxation,
     TherapistCandidate,
 )
+from teletherapy.domain.slots import Schedule
 from teletherapy.extensions import db
 from teletherapy.models import (
     ACTIVE_STATUSES,
@@ -453,6 +454,7 @@ def preferred_openings_for(
     now: datetime,
     fits: Callable[[datetime], bool],
     may_fit: Callable[[datetime, datetime], bool] | None = None,
+    may_ever_fit: Callable[[Schedule], bool] | None = None,
 ) -> dict[int, datetime | None]:
     """The next free slot of each therapist in `setting` that `fits` (preferred times)."""
     return next_openings_fitting(
@@ -462,4 +464,5 @@ def preferred_openings_for(
         fits=fits,
         is_new_client=True,
         may_fit=may_fit,
+        may_ever_fit=may_ever_fit,
     )

@@ -56,6 +56,7 @@ from teletherapy.domain.matching_types import (
     Relaxation,
     TimeWindow,
 )
+from teletherapy.domain.weekly_fit import may_ever_fit
 from teletherapy.extensions import db
 from teletherapy.gateways.zipcodes import find_zip
 from teletherapy.models import (
@@ -282,6 +283,9 @@ def find_matches(
             now=now,
             fits=times.fits,
             may_fit=times.may_fit,
+            may_ever_fit=lambda schedule: may_ever_fit(
+                schedule, request.preferred_times, request.zone, request.setting, now
+            ),
         )
         openings = {tid: preferred.get(tid) or first for tid, first in openings.items()}
     final = rank(
