@@ -12,16 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from teletherapy.domain.matching import hard_filter
-from teletherapy.domain.matching_types import LanguageWish, MatchRequest, Preference
+from teletherapy.domain.matching_types import LanguageWish, MatchRequest
 from teletherapy.gateways.zipcodes import find_zip
 from teletherapy.models import TherapistProfile
 from teletherapy.services.matching import in_person_statement, shortlist
 from teletherapy.services.matching.fee_bands import list_fee_bands
+from tests.services.matching.random_requests import random_wishes
 
 LANGUAGES = ("es", "en", "zh", "ru", "ar", "fr")
-MODALITIES = ("cbt", "dbt", "act", "group", "psychodynamic", "mindfulness", "emdr")
-CONCERNS = ("anxiety", "depression", "trauma", "grief", "stress")
-CULTURES = ("latin_american", "east_asian", "african_american", "lgbtq", "jewish")
 
 
 @pytest.fixture
@@ -37,9 +35,6 @@ def places(db: Any, now: datetime) -> list[tuple[str, str]]:
 
 
 def _request(rng: random.Random, band: Any, places: list[tuple[str, str]]) -> MatchRequest:
-    def some(codes: tuple[str, ...], most: int) -> list[str]:
-        return rng.sample(codes, rng.randint(0, most))
-
     state, zip_code = rng.choice(places)
     if rng.random() < 0.3:  # a client in another state than the therapist nearby
         state = rng.choice(("NY", "NJ", "CA", "TX"))
@@ -53,21 +48,7 @@ def _request(rng: random.Random, band: Any, places: list[tuple[str, str]]) -> Ma
         zip=found.zip,
         location=found.point,
         max_distance_km=rng.choice((0.5, 2.0, 5.0, 10.0, 25.0, 40.0, 80.0)),
-        languages=tuple(
-            LanguageWish(code, rng.random() < 0.4, rng.randint(0, 3)) for code in some(LANGUAGES, 2)
-        ),
-        modalities=tuple(some(MODALITIES, 3)),
-        concerns=tuple(some(CONCERNS, 3)),
-        cultural_backgrounds=tuple(
-            Preference(code, rng.randint(0, 3)) for code in some(CULTURES, 2)
-        ),
-        gender=Preference(rng.choice(("woman", "man")), rng.randint(0, 3))
-        if rng.random() < 0.3
-        else None,
-        faith_integrated=rng.choice((0, 0, 1, 3)),
-        lgbtq_affirming=rng.choice((0, 0, 1, 2)),
-        age_group=rng.choice((None, None, "adults", "children", "adolescents")),
-        limit=rng.choice((1, 2, 3, 5, 20)),
+        **random_wishes(rng, LANGUAGES),
     )
 
 

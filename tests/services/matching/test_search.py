@@ -523,13 +523,14 @@ def test_booking_refuses_a_reduced_band_over_the_weekly_cap(
             therapist_id=therapists["dee"], client_id=ny_client.id, setting="online", now=now
         )
     assert caught.value.extra["reason"] == "reduced_fee_capacity_full"
-    # Next week the cap is free again.
-    check_can_book(
+    # Next week the cap is free again, at the price price_for_client gives.
+    price = check_can_book(
         therapist_id=therapists["dee"],
         client_id=ny_client.id,
         setting="online",
         now=now + timedelta(days=7),
     )
+    assert price == price_for_client(therapist_id=therapists["dee"], client_id=ny_client.id)
 
 
 def test_an_existing_client_may_book_a_therapist_not_taking_new_clients(

@@ -19,11 +19,9 @@ import pytest
 from teletherapy.domain.matching_types import LanguageWish, MatchRequest, Preference
 from teletherapy.services.matching import shortlist
 from teletherapy.services.matching.fee_bands import list_fee_bands
+from tests.services.matching.random_requests import CONCERNS, CULTURES, MODALITIES, random_wishes
 
 LANGUAGES = ("es", "en", "zh", "vi", "ar", "fr")
-MODALITIES = ("cbt", "dbt", "act", "group", "psychodynamic", "mindfulness", "emdr")
-CONCERNS = ("anxiety", "depression", "trauma", "grief", "stress")
-CULTURES = ("latin_american", "east_asian", "african_american", "lgbtq", "jewish")
 STATES = ("NY", "CA", "TX", "FL", "NJ")
 
 
@@ -35,29 +33,12 @@ def demo(db: Any, now: datetime) -> None:
 
 
 def _request(rng: random.Random, band: Any) -> MatchRequest:
-    def some(codes: tuple[str, ...], most: int) -> list[str]:
-        return rng.sample(codes, rng.randint(0, most))
-
     return MatchRequest(
         setting="online",
         state=rng.choice(STATES),
         fee_band=band,
         time_zone="America/New_York",
-        languages=tuple(
-            LanguageWish(code, rng.random() < 0.4, rng.randint(0, 3)) for code in some(LANGUAGES, 2)
-        ),
-        modalities=tuple(some(MODALITIES, 3)),
-        concerns=tuple(some(CONCERNS, 3)),
-        cultural_backgrounds=tuple(
-            Preference(code, rng.randint(0, 3)) for code in some(CULTURES, 2)
-        ),
-        gender=Preference(rng.choice(("woman", "man")), rng.randint(0, 3))
-        if rng.random() < 0.3
-        else None,
-        faith_integrated=rng.choice((0, 0, 1, 3)),
-        lgbtq_affirming=rng.choice((0, 0, 1, 2)),
-        age_group=rng.choice((None, None, "adults", "children", "adolescents")),
-        limit=rng.choice((1, 2, 3, 5, 20)),
+        **random_wishes(rng, LANGUAGES),
     )
 
 

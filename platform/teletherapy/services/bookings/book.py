@@ -41,7 +41,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -58,7 +58,6 @@ from teletherapy.models import (
     BookingSeries,
     IdempotencyRecord,
     Role,
-    TherapistPaymentSettings,
     User,
 )
 from teletherapy.services.availability.schedules import lock_therapist_calendar
@@ -68,6 +67,7 @@ from teletherapy.services.bookings.queries import (
     PaymentChoices,
     booking_view,
     isoformat_z,
+    payment_choices,
     taken_error,
 )
 from teletherapy.services.equity import recording as equity_recording
@@ -100,21 +100,13 @@ class BookingResult:
         return self.first.hold_expires_at is not None
 
 
-def hold_minutes_for(
-    *, therapist_id: int, payment: PaymentChoices | Literal["read"] | None = "read"
-) -> int | None:
-    """THE hold-for-payment decision: minutes to hold a new booking, or None to confirm it.
+def hold_minutes_for(*, therapist_id: int) -> int | None:
+    """THE hold-for-payment decision: minutes to hold a new booking, or None to confirm it."""
+    return hold_minutes_from(payment_choices(therapist_id))
 
-    `payment`: the therapist's (pay now, card on file, pay at session) when the caller
-    read them already (None: the therapist saved none); else they are read here.
-    """
-    if payment == "read":
-        row = db.session.get(TherapistPaymentSettings, therapist_id)
-        payment = (
-            None
-            if row is None
-            else (row.accepts_pay_now, row.accepts_card_on_file, row.accepts_pay_at_session)
-        )
+
+def hold_minutes_from(payment: PaymentChoices | None) -> int | None:
+    """`hold_minutes_for` from the therapist's saved payment choices (None: never saved)."""
     methods = offered_methods(
         accepts_pay_now=bool(payment is not None and payment[0]),
         accepts_card_on_file=bool(payment is not None and payment[1]),
@@ -218,11 +210,7 @@ def _book(
     )
     # A single session waits for payment when the therapist takes cards at booking; a
     # weekly series is confirmed at once and paid per session (card on file or at it).
-    hold = hold_minutes or (
-        hold_minutes_for(therapist_id=therapist_id, payment=view.payment)
-        if repeat_weekly is None
-        else None
-    )
+    hold = hold_minutes or (hold_minutes_from(view.payment) if repeat_weekly is None else None)
 
     lock_therapist_calendar(therapist_id)
     if idempotency_key:  # a concurrent request with the same key may have just committed

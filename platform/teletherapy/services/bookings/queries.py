@@ -31,6 +31,7 @@ from teletherapy.models import (
     AccountStatus,
     Booking,
     Role,
+    TherapistPaymentSettings,
     TherapistProfile,
     User,
 )
@@ -305,12 +306,20 @@ class BookingView:
 
     schedule: Schedule
     is_new_client: bool
-    # (pay now, card on file, pay at session) as the therapist saved them (None: never),
-    # or "read": not read here (`hold_minutes_for` reads them).
-    payment: PaymentChoices | Literal["read"] | None = "read"
+    # (pay now, card on file, pay at session) as the therapist saved them (None: never).
+    payment: PaymentChoices | None
 
 
 PaymentChoices = tuple[bool, bool, bool]
+
+
+def payment_choices(therapist_id: int) -> PaymentChoices | None:
+    """The therapist's saved (pay now, card on file, pay at session); None: never saved."""
+    row = db.session.get(TherapistPaymentSettings, therapist_id)
+    if row is None:
+        return None
+    return (row.accepts_pay_now, row.accepts_card_on_file, row.accepts_pay_at_session)
+
 
 # The schedule's one round trip plus the therapist's account status, whether this
 # client has booked them before (`is_new_client`, the same filter in SQL) and the
@@ -335,6 +344,7 @@ def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> Booking
         return BookingView(
             schedule=schedule_for(therapist_id, now=now),
             is_new_client=is_new_client(client_id=client_id, therapist_id=therapist_id),
+            payment=payment_choices(therapist_id),
         )
     found = db.session.execute(
         _BOOKING_VIEW,
