@@ -282,8 +282,11 @@ def main() -> None:
             return answer.status_code
 
         hammer(args.clients, healthz, 2)  # warm up every worker's connection pool
+        cpu_before = cpu_seconds(server.pid)
         health, health_status, health_seconds = hammer(args.clients, healthz, args.attempts)
+        cpu_between = cpu_seconds(server.pid)
         booking, booking_status, wall_seconds = hammer(args.clients, book, args.attempts)
+        cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         try:
@@ -311,9 +314,47 @@ def main() -> None:
     booking_rate, health_rate = len(booking) / wall_seconds, len(health) / health_seconds
     print(f"  /healthz throughput measured the same way {health_rate:.1f} requests/s: "
           f"bookings reach {100 * booking_rate / health_rate:.0f} % of it")  # fmt: skip
+    print("  CPU per request (ms), by process: "
+          + "   ".join(f"{name} {_cpu_per_request(name, cpu_before, cpu_between, len(health))}"
+                       f" -> {_cpu_per_request(name, cpu_between, cpu_after, len(booking))}"
+                       for name in ("web", "database", "clients"))
+          + "   (/healthz -> bookings)")  # fmt: skip
     print(f"double bookings in the database: {doubles}")
     if doubles != 0 or set(booking_status) - {201, 409}:
         raise SystemExit("FAILED: double bookings or unexpected statuses")
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the web server (gunicorn and its workers), by every
+    PostgreSQL process on this machine, and by this script (the 50 client threads)."""
+    import resource
+
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"web": 0.0, "database": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, parent = int(entry.name), int(fields[1])
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if pid == server_pid or parent == server_pid:
+            used["web"] += seconds
+        elif name.startswith("postgres"):
+            used["database"] += seconds
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    used["clients"] = mine.ru_utime + mine.ru_stime
+    return used
+
+
+def _cpu_per_request(
+    name: str, before: dict[str, float], after: dict[str, float], requests: int
+) -> str:
+    return f"{1000 * (after[name] - before[name]) / requests:.1f}"
 
 
 def _free_port() -> int:

@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(map(str, compile_catalogs(sources)))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _configure_sqlite(app)
+    _keep_prepared_statements(app)
     from teletherapy.services.availability.openings import install as keep_openings_current
 
     keep_openings_current()
@@ -104,6 +105,22 @@ def _configure_sqlite(app: Flask) -> None:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _keep_prepared_statements(app: Flask) -> None:
+    """PostgreSQL: transactions that only read end with COMMIT (prepared.py). Behind
+    PgBouncer psycopg prepares nothing, so there is nothing to keep."""
+    from teletherapy import prepared
+    from teletherapy.extensions import db
+    from teletherapy.settings import behind_pgbouncer
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    if behind_pgbouncer(app.config):
+        return
+    with app.app_context():
+        for engine in db.engines.values():
+            prepared.install(engine)
 
 
 def register_blueprints(app: Flask) -> None:
