@@ -425,13 +425,13 @@ def test_a_sessions_reminders_are_written_once_and_queued_at_each_offset(
     preferences.update_preferences(user_id=client.id, reminder_offsets_minutes=[1440, 120, 15])
     preferences.update_preferences(user_id=therapist.id, reminders_enabled=False)
     rendered: list[str] = []
-    real = notifications.render_template
+    real = notifications.render_email
 
     def counting(name: str, **context: Any) -> str:
         rendered.append(name)
         return real(name, **context)
 
-    monkeypatch.setattr(notifications, "render_template", counting)
+    monkeypatch.setattr(notifications, "render_email", counting)
     confirm(db, add_booking(db, therapist, client, z("2026-12-08T23:00Z")), now)
     reminders = rows(db, kind="reminder")
     assert len(reminders) == 3

@@ -82,6 +82,9 @@ def test_a_winning_booking_reads_nothing_twice(
     assert len([s for s in reads if "FROM client_profiles" in s]) == 1
     entries = [s for s in statements if "booking_calendar_entries" in s]
     assert len(entries) == 1 and entries[0].startswith("INSERT")
+    # Both invites and every reminder in one INSERT (they were flushed one query at a time).
+    if db.engine.dialect.name == "postgresql":  # SQLite's driver inserts row by row
+        assert len([s for s in statements if s.startswith("INSERT INTO outbox_messages")]) == 1
 
 
 def test_the_booking_view_is_the_three_reads_it_replaces(

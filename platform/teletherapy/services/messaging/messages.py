@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from teletherapy.i18n import language_for, speaking_to
@@ -18,6 +18,13 @@ SUBJECTS = {
     "group_cancelled": _l("A group you joined is cancelled"),
     "payment_action_required": _l("Please complete the payment for your session"),
 }
+
+
+def render_email(name: str, **context: Any) -> str:
+    """An email template rendered with only what it is given. Flask's render_template also
+    runs the pages' context processors (the signed-in person, vocabularies, the language
+    menu), which no email uses and which were a quarter of each rendering."""
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def language_of(person: User) -> str:
@@ -42,7 +49,7 @@ def send_message(
     (no group titles or descriptions, no reasons)."""
     with speaking_to(person) as lang:  # the recipient's language, not the sender's
         subject = str(SUBJECTS[kind])
-        body_text = render_template(
+        body_text = render_email(
             f"email/{kind}.txt", lang=lang, first_name=first_name(person), **context
         )
     outbox.enqueue(

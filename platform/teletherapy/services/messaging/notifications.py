@@ -8,12 +8,13 @@ SEQUENCE (or its series') on every change.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -35,6 +36,7 @@ from teletherapy.services.calendars.invites import (
     parties,
 )
 from teletherapy.services.messaging import outbox
+from teletherapy.services.messaging.messages import render_email
 from teletherapy.services.messaging.preferences import get_preferences, read_preferences_of
 
 logger = logging.getLogger(__name__)
@@ -87,8 +89,8 @@ def _account_email(
     the person's language; a reset link is sensitive (never logged, kept briefly)."""
     with speaking_to(user):
         text = str(subject)
-        body_text = render_template(f"email/{kind}.txt", **context)
-        body_html = render_template(f"email/{kind}.html", **context)
+        body_text = render_email(f"email/{kind}.txt", **context)
+        body_html = render_email(f"email/{kind}.html", **context)
     outbox.enqueue(
         kind=kind,
         to_address=user.email,
@@ -119,9 +121,12 @@ def on_booking_confirmed(*, booking: Booking, now: datetime, fresh: bool = False
     kind = "series_confirmed" if booking.series_id is not None else "booking_confirmed"
     pairs = parties(booking)
     read_preferences_of([person for person, _ in pairs])
-    for person, other in pairs:
-        _enqueue_notice(booking, person, other, kind=kind, now=now, fresh=fresh)
-        _enqueue_reminders(covered, person, now=now, fresh=fresh)
+    # A fresh session's messages look nothing up, so they are written in one INSERT at the
+    # next flush instead of one per query that would flush them in between.
+    with db.session.no_autoflush if fresh else contextlib.nullcontext():
+        for person, other in pairs:
+            _enqueue_notice(booking, person, other, kind=kind, now=now, fresh=fresh)
+            _enqueue_reminders(covered, person, now=now, fresh=fresh)
 
 
 def on_booking_rescheduled(*, old: Booking, new: Booking, now: datetime) -> None:
@@ -183,7 +188,8 @@ def _enqueue_notice(
     Called once per occurrence when a series is booked, the pending row of that version
     is rewritten rather than duplicated, so the last call (which sees every week) wins.
     """
-    db.session.flush()
+    if not fresh:
+        db.session.flush()
     with speaking_to(person) as language:
         ics, method = invite_for(booking, person, other, now=now)
         uid, _ = calendar_identity(booking)
@@ -214,8 +220,8 @@ def _enqueue_notice(
         subject = gettext(
             "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
         )
-        body_text = render_template("email/session_notice.txt", **context)
-        body_html = render_template("email/session_notice.html", **context)
+        body_text = render_email("email/session_notice.txt", **context)
+        body_html = render_email("email/session_notice.html", **context)
     existing = (
         None
         if fresh
@@ -345,8 +351,8 @@ def _enqueue_reminders(
             subject = gettext(
                 "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
             )
-            body_text = render_template("email/reminder.txt", **context)
-            body_html = render_template("email/reminder.html", **context)
+            body_text = render_email("email/reminder.txt", **context)
+            body_html = render_email("email/reminder.html", **context)
         for due_at, deadline, key in due:
             outbox.enqueue(
                 kind=REMINDER_KIND,

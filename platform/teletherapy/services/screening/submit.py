@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import render_template
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -26,6 +25,7 @@ from teletherapy.models import (
 )
 from teletherapy.services.audit import record_event
 from teletherapy.services.messaging import outbox
+from teletherapy.services.messaging.messages import render_email
 from teletherapy.services.screening.access import get_actor, therapist_users, treating_therapist_ids
 
 logger = logging.getLogger(__name__)
@@ -188,8 +188,8 @@ def _enqueue_alert(person: User, *, link: str, alert: ScreeningAlert, now: datet
     context = {"person": person, "link": link}
     with speaking_to(person):  # the recipient's language, from the catalog
         subject = gettext("A questionnaire needs your attention")
-        body_text = render_template("email/screening_alert.txt", **context)
-        body_html = render_template("email/screening_alert.html", **context)
+        body_text = render_email("email/screening_alert.txt", **context)
+        body_html = render_email("email/screening_alert.html", **context)
     outbox.enqueue(
         kind=ALERT_KIND,
         to_address=person.email,
