@@ -434,3 +434,57 @@ def test_a_feed_assembled_from_kept_event_texts_is_the_same_bytes_as_built_whole
     assert feed_zone_windows(zone, []) == {}
     with pytest.raises(ValueError):
         assemble_feed([], {}, "Sessions", refresh_minutes=0)
+
+
+def _invite_built_whole(event: IcsEvent, method: str) -> bytes:
+    """An invite as one icalendar Calendar serialised at once (before the kept header)."""
+    from teletherapy.gateways import ics
+
+    cancel = method == "CANCEL"
+    components = ics._event_components(
+        event, with_attendees=True, force_cancelled=cancel, with_overrides=not cancel
+    )
+    calendar = icalendar.Calendar()
+    for name, value in (("PRODID", ics.PRODID), ("VERSION", "2.0"),
+                        ("CALSCALE", "GREGORIAN"), ("METHOD", method)):  # fmt: skip
+        calendar.add(name, value)
+    for time_zone, (first, last) in sorted(ics._zone_windows([event]).items()):
+        calendar.add_component(vtimezone(time_zone, first, last))
+    for component in components:
+        calendar.add_component(component)
+    data: bytes = calendar.to_ical()
+    return data
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+@pytest.mark.parametrize(
+    "event",
+    [
+        make_event(),
+        make_event(time_zone="UTC"),
+        make_event(  # across a new year: two years of the zone
+            start=datetime(2027, 12, 31, 23, 30, tzinfo=NY),
+            end=datetime(2028, 1, 1, 0, 20, tzinfo=NY),
+        ),
+        make_event(recurrence_id=datetime(2027, 2, 16, 18, 0, tzinfo=NY)),
+        weekly(count=12, exdates=(datetime(2027, 3, 2, 18, 0, tzinfo=NY),)),
+        weekly(
+            until=datetime(2028, 2, 1, tzinfo=UTC),
+            overrides=(
+                make_event(  # moved into another zone's afternoon
+                    start=datetime(2027, 3, 10, 15, 0, tzinfo=ZoneInfo("Europe/Berlin")),
+                    end=datetime(2027, 3, 10, 15, 50, tzinfo=ZoneInfo("Europe/Berlin")),
+                    time_zone="Europe/Berlin",
+                    recurrence_id=datetime(2027, 3, 9, 18, 0, tzinfo=NY),
+                ),
+            ),
+        ),
+    ],
+    ids=["single", "utc", "new-year", "one-occurrence", "series", "series-moved-abroad"],
+)
+def test_an_invite_is_the_same_bytes_as_the_calendar_built_whole(
+    event: IcsEvent, method: str
+) -> None:
+    assert build_invite(event, method) == _invite_built_whole(event, method)  # type: ignore[arg-type]
+    again = dataclasses.replace(event, summary="Another person's view", sequence=3)
+    assert build_invite(again, method) == _invite_built_whole(again, method)  # type: ignore[arg-type]

@@ -96,8 +96,10 @@ def build_invite(event: IcsEvent, method: Method = "REQUEST") -> bytes:
         # Cancelling a whole series cancels its moved occurrences too.
         with_overrides=not cancel,
     )
-    data: bytes = _calendar(method, components, [event]).to_ical()
-    return data
+    # The calendar's header and time zones are the same for every invite of a method,
+    # zone and years: made once (as a feed's header is), then the events are appended.
+    head = _invite_head(method, tuple(sorted(_zone_windows([event]).items())))
+    return head + b"".join(c.to_ical() for c in components) + b"END:VCALENDAR\r\n"
 
 
 def build_feed(events: Iterable[IcsEvent], calendar_name: str, refresh_minutes: int = 60) -> bytes:
@@ -152,7 +154,7 @@ def _feed_head(
     refresh_minutes: int,
 ) -> bytes:
     """A feed's header and time zones, made once per zone, window years and name."""
-    calendar = _calendar("PUBLISH", (), ())
+    calendar = _calendar("PUBLISH")
     for time_zone, (first_date, last_date) in zone_windows:
         calendar.add_component(vtimezone(time_zone, first_date, last_date))
     # NAME (RFC 7986) and X-WR-CALNAME (Apple/Google/Outlook) carry the same name.
@@ -160,11 +162,23 @@ def _feed_head(
     refresh = timedelta(minutes=refresh_minutes)
     calendar.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
-    head: bytes = calendar.to_ical()
+    return _without_end(calendar.to_ical())
+
+
+@functools.lru_cache(maxsize=256)
+def _invite_head(method: str, zone_windows: tuple[tuple[str, tuple[date, date]], ...]) -> bytes:
+    """An invite's calendar up to its events: METHOD and the VTIMEZONEs it needs."""
+    calendar = _calendar(method)
+    for time_zone, (first_date, last_date) in zone_windows:
+        calendar.add_component(vtimezone(time_zone, first_date, last_date))
+    return _without_end(calendar.to_ical())
+
+
+def _without_end(data: bytes) -> bytes:
     end = b"END:VCALENDAR\r\n"
-    if not head.endswith(end):  # pragma: no cover - icalendar always ends a calendar so
+    if not data.endswith(end):  # pragma: no cover - icalendar always ends a calendar so
         raise ValueError("unexpected calendar serialisation")
-    return head[: -len(end)]
+    return data[: -len(end)]
 
 
 def google_calendar_url(event: IcsEvent) -> str:
@@ -244,7 +258,7 @@ def vtimezone(time_zone: str, first_date: date, last_date: date) -> Timezone:
 # --------------------------------------------------------------------------- components
 
 
-def _calendar(method: str, components: Sequence[Event], events: Sequence[IcsEvent]) -> Calendar:
+def _calendar(method: str) -> Calendar:
     # Calendar() rather than Calendar.new(): new() adds a random UID, and the same input
     # must give the same bytes (feed ETags, idempotent outbox rows).
     calendar = Calendar()
@@ -252,10 +266,6 @@ def _calendar(method: str, components: Sequence[Event], events: Sequence[IcsEven
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method)
-    for time_zone, (first_date, last_date) in sorted(_zone_windows(events).items()):
-        calendar.add_component(vtimezone(time_zone, first_date, last_date))
-    for component in components:
-        calendar.add_component(component)
     return calendar
 
 

@@ -176,3 +176,40 @@ def test_a_change_flushed_only_by_the_commit_rewrites_the_row(db: Any) -> None:
     after = db.session.get(TherapistOpening, therapist_id)
     assert after.online_at != before
     _assert_rows_match_the_engine(db)
+
+
+def test_a_bookings_commit_reads_the_schedule_and_its_holds_in_one_round_trip(
+    db: Any,
+) -> None:
+    """`load_schedule_and_holds` (one round trip on PostgreSQL) says what `load_schedule`
+    and the holds' own query say, before and after a hold runs out."""
+    from teletherapy.demo.seed import seed_demo
+    from teletherapy.services.availability.schedules import (
+        hold_expiries,
+        load_schedule,
+        load_schedule_and_holds,
+    )
+    from teletherapy.services.bookings.book import book_session
+    from teletherapy.services.bookings.queries import list_slots
+
+    seed_demo(therapists=2, clients=3, seed=5)
+    now = utcnow()
+    therapist_id = min(db.session.scalars(select(TherapistProfile.id)))
+    clients = sorted(db.session.scalars(select(User.id).where(User.role == "client")))
+    slots = list_slots(
+        therapist_id=therapist_id,
+        from_date=now.date(),
+        to_date=(now + timedelta(days=6)).date(),
+        setting="online",
+        now=now,
+        is_new_client=False,
+    )
+    for client_id, slot, minutes in zip(clients, slots[::3], (15, 40, None), strict=False):
+        book_session(client_id=client_id, therapist_id=therapist_id, start=slot.start,
+                     setting="online", now=now, hold_minutes=minutes)  # fmt: skip
+    for at in (now, now + timedelta(minutes=20), now + timedelta(minutes=60)):
+        schedule, holds = load_schedule_and_holds(therapist_id, now=at)
+        assert schedule == load_schedule(therapist_id, now=at)
+        assert sorted(holds) == sorted(hold_expiries([therapist_id], at)[therapist_id])
+        assert len(holds) == {0: 2, 20: 1, 60: 0}[round((at - now).total_seconds() / 60)]
+    assert load_schedule_and_holds(10**9, now=now) == (None, [])

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from teletherapy.domain import passwords
@@ -244,12 +244,18 @@ def issue_api_token(
     return IssuedToken(token=token, name=name, expires_at=expires_at)
 
 
+# Every API request runs it: built once (building and keying it each time cost more than
+# the read itself).
+_TOKEN_AND_USER = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+)
+
+
 def find_user_for_token(token: str, *, now: datetime) -> User | None:
-    found = db.session.execute(  # the token and its user in one round trip
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
-    ).first()
+    # The token and its user in one round trip.
+    found = db.session.execute(_TOKEN_AND_USER, {"digest": token_digest(token)}).first()
     if found is None:
         return None
     row, user = found

@@ -30,7 +30,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
 from teletherapy.domain.availability import SETTINGS
-from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.slots import Schedule, next_opening, next_openings_bulk
 from teletherapy.extensions import db
 from teletherapy.models import (
@@ -96,20 +95,6 @@ def _settings_with_hours(schedule: Schedule) -> set[str]:
     return found & set(SETTINGS)
 
 
-def _holds(therapist_ids: Sequence[int], now: datetime) -> dict[int, list[datetime]]:
-    found: dict[int, list[datetime]] = {}
-    for therapist_id, expires in db.session.execute(
-        select(Booking.therapist_id, Booking.hold_expires_at).where(
-            Booking.therapist_id.in_(therapist_ids),
-            Booking.status == BookingStatus.HELD,
-            Booking.hold_expires_at > now,
-        )
-    ):
-        if expires is not None:
-            found.setdefault(therapist_id, []).append(expires)
-    return found
-
-
 def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
     """Recompute and upsert the rows of these therapists in the current transaction.
 
@@ -119,7 +104,11 @@ def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
     waited for while holding these locks, so they cannot close a deadlock (the calendar
     lock could: a payment holding a booking row would wait for it at commit).
     """
-    from teletherapy.services.availability.schedules import load_schedule, load_schedules
+    from teletherapy.services.availability.schedules import (
+        hold_expiries,
+        load_schedule_and_holds,
+        load_schedules,
+    )
 
     ids = sorted(set(therapist_ids))
     written = 0
@@ -127,11 +116,12 @@ def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
         chunk = ids[start : start + BATCH]
         _lock_rows(chunk)
         if len(chunk) == 1:  # a booking's commit: one round trip on PostgreSQL
-            found = load_schedule(chunk[0], now=now)
+            found, expiring = load_schedule_and_holds(chunk[0], now=now)
             schedules = {chunk[0]: found} if found is not None else {}
+            holds = {chunk[0]: expiring}
         else:
             schedules = load_schedules(chunk, now=now)
-        holds = _holds(chunk, now)
+            holds = hold_expiries(chunk, now)
         rows = [compute_row(tid, s, now, holds.get(tid, ())) for tid, s in schedules.items()]
         gone = set(chunk) - set(schedules)
         if gone:

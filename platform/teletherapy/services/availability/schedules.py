@@ -7,14 +7,14 @@ of queries whatever the number of therapists (for matching's "next opening").
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, bindparam, func, or_, select, text
+from sqlalchemy import ColumnElement, Integer, TextClause, bindparam, func, or_, select, text
 
 from teletherapy.domain.availability import AvailabilitySettings, DateOverride, WeeklyRule
-from teletherapy.domain.booking import blocks_time
+from teletherapy.domain.booking import BookingStatus, blocks_time
 from teletherapy.domain.slots import BookedSession, Schedule
 from teletherapy.extensions import db
 from teletherapy.models import (
@@ -191,6 +191,41 @@ def load_schedules_at_once(
     return {row[0]: schedule_from_one_trip(row, now, excluded) for row in found}
 
 
+def load_schedule_and_holds(
+    therapist_id: int, *, now: datetime
+) -> tuple[Schedule | None, list[datetime]]:
+    """`load_schedule` and when the therapist's unexpired holds run out, from the same
+    round trip on PostgreSQL (the openings row kept at each booking's commit needs both)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return load_schedule(therapist_id, now=now), hold_expiries([therapist_id], now)[
+            therapist_id
+        ]
+    found = db.session.execute(_ONE_TRIP, one_trip_params([therapist_id], now)).one_or_none()
+    if found is None:
+        return None, []
+    holds = [
+        _instant(hold)
+        for _id, _start, _end, _setting, status, hold in found[5] or []
+        if status == BookingStatus.HELD.value and hold is not None and _instant(hold) > now
+    ]
+    return schedule_from_one_trip(found, now, set()), holds
+
+
+def hold_expiries(therapist_ids: Sequence[int], now: datetime) -> dict[int, list[datetime]]:
+    """When each therapist's unexpired holds run out (a held session's time is free again)."""
+    found: dict[int, list[datetime]] = {tid: [] for tid in therapist_ids}
+    for therapist_id, expires in db.session.execute(
+        select(Booking.therapist_id, Booking.hold_expires_at).where(
+            Booking.therapist_id.in_(therapist_ids),
+            Booking.status == BookingStatus.HELD,
+            Booking.hold_expires_at > now,
+        )
+    ):
+        if expires is not None:
+            found[therapist_id].append(expires)
+    return found
+
+
 # The same rows as load_schedules (same filters, same order), each part as JSON.
 # `{extra}`: more columns about the same therapist (`p`) that a caller reads in the
 # same round trip (see `one_trip_statement`).
@@ -292,6 +327,9 @@ def lock_therapist_calendar(therapist_id: int) -> None:
     SQLite: every transaction begins IMMEDIATE (app.py); a statement starts it.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(therapist_id)))
+        db.session.execute(_CALENDAR_LOCK, {"therapist_id": therapist_id})
     else:
         db.session.execute(select(1))
+
+
+_CALENDAR_LOCK = select(func.pg_advisory_xact_lock(bindparam("therapist_id", type_=Integer)))

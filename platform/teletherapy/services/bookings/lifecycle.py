@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from teletherapy.domain.booking import (
     BookingStatus,
@@ -278,13 +278,27 @@ def confirm(booking: Booking, *, now: datetime) -> None:
     notifications.on_booking_confirmed(booking=booking, now=now)
 
 
+# One therapist's lapsed holds, built once.
+_EXPIRE_ONES = (
+    update(Booking)
+    .where(
+        Booking.status == BookingStatus.HELD,
+        Booking.hold_expires_at <= bindparam("at"),
+        Booking.therapist_id == bindparam("whose"),
+    )
+    .values(status=BookingStatus.EXPIRED, updated_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def expire_lapsed_holds(*, now: datetime, therapist_id: int | None = None) -> int:
     """Holds that ran out unpaid become "expired" (one therapist's, or everyone's)."""
+    if therapist_id is not None:  # every booking asks, under the calendar lock
+        result = db.session.execute(_EXPIRE_ONES, {"at": now, "whose": therapist_id})
+        return int(getattr(result, "rowcount", 0) or 0)
     query = update(Booking).where(
         Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now
     )
-    if therapist_id is not None:
-        query = query.where(Booking.therapist_id == therapist_id)
     result = db.session.execute(
         query.values(status=BookingStatus.EXPIRED, updated_at=now).execution_options(
             synchronize_session=False

@@ -19,9 +19,12 @@ def _band(row: FeeBandRow) -> FeeBand:
     return FeeBand(row.code, row.label, row.min_cents, row.max_cents, row.max_fpl_percent)
 
 
+_IN_ORDER = select(FeeBandRow).order_by(FeeBandRow.sort_order, FeeBandRow.code)  # built once
+
+
 def list_fee_bands() -> list[FeeBand]:
     """Every band in display order (lowest fee first)."""
-    rows = db.session.scalars(select(FeeBandRow).order_by(FeeBandRow.sort_order, FeeBandRow.code))
+    rows = db.session.scalars(_IN_ORDER)
     return [_band(row) for row in rows]
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import bindparam, exists, select, text
 
 from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import ConflictError, NotFoundError, ValidationError
@@ -418,6 +418,12 @@ def price_for_client(*, therapist_id: int, client_id: int) -> tuple[int, str]:
     return fee, band.code
 
 
+# The client's band and intake in one read, built once (every booking asks).
+_BAND_AND_INTAKE = select(ClientProfile.fee_band, ClientProfile.intake).where(
+    ClientProfile.user_id == bindparam("client_id")
+)
+
+
 def check_can_book(
     *, therapist_id: int, client_id: int, setting: str, now: datetime
 ) -> tuple[int, str]:
@@ -432,11 +438,7 @@ def check_can_book(
     if user is None:
         raise NotFoundError("No such client.")
     bands = list_fee_bands()
-    saved = db.session.execute(  # the band and the intake in one read
-        select(ClientProfile.fee_band, ClientProfile.intake).where(
-            ClientProfile.user_id == client_id
-        )
-    ).first()
+    saved = db.session.execute(_BAND_AND_INTAKE, {"client_id": client_id}).first()
     chosen = find_band(bands, saved.fee_band) if saved and saved.fee_band else None
     band = chosen or standard_band(bands)
     intake = dict(saved.intake) if saved and saved.intake else {}
