@@ -45,6 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=60, help="slots the clients fight over")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--cold", action="store_true", help="measure bookings without warming them first"
+    )
     return parser.parse_args()
 
 
@@ -300,7 +303,8 @@ def main() -> None:
         # (compiling statements and email templates, preparing statements on its
         # connection) with bookings of another therapist, each made, then refused.
         hammer(args.clients, healthz, 2)
-        hammer(args.clients, warm_booking, 2)
+        if not args.cold:
+            hammer(args.clients, warm_booking, 2)
         cpu_before = cpu_seconds(server.pid)
         health, health_status, health_seconds = hammer(args.clients, healthz, args.attempts)
         cpu_between = cpu_seconds(server.pid)
