@@ -23,6 +23,8 @@ from icalendar import (
 PRODID = "-//Teletherapy//Sessions//EN"
 
 Method = Literal["REQUEST", "CANCEL"]
+_Windows = tuple[tuple[str, tuple[date, date]], ...]  # (zone, (first, last date)), sorted
+_END = b"END:VCALENDAR\r\n"
 Status = Literal["CONFIRMED", "CANCELLED"]
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Zulu", "Zulu", "Universal", "Etc/Universal"})
@@ -88,18 +90,13 @@ def build_invite(event: IcsEvent, method: Method = "REQUEST") -> bytes:
     """
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iMIP method {method!r}")
-    cancel = method == "CANCEL"
+    cancel = method == "CANCEL"  # cancelling a series cancels its moved occurrences too
     components = _event_components(
-        event,
-        with_attendees=True,
-        force_cancelled=cancel,
-        # Cancelling a whole series cancels its moved occurrences too.
-        with_overrides=not cancel,
+        event, with_attendees=True, force_cancelled=cancel, with_overrides=not cancel
     )
-    # The calendar's header and time zones are the same for every invite of a method,
-    # zone and years: made once (as a feed's header is), then the events are appended.
+    # The header and time zones, made once per method, zone and years, then the events.
     head = _invite_head(method, tuple(sorted(_zone_windows([event]).items())))
-    return head + b"".join(c.to_ical() for c in components) + b"END:VCALENDAR\r\n"
+    return head + b"".join(c.to_ical() for c in components) + _END
 
 
 def build_feed(events: Iterable[IcsEvent], calendar_name: str, refresh_minutes: int = 60) -> bytes:
@@ -144,41 +141,32 @@ def assemble_feed(
     if refresh_minutes < 1:
         raise ValueError("refresh_minutes must be positive")
     head = _feed_head(tuple(sorted(zone_windows.items())), calendar_name, refresh_minutes)
-    return head + b"".join(event_texts) + b"END:VCALENDAR\r\n"
+    return head + b"".join(event_texts) + _END
 
 
 @functools.lru_cache(maxsize=256)
-def _feed_head(
-    zone_windows: tuple[tuple[str, tuple[date, date]], ...],
-    calendar_name: str,
-    refresh_minutes: int,
-) -> bytes:
+def _feed_head(zone_windows: _Windows, calendar_name: str, refresh_minutes: int) -> bytes:
     """A feed's header and time zones, made once per zone, window years and name."""
-    calendar = _calendar("PUBLISH")
-    for time_zone, (first_date, last_date) in zone_windows:
-        calendar.add_component(vtimezone(time_zone, first_date, last_date))
+    calendar = _calendar("PUBLISH", zone_windows)
     # NAME (RFC 7986) and X-WR-CALNAME (Apple/Google/Outlook) carry the same name.
     calendar.calendar_name = calendar_name
     refresh = timedelta(minutes=refresh_minutes)
     calendar.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
-    return _without_end(calendar.to_ical())
+    return _without_end(calendar)
 
 
 @functools.lru_cache(maxsize=256)
-def _invite_head(method: str, zone_windows: tuple[tuple[str, tuple[date, date]], ...]) -> bytes:
+def _invite_head(method: str, zone_windows: _Windows) -> bytes:
     """An invite's calendar up to its events: METHOD and the VTIMEZONEs it needs."""
-    calendar = _calendar(method)
-    for time_zone, (first_date, last_date) in zone_windows:
-        calendar.add_component(vtimezone(time_zone, first_date, last_date))
-    return _without_end(calendar.to_ical())
+    return _without_end(_calendar(method, zone_windows))
 
 
-def _without_end(data: bytes) -> bytes:
-    end = b"END:VCALENDAR\r\n"
-    if not data.endswith(end):  # pragma: no cover - icalendar always ends a calendar so
+def _without_end(calendar: Calendar) -> bytes:
+    data: bytes = calendar.to_ical()
+    if not data.endswith(_END):  # pragma: no cover - icalendar always ends a calendar so
         raise ValueError("unexpected calendar serialisation")
-    return data[: -len(end)]
+    return data[: -len(_END)]
 
 
 def google_calendar_url(event: IcsEvent) -> str:
@@ -258,7 +246,7 @@ def vtimezone(time_zone: str, first_date: date, last_date: date) -> Timezone:
 # --------------------------------------------------------------------------- components
 
 
-def _calendar(method: str) -> Calendar:
+def _calendar(method: str, zone_windows: _Windows) -> Calendar:
     # Calendar() rather than Calendar.new(): new() adds a random UID, and the same input
     # must give the same bytes (feed ETags, idempotent outbox rows).
     calendar = Calendar()
@@ -266,6 +254,8 @@ def _calendar(method: str) -> Calendar:
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method)
+    for time_zone, (first_date, last_date) in zone_windows:
+        calendar.add_component(vtimezone(time_zone, first_date, last_date))
     return calendar
 
 
