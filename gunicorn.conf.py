@@ -9,7 +9,14 @@ logger_class = "teletherapy.logs.RedactingGunicornLogger"
 
 
 def post_worker_init(worker: Any) -> None:
-    """Several workers with rate limits in memory: each worker counts alone, so say so."""
+    """Warm the worker before it serves (teletherapy.app.warm_up); several workers with
+    rate limits in memory: each worker counts alone, so say so."""
+    from flask import Flask
+
+    if isinstance(worker.wsgi, Flask):
+        from teletherapy.app import warm_up
+
+        warm_up(worker.wsgi)
     config = getattr(worker.wsgi, "config", {})
     if worker.cfg.workers > 1 and config.get("RATELIMIT_ENABLED"):
         from teletherapy.settings import has_shared_rate_limit_store

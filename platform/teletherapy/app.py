@@ -33,6 +33,22 @@ def create_app(
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """What a worker would otherwise do during its first bookings, done when it starts
+    (gunicorn's post_worker_init): compile the email templates and load each language's
+    locale data. A process's first winning booking cost ~4x the next one, a third of it
+    compiling the four templates of its notices."""
+    from babel import Locale
+    from babel.dates import format_datetime
+
+    from teletherapy.clock import utcnow
+
+    for name in app.jinja_env.list_templates(filter_func=lambda n: n.startswith("email/")):
+        app.jinja_env.get_template(name)
+    for language in app.config["LANGUAGES"]:
+        format_datetime(utcnow(), locale=Locale.parse(language))
+
+
 def register_logging(app: Flask) -> None:
     """Request lines (werkzeug's, gunicorn's) never carry feed or reset tokens; database
     errors never quote a row's values."""

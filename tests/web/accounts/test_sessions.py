@@ -207,3 +207,16 @@ def test_several_workers_with_limits_in_memory_say_so(
     with caplog.at_level(logging.WARNING, logger="test.gunicorn"):
         _gunicorn_config().post_worker_init(worker)
     assert ("each counts alone" in caplog.text) is warned
+
+
+def test_a_gunicorn_worker_compiles_the_email_templates_before_it_serves(app: Flask) -> None:
+    """A process's first booking compiled the notices' templates while a client waited."""
+    names = app.jinja_env.list_templates(filter_func=lambda n: n.startswith("email/"))
+    assert "email/session_notice.html" in names
+    app.jinja_env.cache.clear()  # type: ignore[union-attr]
+    worker = SimpleNamespace(
+        wsgi=app, cfg=SimpleNamespace(workers=1), log=logging.getLogger("test.gunicorn")
+    )
+    _gunicorn_config().post_worker_init(worker)
+    loaded = {key[1] for key in app.jinja_env.cache}  # type: ignore[union-attr]
+    assert set(names) <= loaded
