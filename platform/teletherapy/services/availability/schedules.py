@@ -203,12 +203,12 @@ def load_schedule_and_holds(
     found = db.session.execute(_ONE_TRIP, one_trip_params([therapist_id], now)).one_or_none()
     if found is None:
         return None, []
-    holds = [
+    held = [
         _instant(hold)
-        for _id, _start, _end, _setting, status, hold in found[5] or []
-        if status == BookingStatus.HELD.value and hold is not None and _instant(hold) > now
+        for *_, status, hold in found[5] or []
+        if status == BookingStatus.HELD.value and hold
     ]
-    return schedule_from_one_trip(found, now, set()), holds
+    return schedule_from_one_trip(found, now, set()), [at for at in held if at > now]
 
 
 def hold_expiries(therapist_ids: Sequence[int], now: datetime) -> dict[int, list[datetime]]:

@@ -278,32 +278,23 @@ def confirm(booking: Booking, *, now: datetime) -> None:
     notifications.on_booking_confirmed(booking=booking, now=now)
 
 
-# One therapist's lapsed holds, built once.
-_EXPIRE_ONES = (
+# Lapsed holds, everyone's or one therapist's (each booking asks, under the calendar
+# lock): built once.
+_EXPIRE_ALL = (
     update(Booking)
-    .where(
-        Booking.status == BookingStatus.HELD,
-        Booking.hold_expires_at <= bindparam("at"),
-        Booking.therapist_id == bindparam("whose"),
-    )
+    .where(Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= bindparam("at"))
     .values(status=BookingStatus.EXPIRED, updated_at=bindparam("at"))
     .execution_options(synchronize_session=False)
 )
+_EXPIRE_ONES = _EXPIRE_ALL.where(Booking.therapist_id == bindparam("whose"))
 
 
 def expire_lapsed_holds(*, now: datetime, therapist_id: int | None = None) -> int:
     """Holds that ran out unpaid become "expired" (one therapist's, or everyone's)."""
-    if therapist_id is not None:  # every booking asks, under the calendar lock
+    if therapist_id is None:
+        result = db.session.execute(_EXPIRE_ALL, {"at": now})
+    else:
         result = db.session.execute(_EXPIRE_ONES, {"at": now, "whose": therapist_id})
-        return int(getattr(result, "rowcount", 0) or 0)
-    query = update(Booking).where(
-        Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now
-    )
-    result = db.session.execute(
-        query.values(status=BookingStatus.EXPIRED, updated_at=now).execution_options(
-            synchronize_session=False
-        )
-    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
