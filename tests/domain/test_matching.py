@@ -297,6 +297,15 @@ def test_reasons_are_plain_words_in_the_clients_zone() -> None:
     assert best.next_opening == TUE_6PM_NY
 
 
+def test_without_explaining_the_ranking_is_the_same_without_reasons() -> None:
+    """A first pass (the services' shortlists) ranks without writing reasons."""
+    explained = rank(SPANISH_TABLE, SPANISH_CLIENT, NOW)
+    quick = rank(SPANISH_TABLE, SPANISH_CLIENT, NOW, explain=False)
+    assert [m.reasons for m in quick.matches] == [()] * len(explained.matches)
+    assert [dataclasses.replace(m, reasons=()) for m in explained.matches] == list(quick.matches)
+    assert (quick.removed_by, quick.relaxations) == (explained.removed_by, explained.relaxations)
+
+
 def test_a_client_sees_only_the_price_of_their_own_band() -> None:
     match = rank([therapist(1)], client(fee_band=BANDS["c"]), NOW).matches[0]
     assert match.fee_cents == 9_000

@@ -346,14 +346,19 @@ def _lower_first(text: str) -> str:
 
 
 def rank(
-    candidates: Iterable[TherapistCandidate], request: MatchRequest, now: datetime
+    candidates: Iterable[TherapistCandidate],
+    request: MatchRequest,
+    now: datetime,
+    *,
+    explain: bool = True,
 ) -> MatchResult:
     """Filter, score and order the candidates; count removals and what each relaxation adds.
 
     Order: score (high first), then fewer sessions booked this week (so equally good
     therapists share the referrals), then earlier next opening, then id. The result does
     not depend on the order of `candidates`. Linear in the number of candidates: each
-    relaxation re-checks only the candidates it could possibly let through.
+    relaxation re-checks only the candidates it could possibly let through. Without
+    `explain` the matches carry no reasons (a first pass that only picks whom to rank).
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -380,7 +385,11 @@ def rank(
         Match(
             candidate=candidate,
             score=value,
-            reasons=tuple(_reasons(candidate, request, _distance(candidate, request), now)),
+            reasons=(
+                tuple(_reasons(candidate, request, _distance(candidate, request), now))
+                if explain
+                else ()
+            ),
             fee_cents=candidate.fees_by_band[request.fee_band.code],
             next_opening=candidate.next_opening,
         )

@@ -21,6 +21,16 @@ class UtcDateTime(fields.DateTime):
         return utc_iso_or_none(value)
 
 
+class Shaped(fields.Nested):
+    """An object the service already built in its public, JSON-ready shape (the nested
+    schema's fields and nothing else): answered as it is, documented as the nested schema.
+    Dumping twenty therapists field by field cost a tenth of a search's CPU."""
+
+    # Nested's own signature (marshmallow's Field and Nested disagree: ignore[override]).
+    def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return nested_obj
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details: every 4xx and 5xx of the API."""
 

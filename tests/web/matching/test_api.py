@@ -214,3 +214,22 @@ def test_matching_routes_are_documented(client: Any) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "post" in spec["paths"]["/api/v1/matches"]
     assert "get" in spec["paths"]["/api/v1/therapists/{therapist_id}"]
+
+
+def test_each_match_therapist_is_exactly_what_the_schema_dumps(
+    client: Any, ana: int, make_user: Any, now: datetime
+) -> None:
+    """The therapist is answered as the service shaped it (web.schemas.Shaped): it must be
+    what dumping it through TherapistSchema field by field gives: no key the schema lacks,
+    no value it would have changed. Fails if a shape gains a private field."""
+    from teletherapy.web.matching.api import TherapistSchema
+
+    make_therapist(make_user, now, "Bo Chen", languages=("zh",), online_states=("NY",))
+    body = client.post("/api/v1/matches", json={**DESIGN_REQUEST, "languages": []}).get_json()
+    assert len(body["matches"]) == 2
+    for match in body["matches"]:
+        assert TherapistSchema().dump(match["therapist"]) == match["therapist"]
+        assert set(match["therapist"]) <= set(TherapistSchema().fields)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    therapist = spec["components"]["schemas"]["Match"]["properties"]["therapist"]
+    assert therapist == {"$ref": "#/components/schemas/Therapist"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -15,17 +16,27 @@ from teletherapy.models import FeeBandRow, PovertyGuidelineRow, TherapistFee
 logger = logging.getLogger(__name__)
 
 
-def _band(row: FeeBandRow) -> FeeBand:
+def _band(row: Any) -> FeeBand:
     return FeeBand(row.code, row.label, row.min_cents, row.max_cents, row.max_fpl_percent)
 
 
-_IN_ORDER = select(FeeBandRow).order_by(FeeBandRow.sort_order, FeeBandRow.code)  # built once
+# Every search and booking reads the bands (and an income-based search the guideline):
+# plain columns from statements built once, not ORM rows (a third of the CPU of a read).
+_B = FeeBandRow.__table__.c
+_IN_ORDER = select(_B.code, _B.label, _B.min_cents, _B.max_cents, _B.max_fpl_percent).order_by(
+    _B.sort_order, _B.code
+)
+_G = PovertyGuidelineRow.__table__.c
+_NEWEST = (
+    select(_G.year, _G.first_person_cents, _G.each_additional_cents)
+    .order_by(_G.year.desc())
+    .limit(1)
+)
 
 
 def list_fee_bands() -> list[FeeBand]:
     """Every band in display order (lowest fee first)."""
-    rows = db.session.scalars(_IN_ORDER)
-    return [_band(row) for row in rows]
+    return [_band(row) for row in db.session.connection().execute(_IN_ORDER)]
 
 
 def find_fee_band(code: str) -> FeeBand | None:
@@ -43,7 +54,7 @@ def standard_band(bands: Sequence[FeeBand]) -> FeeBand:
 
 def current_guideline() -> PovertyGuideline:
     """The newest year's poverty guideline."""
-    row = db.session.scalar(select(PovertyGuidelineRow).order_by(PovertyGuidelineRow.year.desc()))
+    row = db.session.connection().execute(_NEWEST).first()
     if row is None:
         raise NotFoundError("No poverty guideline is configured.")
     return PovertyGuideline(row.year, row.first_person_cents, row.each_additional_cents)

@@ -65,7 +65,7 @@ MARGIN = 20
 
 @dataclass(frozen=True)
 class Overview:
-    """The first pass: counts, relaxations and the best `window` without openings."""
+    """The first pass: counts, relaxations and the best `window`, without openings or reasons."""
 
     result: MatchResult
     considered: int  # therapists in place (verified, accepting, in the band)
@@ -193,7 +193,7 @@ def online_overview(
     while True:
         statement, values = _scan_and_top(request, bands, now, total, fetch)
         top = list(db.session.connection().execute(statement, values))
-        result = rank(to_candidates(top, request), windowed, now)
+        result = rank(to_candidates(top, request), windowed, now, explain=False)
         if len(top) < fetch or _settled(result, top, total, window):
             break
         fetch *= 4  # rounding put the last shown next to a half: look further
@@ -243,7 +243,7 @@ def every_row_overview(
 
 def _ranked(rows: list[Any], request: MatchRequest, now: datetime, window: int) -> Overview:
     candidates = to_candidates(rows, request)
-    result = rank(candidates, dataclasses.replace(request, limit=window), now)
+    result = rank(candidates, dataclasses.replace(request, limit=window), now, explain=False)
     return Overview(
         result=result,
         considered=len(candidates),

@@ -19,7 +19,7 @@ from teletherapy.services.matching import search as matching
 from teletherapy.web.access import current_actor, public
 from teletherapy.web.formatting import utc_iso
 from teletherapy.web.reads import reads_may_lag
-from teletherapy.web.schemas import UtcDateTime, VocabularyEntrySchema
+from teletherapy.web.schemas import Shaped, UtcDateTime, VocabularyEntrySchema
 from teletherapy.web.validators import StrictBoolean, TimeZoneField
 
 matches_bp = Blueprint("api_matches", __name__, description="Find therapists for a client")
@@ -142,7 +142,7 @@ class TherapistSchema(Schema):
 
 
 class MatchSchema(Schema):
-    therapist = fields.Nested(TherapistSchema)
+    therapist = Shaped(TherapistSchema)  # profiles.therapist_shapes' shape
     score = fields.Float()
     reasons = fields.List(fields.String())
     fee_cents = fields.Integer()
