@@ -59,7 +59,7 @@ def test_the_shapes_of_the_shown_are_read_in_one_query_and_say_what_three_did(
     """On PostgreSQL the public shapes come from one query (the row's tag_codes and its
     bands beside it); they equal the shapes built from the three separate reads."""
     from teletherapy.demo.seed import seed_demo
-    from teletherapy.services.matching import profiles
+    from teletherapy.services.matching import profiles, shapes
 
     seed_demo(therapists=12, clients=2, seed=6)
     ids = list(db.session.scalars(select(TherapistProfile.id).order_by(TherapistProfile.id)))
@@ -74,14 +74,14 @@ def test_the_shapes_of_the_shown_are_read_in_one_query_and_say_what_three_did(
 
     event.listen(db.engine, "before_cursor_execute", grab)
     try:
-        shapes = profiles.therapist_shapes(ids)
+        answered = shapes.therapist_shapes(ids)
     finally:
         event.remove(db.engine, "before_cursor_execute", grab)
     table = TherapistProfile.__table__
     rows = db.session.connection().execute(select(table).where(table.c.id.in_(ids)))
-    tags, fees = profiles.load_tags(ids), profiles.load_fees(ids)
-    separate = {p.id: profiles._shape(p, tags.get(p.id, {}), fees.get(p.id, {})) for p in rows}
-    assert shapes == separate
-    assert len(shapes) == len(ids)
+    tags, fees = shapes.load_tags(ids), shapes.load_fees(ids)
+    separate = {p.id: shapes.public_shape(p, tags.get(p.id, {}), fees.get(p.id, {})) for p in rows}
+    assert answered == separate
+    assert len(answered) == len(ids)
     if db.engine.dialect.name == "postgresql":
         assert len(statements) == 1

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import delete, event, func, literal, or_, select
+from sqlalchemy import bindparam, delete, event, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -170,6 +170,16 @@ def _upsert(rows: list[dict[str, Any]]) -> Any:
 
 # --- reading ------------------------------------------------------------------------------
 
+# Each setting's stored openings, current at `now`: statements built once (every search).
+_STORED = {
+    name: select(TherapistOpening.therapist_id, getattr(TherapistOpening, name)).where(
+        TherapistOpening.therapist_id.in_(bindparam("ids", expanding=True)),
+        TherapistOpening.valid_until >= bindparam("now"),
+        TherapistOpening.computed_at <= bindparam("now"),
+    )
+    for name in (*_COLUMNS.values(), "any_at")
+}
+
 
 def stored_next_openings(
     therapist_ids: Iterable[int], *, setting: str | None, now: datetime
@@ -183,17 +193,10 @@ def stored_next_openings(
     ids = list(dict.fromkeys(therapist_ids))
     if not ids:
         return {}
-    column: Any = getattr(TherapistOpening, _COLUMNS[setting] if setting else "any_at")
+    statement = _STORED[_COLUMNS[setting] if setting else "any_at"]
     found: dict[int, datetime | None] = {}
     for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        rows = db.session.execute(
-            select(TherapistOpening.therapist_id, column).where(
-                TherapistOpening.therapist_id.in_(chunk),
-                TherapistOpening.valid_until >= now,
-                TherapistOpening.computed_at <= now,
-            )
-        )
+        rows = db.session.execute(statement, {"ids": ids[start : start + 5000], "now": now})
         for row in rows:
             found[row[0]] = row[1]
     missing = [tid for tid in ids if tid not in found]

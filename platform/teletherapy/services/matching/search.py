@@ -76,7 +76,7 @@ from teletherapy.services.matching.candidates import (
 )
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
 from teletherapy.services.matching.one_candidate import read_candidate
-from teletherapy.services.matching.profiles import therapist_shapes
+from teletherapy.services.matching.shapes import therapist_shapes
 from teletherapy.services.matching.shortlist import in_person_overview, online_overview
 
 logger = logging.getLogger(__name__)

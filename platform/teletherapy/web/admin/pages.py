@@ -13,7 +13,7 @@ from teletherapy.domain.errors import ValidationError
 from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.vocabularies import Role
 from teletherapy.services.accounts import users as accounts
-from teletherapy.services.matching import fee_bands, profiles
+from teletherapy.services.matching import fee_bands, profiles, shapes
 from teletherapy.services.messaging import outbox
 from teletherapy.web.access import roles
 from teletherapy.web.admin import equity
@@ -40,7 +40,7 @@ def dashboard() -> Any:
         "admin/dashboard.html",
         pending=pending,
         # What an approval rests on: the licence, its states and the NPI.
-        licence_states=profiles.load_tags(
+        licence_states=shapes.load_tags(
             [u.therapist.id for u in pending if u.therapist is not None], kinds=["licence_state"]
         ),
         users=accounts.list_users(limit=50),
