@@ -264,11 +264,13 @@ def candidate_select(
     band_required: bool,
     booked_when: Any = None,
     tags_when: tuple[Any, tuple[str, ...]] | None = None,
+    fee: Any = None,
 ) -> Any:
     """candidate_query from its values (the state, the band's code and the week's bounds
     and reduced codes may be bound parameters; the rest decides the statement's shape).
     With `tags_when` (a condition, other kinds), rows not meeting the condition carry
-    only the tags of the other kinds."""
+    only the tags of the other kinds. With `fee` (a column of a subquery the caller
+    joins: the band's price, already read), therapist_fees is not joined again."""
     P = TherapistProfile
     single = not band_required
     online_anywhere: Any = (
@@ -297,7 +299,7 @@ def candidate_select(
         P.home_lon,
         P.home_radius_km,
         P.reduced_fee_weekly_cap,
-        TherapistFee.fee_cents,
+        (TherapistFee.fee_cents if fee is None else fee).label("fee_cents"),
         # A search for online sessions only loads therapists online in the state.
         (
             true() if band_required and setting == "online" else _tag_flag("online_state", state)
@@ -316,6 +318,8 @@ def candidate_select(
     ]
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == band_code)
     stmt = select(*columns)
+    if fee is not None:
+        return stmt
     return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
 
 

@@ -299,6 +299,7 @@ def online_statement(shape: Shape) -> Any:
             P.faith_integrated,
             P.lgbtq_affirming,
             *([P.tag_codes] if shape.dialect == "postgresql" else []),
+            TherapistFee.fee_cents,
             *(condition.label(name) for name, condition in flags),
         )
         .select_from(P)
@@ -334,7 +335,7 @@ def online_statement(shape: Shape) -> Any:
     booked = week_counts(*_BOUND_WEEK, scan.c.id)[0].label("booked")
     bucket = _bucket(earned, shape).label("bucket")
     top = (
-        select(scan.c.id, earned, booked, bucket)
+        select(scan.c.id, scan.c.fee_cents, earned, booked, bucket)
         .where(*(scan.c[name] for name, _ in flags), true())
         .order_by(bucket.desc(), booked, scan.c.id)
         .limit(bindparam("fetch", type_=Integer()))
@@ -348,7 +349,9 @@ def online_statement(shape: Shape) -> Any:
             _BOUND_WEEK,
             shape.tag_kinds,
             band_required=True,
+            fee=top.c.fee_cents,  # read with the therapists in place: not joined again
         )
+        .select_from(P)
         .join(top, top.c.id == P.id)
         .add_columns(top.c.earned.label("earned"), counted.label("groups"))
         .order_by(top.c.bucket.desc(), top.c.booked, top.c.id)
