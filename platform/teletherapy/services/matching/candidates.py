@@ -213,16 +213,33 @@ def _week_columns(
 def week_counts(start: Any, end: Any, reduced: Any, therapist_id: Any = None) -> tuple[Any, Any]:
     """_week_columns from the week's bounds and the reduced bands' codes (values, or bound
     parameters: `reduced` then an expanding one)."""
-    this_week = (
+    this_week = _this_week(start, end, therapist_id)
+    booked = select(func.count()).where(*this_week).scalar_subquery()
+    used = select(func.count()).where(*this_week, Booking.fee_band.in_(reduced)).scalar_subquery()
+    return booked, used
+
+
+def week_counts_lateral(start: Any, end: Any, reduced: Any) -> Any:
+    """week_counts as one LATERAL subquery of the profile row's therapist (PostgreSQL):
+    columns `booked` and `used` from one probe of the bookings index, not two."""
+    return (
+        select(
+            func.count().label("booked"),
+            func.count().filter(Booking.fee_band.in_(reduced)).label("used"),
+        )
+        .where(*_this_week(start, end, None))
+        .lateral("week")
+    )
+
+
+def _this_week(start: Any, end: Any, therapist_id: Any) -> tuple[Any, ...]:
+    return (
         Booking.therapist_id == (TherapistProfile.id if therapist_id is None else therapist_id),
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start_at >= start,
         Booking.start_at < end,
         is_therapist_time(),  # group members' own rows are not the therapist's sessions
     )
-    booked = select(func.count()).where(*this_week).scalar_subquery()
-    used = select(func.count()).where(*this_week, Booking.fee_band.in_(reduced)).scalar_subquery()
-    return booked, used
 
 
 def candidate_query(
@@ -264,13 +281,14 @@ def candidate_select(
     band_required: bool,
     booked_when: Any = None,
     tags_when: tuple[Any, tuple[str, ...]] | None = None,
-    fee: Any = None,
+    carried: Any = None,
 ) -> Any:
     """candidate_query from its values (the state, the band's code and the week's bounds
     and reduced codes may be bound parameters; the rest decides the statement's shape).
     With `tags_when` (a condition, other kinds), rows not meeting the condition carry
-    only the tags of the other kinds. With `fee` (a column of a subquery the caller
-    joins: the band's price, already read), therapist_fees is not joined again."""
+    only the tags of the other kinds. With `carried` (a subquery the caller joins, whose
+    columns fee_cents, booked and used hold the band's price and the week's counts,
+    already read), neither therapist_fees nor bookings is read again."""
     P = TherapistProfile
     single = not band_required
     online_anywhere: Any = (
@@ -281,7 +299,7 @@ def candidate_select(
     licensed_here: Any = (
         _tag_flag("licence_state", state) if single or setting == "home" else false()
     )
-    booked, used = week_counts(*week)
+    booked, used = week_counts(*week) if carried is None else (carried.c.booked, carried.c.used)
     columns: list[Any] = [
         P.id,
         P.display_name,
@@ -299,7 +317,7 @@ def candidate_select(
         P.home_lon,
         P.home_radius_km,
         P.reduced_fee_weekly_cap,
-        (TherapistFee.fee_cents if fee is None else fee).label("fee_cents"),
+        (TherapistFee.fee_cents if carried is None else carried.c.fee_cents).label("fee_cents"),
         # A search for online sessions only loads therapists online in the state.
         (
             true() if band_required and setting == "online" else _tag_flag("online_state", state)
@@ -318,7 +336,7 @@ def candidate_select(
     ]
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == band_code)
     stmt = select(*columns)
-    if fee is not None:
+    if carried is not None:
         return stmt
     return stmt.join(TherapistFee, on) if band_required else stmt.outerjoin(TherapistFee, on)
 

@@ -32,6 +32,7 @@ from teletherapy.models import TherapistProfile
 from teletherapy.services.matching.candidates import (
     _wanted_kinds,
     candidate_select,
+    week_counts,
 )
 from teletherapy.services.matching.online_statement import (
     _BOUND_WEEK,
@@ -120,7 +121,10 @@ def in_person_statement(shape: Shape) -> Any:
     P = TherapistProfile
     office = shape.setting == "in_office"
     lat, lon = (P.office_lat, P.office_lon) if office else (P.home_lat, P.home_lon)
-    tag_flags = [c for name, c in _bound_flags(shape.flags, shape.dialect) if name != "capacity"]
+    used = week_counts(*_BOUND_WEEK)[1]
+    tag_flags = [
+        c for name, c in _bound_flags(shape.flags, shape.dialect, used) if name != "capacity"
+    ]
     near = _in_box(P.office_lat, P.office_lon, "near") if office else true()
     ranked = and_(*tag_flags, near) if tag_flags or office else None
     return candidate_select(

@@ -43,6 +43,7 @@ from teletherapy.services.matching.candidates import (
     online_in,
     week_bounds,
     week_counts,
+    week_counts_lateral,
 )
 
 # The week's bounds and reduced bands' codes as bound parameters.
@@ -181,10 +182,10 @@ def has_tag(kind: str, code: Any, codes: Any) -> Any:
     return func.coalesce((literal(f"{kind}:", String) + code) == any_(codes), false())
 
 
-def _bound_flags(flags: tuple[str, ...], dialect: str) -> list[tuple[str, Any]]:
+def _bound_flags(flags: tuple[str, ...], dialect: str, used: Any) -> list[tuple[str, Any]]:
     """filter_flags with bound values (each code under its flag's own name); the tag
-    flags from the profile row's tag codes on PostgreSQL."""
-    used = week_counts(*_BOUND_WEEK)[1] if "capacity" in flags else None
+    flags from the profile row's tag codes on PostgreSQL; `used` the reduced-fee sessions
+    booked this week (capacity)."""
     found = []
     for name in flags:
         if name != "capacity" and dialect == "postgresql":
@@ -290,30 +291,35 @@ def online_statement(shape: Shape) -> Any:
     best `fetch` of those who pass, by bucket, sessions booked this week and id, whose
     whole rows only are loaded. Built from the shape alone: every value is bound."""
     P = TherapistProfile
-    flags = _bound_flags(shape.flags, shape.dialect)
-    scan = (
-        select(
-            P.id.label("id"),
-            P.offers_group,
-            P.gender,
-            P.faith_integrated,
-            P.lgbtq_affirming,
-            *([P.tag_codes] if shape.dialect == "postgresql" else []),
-            TherapistFee.fee_cents,
-            *(condition.label(name) for name, condition in flags),
-        )
-        .select_from(P)
-        .join(
-            TherapistFee,
-            and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == bindparam("band")),
-        )
-        .where(
-            P.verified_at.is_not(None),
-            P.accepting_new_clients.is_(True),
-            online_in(bindparam("state")),
-        )
-        .cte("in_place")
+    # The week's sessions and reduced-fee ones, read once per therapist in place and
+    # carried to the shown rows: on PostgreSQL both from one probe (a LATERAL subquery).
+    postgresql = shape.dialect == "postgresql"
+    week = week_counts_lateral(*_BOUND_WEEK) if postgresql else None
+    booked, used = (week.c.booked, week.c.used) if week is not None else week_counts(*_BOUND_WEEK)
+    flags = _bound_flags(shape.flags, shape.dialect, used)
+    columns = select(
+        P.id.label("id"),
+        P.offers_group,
+        P.gender,
+        P.faith_integrated,
+        P.lgbtq_affirming,
+        *([P.tag_codes] if postgresql else []),
+        TherapistFee.fee_cents,
+        booked.label("booked"),
+        used.label("used"),
+        *(condition.label(name) for name, condition in flags),
+    ).join_from(
+        P,
+        TherapistFee,
+        and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == bindparam("band")),
     )
+    if week is not None:
+        columns = columns.join(week, true())
+    scan = columns.where(
+        P.verified_at.is_not(None),
+        P.accepting_new_clients.is_(True),
+        online_in(bindparam("state")),
+    ).cte("in_place")
     groups = (
         select(_mask(flags, scan.c).label("mask"), func.count().label("n"))
         .select_from(scan)
@@ -330,14 +336,13 @@ def online_statement(shape: Shape) -> Any:
         .select_from(groups)
         .scalar_subquery()
     )
-    # The score's numerator and the week's sessions: one probe each, for those who pass.
+    # The score's numerator, for those who pass.
     earned = _earned(shape, scan.c).label("earned")
-    booked = week_counts(*_BOUND_WEEK, scan.c.id)[0].label("booked")
     bucket = _bucket(earned, shape).label("bucket")
     top = (
-        select(scan.c.id, scan.c.fee_cents, earned, booked, bucket)
+        select(scan.c.id, scan.c.fee_cents, scan.c.booked, scan.c.used, earned, bucket)
         .where(*(scan.c[name] for name, _ in flags), true())
-        .order_by(bucket.desc(), booked, scan.c.id)
+        .order_by(bucket.desc(), scan.c.booked, scan.c.id)
         .limit(bindparam("fetch", type_=Integer()))
         .subquery("top")
     )
@@ -349,7 +354,7 @@ def online_statement(shape: Shape) -> Any:
             _BOUND_WEEK,
             shape.tag_kinds,
             band_required=True,
-            fee=top.c.fee_cents,  # read with the therapists in place: not joined again
+            carried=top,  # price and counts read with the therapists in place
         )
         .select_from(P)
         .join(top, top.c.id == P.id)
