@@ -184,6 +184,7 @@ def prepare(url: str, size: int, instance: Path, *, how: str = "demo") -> Any:
                 db.engine.dispose()
                 seed(url, size, size * 10, progress=print)
                 print(f"  seeded {size:,} therapists in {clock.perf_counter() - started:.1f} s")
+            refresh_stale_openings()
             db.session.remove()
             return app
         seed_demo(therapists=size, clients=5, seed=1)
@@ -203,6 +204,18 @@ def prepare(url: str, size: int, instance: Path, *, how: str = "demo") -> Any:
         print(f"  seeded {size:,} therapists in {clock.perf_counter() - started:.1f} s")
         db.session.remove()
     return app
+
+
+def refresh_stale_openings() -> None:
+    """What the dispatcher's job keeps doing in a running system: rewrite the stored next
+    openings that time has made due (a seed from an hour ago has rows past `valid_until`,
+    and a search would ask the slot engine for those therapists instead)."""
+    from teletherapy.services.availability.openings import refresh_due_openings
+
+    refreshed = 0
+    while written := refresh_due_openings(now=utcnow(), limit=50_000):
+        refreshed += written
+    print(f"  stored openings refreshed for {refreshed:,} therapists (the dispatcher's job)")
 
 
 def timed(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> float:

@@ -48,7 +48,8 @@ def may_ever_fit(
     """False only when no slot of `schedule` (in `setting`) can start in a preferred
     window on any date of its horizon: no dated override adds hours, and no weekly rule's
     hours, moved to the client's clock by any difference the two zones' offsets can have
-    in the horizon, meet a preferred window. True is only a maybe: the engine decides."""
+    in the horizon, meet a preferred window. True is only a maybe: the engine decides.
+    It never reads the booked sessions (services read those only for schedules it keeps)."""
     if any(o.available for o in schedule.overrides):
         return True  # dated hours: left to the engine
     first, days = now.date() - timedelta(days=1), schedule.settings.horizon_days + 3

@@ -74,6 +74,19 @@ def test_one_therapist_loaded_at_once_equals_the_bulk_loader(db: Any) -> None:
         assert load_schedules_at_once([*ids, max(ids) + 1], now=at) == every
         if db.engine.dialect.name == "postgresql":
             assert len(statements) == 1
+        # Only those a test keeps (asked before their sessions are read): whole schedules.
+        asked: list[Any] = []
+
+        def keep(schedule: Any) -> bool:
+            asked.append(schedule.booked)
+            return schedule.rules == every[ids[0]].rules or schedule.overrides != ()
+
+        kept = {tid: s for tid, s in every.items() if keep(s)}
+        assert 0 < len(kept) < len(every)
+        asked.clear()
+        assert load_schedules_at_once(ids, now=at, only_if=keep) == kept
+        if db.engine.dialect.name == "postgresql":
+            assert asked == [()] * len(ids)  # never shown the sessions
         held = made[1]
         bulk = load_schedules([held.therapist_id], now=at, exclude_booking_ids=[held.id])
         assert (

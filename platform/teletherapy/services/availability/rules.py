@@ -475,13 +475,14 @@ def next_openings_fitting(
     schedules (False only when none of its slots can fit). For the shown few of a
     search: their schedules in one round trip on PostgreSQL."""
     ids = list(dict.fromkeys(therapist_ids))
-    schedules = load_schedules_at_once(ids, now=now)
+    # Those may_ever_fit rules out (it reads no booked session) are not loaded whole.
+    schedules = load_schedules_at_once(ids, now=now, only_if=may_ever_fit)
     result: dict[int, datetime | None] = {}
     for therapist_id in ids:
         schedule = schedules.get(therapist_id)
         slot = (
             None
-            if schedule is None or (may_ever_fit is not None and not may_ever_fit(schedule))
+            if schedule is None
             else first_opening_where(
                 schedule, now, fits, setting, is_new_client=is_new_client, may_fit=may_fit
             )

@@ -6,8 +6,9 @@ of queries whatever the number of therapists (for matching's "next opening").
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -178,17 +179,32 @@ def load_schedule(
 
 
 def load_schedules_at_once(
-    therapist_ids: Iterable[int], *, now: datetime, exclude_booking_ids: Iterable[int] = ()
+    therapist_ids: Iterable[int],
+    *,
+    now: datetime,
+    exclude_booking_ids: Iterable[int] = (),
+    only_if: Callable[[Schedule], bool] | None = None,
 ) -> dict[int, Schedule]:
     """`load_schedules` in one round trip on PostgreSQL (each therapist's parts as JSON):
     for a few therapists, where the four queries' round trips and rows cost the most
-    (a booking; matching's preferred times for the shown few). Elsewhere `load_schedules`."""
+    (a booking; matching's preferred times for the shown few). Elsewhere `load_schedules`.
+
+    With `only_if`, the schedules for which it is False are left out; it is asked before
+    their booked sessions are read (most of the work), so it must not look at them."""
     ids = sorted(set(therapist_ids))
     if not ids or db.session.get_bind().dialect.name != "postgresql":
-        return load_schedules(ids, now=now, exclude_booking_ids=exclude_booking_ids)
+        found = load_schedules(ids, now=now, exclude_booking_ids=exclude_booking_ids)
+        return {tid: s for tid, s in found.items() if only_if is None or only_if(s)}
     excluded = set(exclude_booking_ids)
-    found = db.session.execute(_ONE_TRIP, one_trip_params(ids, now))
-    return {row[0]: schedule_from_one_trip(row, now, excluded) for row in found}
+    schedules = {}
+    for row in db.session.execute(_ONE_TRIP, one_trip_params(ids, now)):
+        schedule = schedule_from_one_trip(row, now, excluded, sessions=only_if is None)
+        if only_if is not None:
+            if not only_if(schedule):
+                continue
+            schedule = dataclasses.replace(schedule, booked=_sessions(row, now, excluded))
+        schedules[row[0]] = schedule
+    return schedules
 
 
 def load_schedule_and_holds(
@@ -278,19 +294,15 @@ def one_trip_params(therapist_ids: Iterable[int], now: datetime) -> dict[str, An
 _ONE_TRIP = one_trip_statement()
 
 
-def schedule_from_one_trip(found: Any, now: datetime, excluded: set[int]) -> Schedule:
-    """The Schedule in a row of `one_trip_statement` (its first six columns)."""
+def schedule_from_one_trip(
+    found: Any, now: datetime, excluded: set[int], *, sessions: bool = True
+) -> Schedule:
+    """The Schedule in a row of `one_trip_statement` (its first six columns); without
+    `sessions`, with none booked."""
     accepting: bool = found[1]
     settings_json: dict[str, Any] | None = found[2]
     rules_json: list[list[Any]] = found[3] or []
     overrides_json: list[list[Any]] = found[4] or []
-    booked_json: list[list[Any]] = found[5] or []
-    booked = [
-        BookedSession(_instant(start), _instant(end), setting)
-        for booking_id, start, end, setting, status, hold in booked_json
-        if booking_id not in excluded
-        and blocks_time(status, now, None if hold is None else _instant(hold))
-    ]
     return Schedule(
         settings=(
             AvailabilitySettings(**settings_json, accepting_new_clients=accepting)
@@ -311,8 +323,19 @@ def schedule_from_one_trip(found: Any, now: datetime, excluded: set[int]) -> Sch
             )
             for on_date, is_available, start, end, setting in overrides_json
         ),
-        booked=tuple(sorted(booked, key=lambda s: s.start)),
+        booked=_sessions(found, now, excluded) if sessions else (),
     )
+
+
+def _sessions(found: Any, now: datetime, excluded: set[int]) -> tuple[BookedSession, ...]:
+    """The booked sessions in a row of `one_trip_statement`, in order of start."""
+    booked = [
+        BookedSession(_instant(start), _instant(end), setting)
+        for booking_id, start, end, setting, status, hold in found[5] or ()
+        if booking_id not in excluded
+        and blocks_time(status, now, None if hold is None else _instant(hold))
+    ]
+    return tuple(sorted(booked, key=lambda s: s.start))
 
 
 def _instant(value: str) -> datetime:
