@@ -77,9 +77,9 @@ def test_one_therapist_loaded_at_once_equals_the_bulk_loader(db: Any) -> None:
         # Only those a test keeps (asked before their sessions are read): whole schedules.
         asked: list[Any] = []
 
-        def keep(schedule: Any) -> bool:
+        def keep(schedule: Any, asked: list[Any] = asked, first: Any = every[ids[0]]) -> bool:
             asked.append(schedule.booked)
-            return schedule.rules == every[ids[0]].rules or schedule.overrides != ()
+            return schedule.rules == first.rules or schedule.overrides != ()
 
         kept = {tid: s for tid, s in every.items() if keep(s)}
         assert 0 < len(kept) < len(every)
