@@ -12,8 +12,8 @@ from sqlalchemy import event
 from teletherapy.domain.matching_types import MatchRequest
 from teletherapy.gateways.zipcodes import find_zip
 from teletherapy.services.matching import shortlist
-from teletherapy.services.matching.candidates import online_alternative
 from teletherapy.services.matching.fee_bands import list_fee_bands
+from teletherapy.services.matching.online_count import online_alternative
 
 
 def test_allow_online_is_counted_meanwhile_on_a_connection_of_its_own(

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, and_, case, exists, false, func, literal, or_, select, true
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -20,7 +28,6 @@ from teletherapy.domain.matching_types import (
     HomeVisits,
     MatchRequest,
     Office,
-    Relaxation,
     TherapistCandidate,
 )
 from teletherapy.domain.slots import Schedule
@@ -94,71 +101,6 @@ def online_in(state: Any) -> ColumnElement[bool]:
             TherapistTag.kind == "online_state", TherapistTag.code == state
         )
     )
-
-
-def online_alternative(
-    request: MatchRequest, bands: Sequence[FeeBand], now: datetime
-) -> Callable[[int], Relaxation | None]:
-    """ "allow online sessions" for an in-person request, from one count in SQL, started
-    now and read when the caller knows `also_online`.
-
-    Loading every therapist online in the state as a candidate would cost far more than
-    the in-person search itself, so this relaxation is counted in SQL: the therapists
-    who pass every hard filter of the same request made online (online in the state,
-    verified, accepting, the band, required languages, age group, reduced-fee capacity),
-    less those the in-person search already shows (`also_online`: the caller counts them
-    from its rows, which say who is online in the state; sending their ids to be
-    subtracted here cost more than the count).
-
-    On PostgreSQL the count runs on a connection of its own while the caller reads and
-    ranks the box (`count_meanwhile`): it does not depend on the box, and it is as long
-    as the box's query at 100,000 therapists (~15 ms of a 2-core server's other core).
-    """
-    P = TherapistProfile
-    conditions: list[Any] = [
-        P.verified_at.is_not(None),
-        P.accepting_new_clients.is_(True),
-        online_in(request.state),
-        *(_tag_flag("language", w.code) for w in request.languages if w.required),
-    ]
-    if request.age_group:
-        conditions.append(_tag_flag("age_group", request.age_group))
-    if request.fee_band.is_reduced:
-        _, used = _week_columns(bands, now)
-        conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
-    on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == request.fee_band.code)
-    total = count_meanwhile(
-        select(func.count()).select_from(P).join(TherapistFee, on).where(*conditions)
-    )
-
-    def relaxation(also_online: int) -> Relaxation | None:
-        more = total() - also_online
-        return Relaxation(change="allow online sessions", more=more) if more else None
-
-    return relaxation
-
-
-# Counts that run beside the request's own queries (count_meanwhile), one connection each.
-_MEANWHILE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="matching-count")
-
-
-def count_meanwhile(statement: Any) -> Callable[[], int]:
-    """A count read later: on PostgreSQL started now on a pooled connection of its own, so
-    the server runs it while this request's connection runs the next queries. Each
-    statement of a transaction at READ COMMITTED sees its own snapshot anyway, so another
-    connection sees what the next statement of this one would (only this session's
-    uncommitted writes, which a search makes after its reads, would differ). Elsewhere
-    (SQLite) it runs when read, in the session."""
-    bind = db.session.get_bind()
-    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
-        return lambda: int(read_rows(statement)[0][0])
-    future = _MEANWHILE.submit(_count, bind, statement)
-    return lambda: int(future.result())
-
-
-def _count(engine: Engine, statement: Any) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(statement).scalar_one())
 
 
 # Tag kind -> the TherapistCandidate field it fills.

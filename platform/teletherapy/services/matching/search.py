@@ -70,12 +70,12 @@ from teletherapy.services.availability.schedules import is_therapist_time
 from teletherapy.services.equity import recording as equity_recording
 from teletherapy.services.matching.candidates import (
     next_openings_for,
-    online_alternative,
     preferred_openings_for,
     to_candidates,
 )
 from teletherapy.services.matching.fee_bands import current_guideline, list_fee_bands, standard_band
 from teletherapy.services.matching.one_candidate import read_candidate
+from teletherapy.services.matching.online_count import online_alternative
 from teletherapy.services.matching.shapes import therapist_shapes
 from teletherapy.services.matching.shortlist import in_person_overview, online_overview
 
