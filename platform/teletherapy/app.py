@@ -35,14 +35,16 @@ def create_app(
 
 def warm_up(app: Flask) -> None:
     """What a worker would otherwise do during its first bookings, done when it starts
-    (gunicorn's post_worker_init): compile the email templates and load each language's
-    locale data. A process's first winning booking cost ~4x the next one, a third of it
-    compiling the four templates of its notices."""
+    (gunicorn's post_worker_init): set up the ORM's mappers, compile the email templates
+    and load each language's locale data. A process's first winning booking cost ~4x the
+    next one, a third of it compiling the four templates of its notices."""
     from babel import Locale
     from babel.dates import format_datetime
+    from sqlalchemy.orm import configure_mappers
 
     from teletherapy.clock import utcnow
 
+    configure_mappers()  # the models' relationships, else set up by the first ORM query
     for name in app.jinja_env.list_templates(filter_func=lambda n: n.startswith("email/")):
         app.jinja_env.get_template(name)
     for language in app.config["LANGUAGES"]:
