@@ -60,7 +60,7 @@ def record_search(
         "result_count": result_count,
         "most_removed_by": (most_removed_by or NONE_IN_PLACE) if result_count == 0 else None,
     }
-    db.session.connection().execute(_ADD_SEARCH, values)
+    db.session.execute(_ADD_SEARCH, values)  # the session sees the write: primary from now
     if client_id is not None and _is_first_search(client_id):
         db.session.add(
             EquityFirstSearch(

@@ -21,7 +21,8 @@ def _band(row: Any) -> FeeBand:
 
 
 # Every search and booking reads the bands (and an income-based search the guideline):
-# plain columns from statements built once, not ORM rows (a third of the CPU of a read).
+# plain columns from statements built once, not ORM rows (a third of the CPU of a read);
+# through the session, which may route them to a read replica (web/reads.py).
 _B = FeeBandRow.__table__.c
 _IN_ORDER = select(_B.code, _B.label, _B.min_cents, _B.max_cents, _B.max_fpl_percent).order_by(
     _B.sort_order, _B.code
@@ -36,7 +37,7 @@ _NEWEST = (
 
 def list_fee_bands() -> list[FeeBand]:
     """Every band in display order (lowest fee first)."""
-    return [_band(row) for row in db.session.connection().execute(_IN_ORDER)]
+    return [_band(row) for row in db.session.execute(_IN_ORDER)]
 
 
 def find_fee_band(code: str) -> FeeBand | None:
@@ -54,7 +55,7 @@ def standard_band(bands: Sequence[FeeBand]) -> FeeBand:
 
 def current_guideline() -> PovertyGuideline:
     """The newest year's poverty guideline."""
-    row = db.session.connection().execute(_NEWEST).first()
+    row = db.session.execute(_NEWEST).first()
     if row is None:
         raise NotFoundError("No poverty guideline is configured.")
     return PovertyGuideline(row.year, row.first_person_cents, row.each_additional_cents)
