@@ -69,6 +69,17 @@ def test_the_page_shows_charts_with_their_tables_and_suppresses_small_groups(
     assert "Where the platform most needs therapists" in page
 
 
+def test_a_chart_whose_groups_are_all_suppressed_is_left_out_for_its_table(
+    client: Any, login: Any, make_user: Any, searches: None
+) -> None:
+    """TX has 4 searches: every cell is "fewer than 11", so there is nothing to draw
+    (pygal would draw its own untranslated "No data" under a "Pygal" title)."""
+    login(make_user("admin"))
+    page = client.get(f"/admin/equity?{RANGE}&state=TX").get_data(as_text=True)
+    assert "fewer than 11" in page
+    assert "<svg" not in page and "No data" not in page and "Pygal" not in page
+
+
 def _page_rows(page: str) -> set[tuple[str, ...]]:
     rows = set()
     for row in re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', page, flags=re.S):

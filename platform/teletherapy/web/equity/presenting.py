@@ -207,7 +207,9 @@ def _chart(report: EquityReport, metric: str, dimension: str, bands: dict[str, s
         Row(code_label(dimension, c.group[dimension], bands), [show(c.value, c.suppressed, metric)])
         for c in cells
     ]
-    if not cells:
+    if all(c.suppressed or c.value is None for c in cells):
+        # Nothing to draw (no cells, or every one suppressed): the table says why, and
+        # pygal would draw its own untranslated "No data" under a "Pygal" title.
         return Chart(code, None, title, rows)
     style = Style(
         background="transparent",
