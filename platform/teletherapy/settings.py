@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_REPLICA_MAX_LAG_SECONDS": 2,
     "DATABASE_REPLICA_CHECK_SECONDS": 0.5,  # how long one process trusts its last check
     "DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS": 2,  # libpq's smallest (1 counts as 2)
+    # Matching's "allow online sessions" count of an in-person search is kept this long per
+    # state, band, required languages, age group and week (a hint, like a search facet);
+    # 0 counts every time.
+    "MATCHING_ONLINE_COUNT_MAX_AGE_SECONDS": 60,
     "MAIL_URL": None,
     "MAIL_FROM": "Teletherapy <no-reply@teletherapy.test>",
     "STRIPE_SECRET_KEY": None,

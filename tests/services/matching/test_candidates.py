@@ -7,13 +7,28 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, select
 
 from teletherapy.domain.matching_types import MatchRequest
 from teletherapy.gateways.zipcodes import find_zip
-from teletherapy.services.matching import shortlist
+from teletherapy.models import TherapistProfile, TherapistTag
+from teletherapy.services.matching import online_count, shortlist
 from teletherapy.services.matching.fee_bands import list_fee_bands
 from teletherapy.services.matching.online_count import online_alternative
+
+
+def _harlem_request(band: Any) -> MatchRequest:
+    harlem = find_zip("10027")
+    assert harlem is not None
+    return MatchRequest(
+        setting="in_office",
+        state="NY",
+        fee_band=band,
+        time_zone="America/New_York",
+        zip=harlem.zip,
+        location=harlem.point,
+    )
 
 
 def test_allow_online_is_counted_meanwhile_on_a_connection_of_its_own(
@@ -24,8 +39,6 @@ def test_allow_online_is_counted_meanwhile_on_a_connection_of_its_own(
     from teletherapy.demo.seed import seed_demo
 
     seed_demo(therapists=40, clients=2, seed=4)
-    harlem = find_zip("10027")
-    assert harlem is not None
     bands = list_fee_bands()
     counted_in: list[int] = []
 
@@ -36,14 +49,7 @@ def test_allow_online_is_counted_meanwhile_on_a_connection_of_its_own(
     event.listen(db.engine, "before_cursor_execute", grab)
     try:
         for band in bands:
-            request = MatchRequest(
-                setting="in_office",
-                state="NY",
-                fee_band=band,
-                time_zone="America/New_York",
-                zip=harlem.zip,
-                location=harlem.point,
-            )
+            request = _harlem_request(band)
             relaxation = online_alternative(request, bands, now)
             online = dataclasses.replace(request, setting="online")
             everyone = shortlist.every_row_overview(online, bands, now, 10)
@@ -56,3 +62,53 @@ def test_allow_online_is_counted_meanwhile_on_a_connection_of_its_own(
     assert len(counted_in) == len(bands)
     elsewhere = [ident != threading.get_ident() for ident in counted_in]
     assert all(elsewhere) if db.engine.dialect.name == "postgresql" else not any(elsewhere)
+
+
+def test_the_count_is_kept_for_the_same_question_until_it_is_older_than_its_max_age(
+    app: Any, db: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next in-person search of the same state and band (any place) reads the kept
+    count; another band counts again; past MATCHING_ONLINE_COUNT_MAX_AGE_SECONDS a change
+    is seen; at 0 every search counts."""
+    from teletherapy.demo.seed import seed_demo
+
+    seed_demo(therapists=40, clients=2, seed=4)
+    bands = list_fee_bands()
+    counts: list[str] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT count(*)"):
+            counts.append(statement)
+
+    def more(band: Any) -> int:
+        found = online_alternative(_harlem_request(band), bands, now)(0)
+        return 0 if found is None else found.more
+
+    clock = [1000.0]
+    monkeypatch.setattr(online_count.time, "monotonic", lambda: clock[0])
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        first = more(bands[1])
+        assert first > 1 and len(counts) == 1
+        leaving = db.session.scalars(
+            select(TherapistProfile)
+            .join(TherapistTag, TherapistTag.therapist_id == TherapistProfile.id)
+            .where(TherapistTag.kind == "online_state", TherapistTag.code == "NY")
+            .where(TherapistProfile.accepting_new_clients.is_(True))
+        ).first()
+        assert leaving is not None
+        leaving.accepting_new_clients = False
+        db.session.commit()
+        clock[0] += 59
+        assert more(bands[1]) == first and len(counts) == 1  # kept: no count ran
+        more(bands[0])
+        assert len(counts) == 2  # another band is another question
+        clock[0] += 2
+        assert more(bands[1]) == first - 1 and len(counts) == 3  # older than a minute
+        app.config["MATCHING_ONLINE_COUNT_MAX_AGE_SECONDS"] = 0
+        app.extensions.pop("matching_online_counts")
+        more(bands[1])
+        more(bands[1])
+        assert len(counts) == 5
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)

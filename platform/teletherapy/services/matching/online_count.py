@@ -4,12 +4,15 @@ the search's own statements on a connection of its own (PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 
@@ -40,8 +43,10 @@ def online_alternative(
     subtracted here cost more than the count).
 
     On PostgreSQL the count runs on a connection of its own while the caller reads and
-    ranks the box (`count_meanwhile`): it does not depend on the box, and it is as long
-    as the box's query at 100,000 therapists (~15 ms of a 2-core server's other core).
+    ranks the box (`count_meanwhile`): it does not depend on the box. At 100,000
+    therapists it is longer than the box's query (30-55 ms for the thousands online in
+    NY or TX), so its answer is kept for a minute (_KeptCounts) for the next in-person
+    search of the same state, band, languages and age group.
     """
     required = [w.code for w in request.languages if w.required]
     start, end = week_bounds(now)
@@ -54,8 +59,9 @@ def online_alternative(
         "reduced": [b.code for b in bands if b.is_reduced],
         **{f"language_{i}": code for i, code in enumerate(required)},
     }
-    statement = _online_count(len(required), bool(request.age_group), request.fee_band.is_reduced)
-    total = count_meanwhile(statement, values)
+    shape = (len(required), bool(request.age_group), request.fee_band.is_reduced)
+    kept = _kept_counts()
+    total = kept.get(shape, values) or kept.count(shape, values)
 
     def relaxation(also_online: int) -> Relaxation | None:
         more = total() - also_online
@@ -83,6 +89,71 @@ def _online_count(languages: int, age_group: bool, capacity: bool) -> Any:
         conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == bindparam("band"))
     return select(func.count()).select_from(P).join(TherapistFee, on).where(*conditions)
+
+
+class _KeptCounts:
+    """An app's recent counts by statement and values, each kept for
+    MATCHING_ONLINE_COUNT_MAX_AGE_SECONDS: every in-person search of a state, band,
+    language and age group asks the same question (the place does not enter it), and it
+    is a hint of how many more an online search would show, not a slot to book. At
+    100,000 therapists counting the thousands online in a large state took longer than
+    the in-person search itself (docs/capacity.md)."""
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[Any, ...], tuple[float, int]] = {}
+
+    @staticmethod
+    def key(shape: tuple[Any, ...], values: dict[str, Any]) -> tuple[Any, ...]:
+        return (shape, *((k, _hashable(values[k])) for k in sorted(values)))
+
+    def get(self, shape: tuple[Any, ...], values: dict[str, Any]) -> Callable[[], int] | None:
+        with self._lock:
+            kept = self._counts.get(self.key(shape, values))
+        if kept is None or kept[0] <= time.monotonic():
+            return None
+        return lambda: kept[1]
+
+    def count(self, shape: tuple[Any, ...], values: dict[str, Any]) -> Callable[[], int]:
+        """count_meanwhile of the shape's statement, its answer kept once read."""
+        total = count_meanwhile(_online_count(*shape), values)
+
+        def read() -> int:
+            count = total()
+            self._put(self.key(shape, values), count)
+            return count
+
+        return read
+
+    def _put(self, key: tuple[Any, ...], count: int) -> None:
+        if self.max_age <= 0:
+            return
+        with self._lock:
+            if len(self._counts) >= _MOST_KEPT:  # at most a minute's distinct questions
+                now = time.monotonic()
+                self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+                if len(self._counts) >= _MOST_KEPT:
+                    self._counts.clear()
+            self._counts[key] = (time.monotonic() + self.max_age, count)
+
+
+_MOST_KEPT = 4096
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _kept_counts() -> _KeptCounts:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    kept = app.extensions.get("matching_online_counts")
+    if kept is None:
+        kept = app.extensions.setdefault(
+            "matching_online_counts",
+            _KeptCounts(float(app.config["MATCHING_ONLINE_COUNT_MAX_AGE_SECONDS"])),
+        )
+    return kept  # type: ignore[no-any-return]
 
 
 # Counts that run beside the request's own queries (count_meanwhile), one connection each.
