@@ -203,8 +203,13 @@ def slot_pool(
     return pool[:size]
 
 
+BY_STATUS: dict[int, list[float]] = {}
+
+
 def hammer(clients: int, work: Any, per_client: int) -> tuple[list[float], Counter[int], float]:
-    """Run `work(client_index, session)` per_client times in each of `clients` threads."""
+    """Run `work(client_index, session)` per_client times in each of `clients` threads;
+    each answer's latency is also kept by status (BY_STATUS, the last call's)."""
+    BY_STATUS.clear()
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
@@ -223,6 +228,7 @@ def hammer(clients: int, work: Any, per_client: int) -> tuple[list[float], Count
             with lock:
                 latencies.append(elapsed)
                 statuses[status] += 1
+                BY_STATUS.setdefault(status, []).append(elapsed)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
     started = time.perf_counter()
@@ -309,6 +315,7 @@ def main() -> None:
         health, health_status, health_seconds = hammer(args.clients, healthz, args.attempts)
         cpu_between = cpu_seconds(server.pid)
         booking, booking_status, wall_seconds = hammer(args.clients, book, args.attempts)
+        booking_by_status = dict(BY_STATUS)
         cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
@@ -331,6 +338,10 @@ def main() -> None:
     print(f"POST /bookings      p50 {b50 * 1000:7.1f} ms  p95 {b95 * 1000:7.1f} ms  "
           f"statuses {dict(booking_status)}")  # fmt: skip
     print(f"  ratio to /healthz p50 x{b50 / h50:.1f}   p95 x{b95 / h95:.1f}")
+    print("  by answer: " + "   ".join(
+        f"{status} p50 {percentile(times, 0.5) * 1000:.1f} ms"
+        f" p95 {percentile(times, 0.95) * 1000:.1f} ms"
+        for status, times in sorted(booking_by_status.items())))  # fmt: skip
     print(f"  throughput {len(booking) / wall_seconds:.1f} booking requests/s "
           f"({booking_status[201]} booked, {booking_status[409]} refused with 409, "
           f"{statistics.mean(booking) * 1000:.1f} ms mean)")  # fmt: skip
