@@ -182,6 +182,10 @@ def test_an_in_person_search_starts_from_the_lat_lon_index(db: Any, plans_url: s
     box = only_plan(db, statements, "box_min_lat")
     assert "ix_therapist_profiles_office_lat_lon" in box, box
     assert "Seq Scan" not in box
+    # The box's rows are not read again by key, and each one's week is one probe of the
+    # active sessions' index (booked and used together: a LATERAL subquery).
+    assert "pk_therapist_profiles" not in box, box
+    assert box.count("ix_bookings_active_therapist_id_start_at") == 1, box
 
 
 def test_the_openings_job_finds_due_rows_by_the_valid_until_index(db: Any, demo: None) -> None:

@@ -224,13 +224,16 @@ def candidate_select(
     booked_when: Any = None,
     tags_when: tuple[Any, tuple[str, ...]] | None = None,
     carried: Any = None,
+    counts: tuple[Any, Any] | None = None,
 ) -> Any:
     """candidate_query from its values (the state, the band's code and the week's bounds
     and reduced codes may be bound parameters; the rest decides the statement's shape).
     With `tags_when` (a condition, other kinds), rows not meeting the condition carry
     only the tags of the other kinds. With `carried` (a subquery the caller joins, whose
     columns fee_cents, booked and used hold the band's price and the week's counts,
-    already read), neither therapist_fees nor bookings is read again."""
+    already read), neither therapist_fees nor bookings is read again. With `counts` (the
+    columns booked and used of a subquery the caller joins, week_counts_lateral), bookings
+    is not read here."""
     P = TherapistProfile
     single = not band_required
     online_anywhere: Any = (
@@ -241,7 +244,10 @@ def candidate_select(
     licensed_here: Any = (
         _tag_flag("licence_state", state) if single or setting == "home" else false()
     )
-    booked, used = week_counts(*week) if carried is None else (carried.c.booked, carried.c.used)
+    if carried is not None:
+        booked, used = carried.c.booked, carried.c.used
+    else:
+        booked, used = counts if counts is not None else week_counts(*week)
     columns: list[Any] = [
         P.id,
         P.display_name,

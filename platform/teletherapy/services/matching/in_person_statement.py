@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, true
+from sqlalchemy import and_, bindparam, true
 
 from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.geo import bounding_box
@@ -33,6 +33,7 @@ from teletherapy.services.matching.candidates import (
     _wanted_kinds,
     candidate_select,
     week_counts,
+    week_counts_lateral,
 )
 from teletherapy.services.matching.online_statement import (
     _BOUND_WEEK,
@@ -121,13 +122,18 @@ def in_person_statement(shape: Shape) -> Any:
     P = TherapistProfile
     office = shape.setting == "in_office"
     lat, lon = (P.office_lat, P.office_lon) if office else (P.home_lat, P.home_lon)
-    used = week_counts(*_BOUND_WEEK)[1]
+    # On PostgreSQL the week's sessions and reduced-fee ones from one probe of each row's
+    # bookings (a LATERAL subquery), not one for `used` and another for the shown rows'
+    # `booked` (Harlem at 100,000: 1,322 probes instead of 2,142).
+    week = week_counts_lateral(*_BOUND_WEEK) if shape.dialect == "postgresql" else None
+    counts = (week.c.booked, week.c.used) if week is not None else week_counts(*_BOUND_WEEK)
+    used = counts[1]
     tag_flags = [
         c for name, c in _bound_flags(shape.flags, shape.dialect, used) if name != "capacity"
     ]
     near = _in_box(P.office_lat, P.office_lon, "near") if office else true()
     ranked = and_(*tag_flags, near) if tag_flags or office else None
-    return candidate_select(
+    statement = candidate_select(
         shape.setting,
         bindparam("state"),
         bindparam("band"),
@@ -137,9 +143,15 @@ def in_person_statement(shape: Shape) -> Any:
         booked_when=ranked,
         # Rows beyond the request's own distance carry only the tags the filters read.
         tags_when=(near, shape.filter_kinds) if office else None,
-    ).where(
+        counts=counts,
+    )
+    if week is not None:
+        statement = statement.join(week, true())
+    return statement.where(
         P.verified_at.is_not(None),
         P.accepting_new_clients.is_(True),
-        # Its own SELECT of ids, so the planner starts from the lat/lon index.
-        P.id.in_(select(P.id).where(_in_box(lat, lon, "box"))),
+        # The planner starts from the lat/lon index (a bitmap scan of the box's rows);
+        # as `id IN (SELECT id ... box)` each row was then read again by its key (100,000
+        # therapists, Harlem: 1,928 probes, 28.7 -> 25.1 ms).
+        _in_box(lat, lon, "box"),
     )
