@@ -64,6 +64,8 @@ def test_the_page_shows_charts_with_their_tables_and_suppresses_small_groups(
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert page.count("<svg") >= 1 and "<script" not in page  # charts of empty data are left out
+    assert "Pygal" not in page  # pygal's default title of a chart: each has its own
+    assert "<title>Share with no match by language</title>" in page
     assert 'role="img"' in page and "Data of the chart" in page
     assert "fewer than 11" in page
     assert "Where the platform most needs therapists" in page

@@ -246,6 +246,8 @@ def _chart(report: EquityReport, metric: str, dimension: str, bands: dict[str, s
     svg = re.sub(r"<script.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
     label = str(Markup.escape(title))
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" focusable="false" ', 1)
+    # pygal titles an untitled chart "Pygal" (a hover tooltip): the chart's own title.
+    svg = svg.replace("<title>Pygal</title>", f"<title>{label}</title>", 1)
     # No inline style the policy would refuse: pygal's one style attribute becomes an SVG
     # attribute, its <style> element carries this answer's nonce.
     svg = svg.replace(' style="opacity: 0"', ' opacity="0"')
