@@ -31,3 +31,22 @@ def test_the_point_is_lat_then_lon() -> None:
     location = find_zip("07302")
     assert location is not None
     assert location.point == (40.7201, -74.0431)
+
+
+def test_every_zip_of_the_package_gives_what_its_own_search_gives() -> None:
+    """The table built once agrees with `zipcodes.matching` (which scans every row on each
+    call) for a sample of 300 ZIPs across the country."""
+    import random
+
+    import zipcodes
+
+    rows = zipcodes.list_all()
+    for row in random.Random(14).sample(rows, 300):
+        found = [r for r in zipcodes.matching(row["zip_code"]) if r.get("lat") and r.get("long")]
+        first = found[0] if found else None
+        expected = (
+            ZipLocation(row["zip_code"], float(first["lat"]), float(first["long"]), first["state"])
+            if first
+            else None
+        )
+        assert find_zip(row["zip_code"]) == expected
