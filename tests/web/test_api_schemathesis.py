@@ -1,8 +1,9 @@
 """schemathesis over /api/v1/openapi.json: no 5xx and no answer outside the document.
 
-Every operation, as a client and as a therapist (bearer tokens), a bounded number of
-generated examples each, all of schemathesis' checks. One SQLite app for the module,
-seeded with a therapist who has hours, a client and a booking, so ids can exist.
+Every operation, as a client here and as a therapist in test_api_schemathesis_therapist.py
+(bearer tokens; two files, so that the suite's workers can run them side by side), a
+bounded number of generated examples each, all of schemathesis' checks. One SQLite app
+for each module, seeded with a therapist and a client, so ids can exist.
 """
 
 from __future__ import annotations
@@ -98,11 +99,3 @@ def test_the_api_answers_a_client_within_its_document(
     case: Any, tokens: dict[str, dict[str, str]]
 ) -> None:
     case.call_and_validate(headers=tokens["client"], excluded_checks=excluded(case))
-
-
-@schema.parametrize()
-@SETTINGS
-def test_the_api_answers_a_therapist_within_its_document(
-    case: Any, tokens: dict[str, dict[str, str]]
-) -> None:
-    case.call_and_validate(headers=tokens["therapist"], excluded_checks=excluded(case))
