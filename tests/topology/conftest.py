@@ -61,6 +61,9 @@ def topology(
         web_ports=[free_port(), free_port()],
         pg_port=free_port(),
         replica_port=free_port(),
+        # Every port chosen free now: the defaults (PgBouncer's 56432) lie in Linux's
+        # ephemeral range, where any outgoing connection may hold them (CI, 2026-12-03).
+        pgbouncer_port=free_port(),
         redis_port=free_port(),
         smtp_port=free_port(),
         workers=1,  # two cores shared by everything: one worker per node is enough here
