@@ -92,7 +92,7 @@ def _online_count(languages: int, age_group: bool, capacity: bool) -> Any:
 
 
 class _KeptCounts:
-    """An app's recent counts by statement and values, each kept for
+    """An app's recent counts by statement shape and values, each kept for
     MATCHING_ONLINE_COUNT_MAX_AGE_SECONDS: every in-person search of a state, band,
     language and age group asks the same question (the place does not enter it), and it
     is a hint of how many more an online search would show, not a slot to book. At
