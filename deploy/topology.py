@@ -1,7 +1,7 @@
 """The production topology on one machine without Docker, all on 127.0.0.1.
 
-    python deploy/topology.py up --dir DIR [--web-ports 8101,8102] [--pg-port 55432]
-                                 [--replica-port 55433] [--pgbouncer-port 56432]
+    python deploy/topology.py up --dir DIR [--web-ports 8101,8102] [--pg-port 25432]
+                                 [--replica-port 25433] [--pgbouncer-port 26432]
                                  [--no-pgbouncer] [--seed-demo] [--foreground]
     python deploy/topology.py down --dir DIR
 
@@ -49,13 +49,13 @@ TOPOLOGY = "topology.json"
 class Options:
     dir: Path
     web_ports: list[int] = field(default_factory=lambda: [8101, 8102])
-    pg_port: int = 55432
-    replica_port: int = 55433
+    pg_port: int = 25432
+    replica_port: int = 25433
     pgbouncer: bool = True  # the web nodes reach the primary through PgBouncer
-    pgbouncer_port: int = 56432
-    redis_port: int = 56379
+    pgbouncer_port: int = 26432
+    redis_port: int = 26379
     redis_url: str | None = None  # an existing Redis instead of starting one
-    smtp_port: int = 51025
+    smtp_port: int = 21025
     workers: int = 2
     dispatchers: int = 2
     rate_limits: bool = True
@@ -124,7 +124,19 @@ def _run(command: list[str], *, log: Path, env: dict[str, str] | None = None) ->
             command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, check=False
         )
     if result.returncode != 0:
-        raise TopologyError(f"{' '.join(command[:6])} failed (exit {result.returncode}); see {log}")
+        raise TopologyError(
+            f"{' '.join(command[:6])} failed (exit {result.returncode}); see {log}{_tail(log)}"
+        )
+
+
+def _tail(log: Path, lines: int = 25) -> str:
+    """The log's last lines, for the error: CI prints the error, not the files it names."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return ""
+    kept = text.splitlines()[-lines:]
+    return "\n--- last lines of " + log.name + " ---\n" + "\n".join(kept) if kept else ""
 
 
 def _port_open(port: int) -> bool:
@@ -141,7 +153,7 @@ def _wait(what: str, ready: Any, *, timeout: float, log: Path | None = None) -> 
         if ready():
             return
         time.sleep(0.2)
-    where = f"; see {log}" if log else ""
+    where = f"; see {log}{_tail(log)}" if log else ""
     raise TopologyError(f"{what} was not ready within {timeout:.0f} s{where}")
 
 
@@ -605,7 +617,8 @@ def _wait_for_children(
     def alive(name: str) -> bool:
         code = children[name].poll()
         if code is not None:
-            raise TopologyError(f"{name} exited with {code}; see {logs / (name + '.log')}")
+            log = logs / (name + ".log")
+            raise TopologyError(f"{name} exited with {code}; see {log}{_tail(log)}")
         return True
 
     if "pgbouncer" in children:
@@ -619,7 +632,8 @@ def _wait_for_children(
     _wait("smtp", lambda: alive("smtp") and _port_open(options.smtp_port), timeout=30)
     for port in options.web_ports:
         name = f"web-{port}"
-        _wait(name, lambda n=name, p=port: alive(n) and _healthy(p), timeout=90, log=logs)
+        log = logs / (name + ".log")
+        _wait(name, lambda n=name, p=port: alive(n) and _healthy(p), timeout=90, log=log)
     for name in children:
         alive(name)  # the dispatchers started (they bind no port: still running is the sign)
 
@@ -702,15 +716,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = commands.add_parser("up", help="start the topology and wait until it answers")
     start.add_argument("--dir", type=Path, required=True)
     start.add_argument("--web-ports", type=_ports, default=[8101, 8102])
-    start.add_argument("--pg-port", type=int, default=55432)
-    start.add_argument("--replica-port", type=int, default=55433)
-    start.add_argument("--pgbouncer-port", type=int, default=56432)
+    start.add_argument("--pg-port", type=int, default=25432)
+    start.add_argument("--replica-port", type=int, default=25433)
+    start.add_argument("--pgbouncer-port", type=int, default=26432)
     start.add_argument(
         "--no-pgbouncer", action="store_true", help="web nodes straight to the primary"
     )
-    start.add_argument("--redis-port", type=int, default=56379)
+    start.add_argument("--redis-port", type=int, default=26379)
     start.add_argument("--redis-url", help="use this Redis instead of starting one")
-    start.add_argument("--smtp-port", type=int, default=51025)
+    start.add_argument("--smtp-port", type=int, default=21025)
     start.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
     start.add_argument("--dispatchers", type=int, default=2)
     start.add_argument("--max-lag-seconds", type=float, default=2.0)
