@@ -32,7 +32,7 @@ from teletherapy.models import (
 )
 from teletherapy.models.accounts import user_by_email
 from teletherapy.services.accounts.sessions import end_every_session
-from teletherapy.services.messaging import notifications
+from teletherapy.services.messaging import account_mail
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def sign_up(
     if existing is not None:
         hash_password(password)  # the same work as a new account, so timing tells nothing
         if now is not None:
-            notifications.enqueue_existing_account_notice(user=existing, now=now)
+            account_mail.enqueue_existing_account_notice(user=existing, now=now)
             db.session.commit()
         logger.info("sign-up for an existing address user=%s", existing.id)
         return None
@@ -182,7 +182,7 @@ def sign_up(
         status=status,
     )
     if now is not None:
-        notifications.enqueue_welcome(user=user, now=now)
+        account_mail.enqueue_welcome(user=user, now=now)
         db.session.commit()
     return user
 
@@ -368,7 +368,7 @@ def request_password_reset(*, email: str, now: datetime, max_age_seconds: int) -
             expires_at=now + timedelta(seconds=max_age_seconds),
         )
     )
-    notifications.enqueue_password_reset(user=user, token=token, now=now)
+    account_mail.enqueue_password_reset(user=user, token=token, now=now)
     db.session.commit()
 
 

@@ -8,7 +8,10 @@ on PostgreSQL; on SQLite every transaction is ``BEGIN IMMEDIATE`` (app.py), so
 writers are already serialised. Before the lock the service reads and decides
 everything that other bookings cannot change (the client, the therapist, the price,
 the hold) and asks the slot engine once from what is committed: a refusal then is
-final (most losers of a contended slot stop there, without waiting). Under the lock
+final (most losers of a contended slot stop there, without waiting). A session
+confirmed at once also gets its id (``nextval``) and its invites and reminders written
+there (``lifecycle.prepare_session``, PostgreSQL): they were about half of a winner's
+time under the lock, and are written again under it only if the row changed. Under the lock
 it marks lapsed holds "expired", reloads the schedule, asks the slot engine again
 (``check_bookable``) and inserts through the lifecycle. Concurrent losers that got
 past the first check therefore wait for the lock, then see the winner's row and get
@@ -211,6 +214,20 @@ def _book(
     # A single session waits for payment when the therapist takes cards at booking; a
     # weekly series is confirmed at once and paid per session (card on file or at it).
     hold = hold_minutes or (hold_minutes_from(view.payment) if repeat_weekly is None else None)
+    # A session confirmed at once is announced at once: its invites and reminders are
+    # written now (PostgreSQL), so the lock is held for the re-check and the writes only.
+    prepared = (
+        lifecycle.prepare_session(
+            therapist_id=therapist_id,
+            client_id=client_id,
+            session=_new_sessions(view.schedule, starts, setting)[0],
+            fee_cents=fee_cents,
+            fee_band=fee_band,
+            now=now,
+        )
+        if repeat_weekly is None and not hold
+        else None
+    )
 
     lock_therapist_calendar(therapist_id)
     if idempotency_key:  # a concurrent request with the same key may have just committed
@@ -238,26 +255,16 @@ def _book(
         )
         db.session.add(series)
         db.session.flush()
-    settings = schedule.settings
     bookings = lifecycle.add_sessions(
         therapist_id=therapist_id,
         client_id=client_id,
-        sessions=[
-            lifecycle.NewSession(
-                start=occurrence,
-                end=occurrence + timedelta(minutes=settings.session_minutes),
-                setting=setting,
-                time_zone=zone,
-                buffer_minutes=settings.buffer_minutes,
-                travel_buffer_minutes=settings.travel_buffer_minutes,
-            )
-            for occurrence in starts
-        ],
+        sessions=_new_sessions(schedule, starts, setting),
         fee_cents=fee_cents,
         fee_band=fee_band,
         series_id=series.id if series else None,
         hold_until=now + timedelta(minutes=hold) if hold else None,
         now=now,
+        prepared=prepared,
     )
     # Time to care: the client's first search -> this first booking, kept only as hours.
     equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
@@ -282,6 +289,23 @@ def _book(
         bool(hold),
     )
     return BookingResult(bookings=bookings, is_series=series is not None)
+
+
+def _new_sessions(
+    schedule: Schedule, starts: Sequence[datetime], setting: str
+) -> list[lifecycle.NewSession]:
+    settings = schedule.settings
+    return [
+        lifecycle.NewSession(
+            start=occurrence,
+            end=occurrence + timedelta(minutes=settings.session_minutes),
+            setting=setting,
+            time_zone=settings.time_zone,
+            buffer_minutes=settings.buffer_minutes,
+            travel_buffer_minutes=settings.travel_buffer_minutes,
+        )
+        for occurrence in starts
+    ]
 
 
 def _check_slots(

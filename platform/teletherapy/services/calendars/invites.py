@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 
 from teletherapy.domain.booking import BookingStatus, weekly_series_starts
@@ -97,6 +97,10 @@ def calendar_identity(booking: Booking) -> tuple[str, datetime | None]:
     A booking that replaced another (rescheduled into a new row) keeps the first one's
     identity, so calendars update the event they already hold.
     """
+    if inspect(booking).transient and booking.rescheduled_from_id is None:
+        # Not written yet (a new session announced before the calendar lock): nothing has
+        # been recorded for an id just taken from the sequence.
+        return default_uid(booking), booking.start_at if booking.series_id is not None else None
     seen: set[int] = set()
     current: Booking | None = booking
     while current is not None and current.id not in seen:

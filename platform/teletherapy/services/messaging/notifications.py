@@ -11,24 +11,31 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import reminder_times, usefulness_deadline
-from teletherapy.domain.vocabularies import AccountStatus
 from teletherapy.extensions import db
 from teletherapy.gateways import public_url
 from teletherapy.i18n import speaking_to
-from teletherapy.models import Booking, BookingSeries, OutboxMessage, OutboxStatus, User
+from teletherapy.models import (
+    Booking,
+    BookingCalendarEntry,
+    BookingSeries,
+    OutboxMessage,
+    OutboxStatus,
+    User,
+)
 from teletherapy.services.calendars.invites import (
     SHOWN_STATUSES,
     calendar_identity,
+    default_uid,
     ensure_entry,
     format_local,
     invite_for,
@@ -56,62 +63,26 @@ _HEADLINES = {
 }
 
 
-def enqueue_password_reset(*, user: User, token: str, now: datetime) -> None:
-    minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]) // 60
-    context = {"user": user, "link": public_url(f"/reset-password/{token}"), "minutes": minutes}
-    _account_email(user, "password_reset", _l("Reset your Teletherapy password"), context, now)
-
-
-def enqueue_welcome(*, user: User, now: datetime) -> None:
-    """A new account: the same page answers a new and a known address, the email differs."""
-    context = {
-        "user": user,
-        "sign_in": public_url("/sign-in"),
-        "pending": user.status == AccountStatus.PENDING,
-    }
-    _account_email(user, "welcome", _l("Your Teletherapy account"), context, now)
-
-
-def enqueue_existing_account_notice(*, user: User, now: datetime) -> None:
-    """Someone signed up with an address that has an account: tell its owner, nobody else."""
-    context = {
-        "user": user,
-        "sign_in": public_url("/sign-in"),
-        "reset": public_url("/reset-password"),
-    }
-    _account_email(user, "account_exists", _l("Your Teletherapy account"), context, now)
-
-
-def _account_email(
-    user: User, kind: str, subject: Any, context: dict[str, Any], now: datetime
-) -> None:
-    """An email about the account itself (templates email/<kind>.txt and .html), written in
-    the person's language; a reset link is sensitive (never logged, kept briefly)."""
-    with speaking_to(user):
-        text = str(subject)
-        body_text = render_email(f"email/{kind}.txt", **context)
-        body_html = render_email(f"email/{kind}.html", **context)
-    outbox.enqueue(
-        kind=kind,
-        to_address=user.email,
-        subject=text,
-        body_text=body_text,
-        body_html=body_html,
-        user_id=user.id,
-        due_at=now,
-        is_sensitive=kind == "password_reset",
-    )
-
-
 # --------------------------------------------------------------------------- hooks
 
 
-def on_booking_confirmed(*, booking: Booking, now: datetime, fresh: bool = False) -> None:
+def on_booking_confirmed(
+    *,
+    booking: Booking,
+    now: datetime,
+    fresh: bool = False,
+    prepared: PreparedNotices | None = None,
+) -> None:
     """Invite both parties (the whole series for a series) and schedule their reminders.
 
     `fresh`: a single session inserted by this transaction, so no message of it exists
     yet to replace or skip (three queries per party fewer while the calendar is locked).
+    `prepared`: what `prepare_booking_confirmed` wrote for this very row before the lock;
+    used as it is when the row is still what it was written for.
     """
+    if prepared is not None and fresh and prepared.fits(booking):
+        db.session.add_all(prepared.rows)
+        return
     fresh = fresh and booking.series_id is None
     covered = _reminded_bookings(booking)
     # Every week's original start is recorded now, before any of them can move. The
@@ -127,6 +98,55 @@ def on_booking_confirmed(*, booking: Booking, now: datetime, fresh: bool = False
         for person, other in pairs:
             _enqueue_notice(booking, person, other, kind=kind, now=now, fresh=fresh)
             _enqueue_reminders(covered, person, now=now, fresh=fresh)
+
+
+@dataclass(frozen=True)
+class PreparedNotices:
+    """A new single session's calendar entry, invites and reminders, written in full
+    before the therapist's calendar is locked (none of it depends on their other bookings)
+    and added under the lock only if the row booked is the one they were written for."""
+
+    written_for: tuple[Any, ...]
+    rows: tuple[Any, ...]
+
+    def fits(self, booking: Booking) -> bool:
+        return _what_notices_say(booking) == self.written_for
+
+
+def _what_notices_say(booking: Booking) -> tuple[Any, ...]:
+    return (
+        booking.id,
+        booking.therapist_id,
+        booking.client_id,
+        booking.group_id,
+        booking.series_id,
+        booking.rescheduled_from_id,
+        booking.status,
+        booking.hold_expires_at,
+        booking.setting,
+        booking.start_at,
+        booking.end_at,
+        booking.video_room,
+        booking.ics_sequence,
+    )
+
+
+def prepare_booking_confirmed(*, booking: Booking, now: datetime) -> PreparedNotices:
+    """What `on_booking_confirmed(fresh=True)` writes for `booking`: a confirmed single
+    session not yet in the database whose id is already taken from its sequence.
+
+    Nothing is added to the transaction: the caller passes the result back to
+    `on_booking_confirmed` under the lock, where a changed row makes it compose afresh.
+    """
+    assert booking.id is not None and booking.series_id is None
+    rows: list[Any] = [BookingCalendarEntry(booking_id=booking.id, uid=default_uid(booking))]
+    pairs = parties(booking)
+    read_preferences_of([person for person, _ in pairs])
+    for person, other in pairs:
+        rows.append(_notice(booking, person, other, kind="booking_confirmed", now=now)[0])
+        if booking.status == BookingStatus.CONFIRMED:
+            rows += _reminders([booking], person, now=now, existing=set())
+    return PreparedNotices(written_for=_what_notices_say(booking), rows=tuple(rows))
 
 
 def on_booking_rescheduled(*, old: Booking, new: Booking, now: datetime) -> None:
@@ -190,11 +210,32 @@ def _enqueue_notice(
     """
     if not fresh:
         db.session.flush()
+    notice, prefix = _notice(booking, person, other, kind=kind, now=now)
+    key = notice.dedupe_key
+    existing = (
+        None
+        if fresh
+        else db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    )
+    if existing is not None:
+        if existing.status == OutboxStatus.PENDING.value:
+            existing.subject, existing.body_text = notice.subject, notice.body_text
+            existing.body_html, existing.ics, existing.kind = notice.body_html, notice.ics, kind
+        return
+    # An older version nobody has received yet is superseded by this one.
+    if not fresh:
+        _supersede(person.id, prefix)
+    db.session.add(notice)
+
+
+def _notice(
+    booking: Booking, person: User, other: User | None, *, kind: str, now: datetime
+) -> tuple[OutboxMessage, str]:
+    """The notice written for `person` (not yet added anywhere) and its key's prefix."""
     with speaking_to(person) as language:
         ics, method = invite_for(booking, person, other, now=now)
         uid, _ = calendar_identity(booking)
         prefix = f"ics-{uid}-{person.id}-"
-        key = f"{prefix}{_sequence(booking)}-{method}"
         context: dict[str, Any] = {
             "person": person,
             "other": other,
@@ -217,25 +258,8 @@ def _enqueue_notice(
             ),
             "is_cancelled": method == "CANCEL" or booking.status not in SHOWN_STATUSES,
         }
-        subject = gettext(
-            "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
-        )
-        body_text = render_email("email/session_notice.txt", **context)
-        body_html = render_email("email/session_notice.html", **context)
-    existing = (
-        None
-        if fresh
-        else db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-    )
-    if existing is not None:
-        if existing.status == OutboxStatus.PENDING.value:
-            existing.subject, existing.body_text, existing.body_html = subject, body_text, body_html
-            existing.ics, existing.kind = ics, kind
-        return
-    # An older version nobody has received yet is superseded by this one.
-    if not fresh:
-        _supersede(person.id, prefix)
-    outbox.enqueue(
+        subject, body_text, body_html = _written("session_notice", context)
+    notice = outbox.message(
         kind=kind,
         to_address=person.email,
         subject=subject,
@@ -246,7 +270,18 @@ def _enqueue_notice(
         ics=ics,
         ics_method=method,
         due_at=now,
-        dedupe_key=key,
+        dedupe_key=f"{prefix}{_sequence(booking)}-{method}",
+    )
+    return notice, prefix
+
+
+def _written(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, HTML) of a session message, in the language being spoken."""
+    subject = gettext("%(headline)s: %(when)s", headline=context["headline"], when=context["when"])
+    return (
+        subject,
+        render_email(f"email/{template}.txt", **context),
+        render_email(f"email/{template}.html", **context),
     )
 
 
@@ -322,11 +357,22 @@ def _enqueue_reminders(
     bookings: list[Booking], person: User, *, now: datetime, fresh: bool = False
 ) -> int:
     """Reminders at the person's offsets; those already past their usefulness are skipped."""
-    offsets = get_preferences(person).active_offsets
-    if not bookings or not offsets:
+    if not bookings or not get_preferences(person).active_offsets:
         return 0
     existing = set() if fresh else _reminder_keys(bookings, person)
-    added = 0
+    rows = _reminders(bookings, person, now=now, existing=existing)
+    db.session.add_all(rows)
+    return len(rows)
+
+
+def _reminders(
+    bookings: list[Booking], person: User, *, now: datetime, existing: set[str | None]
+) -> list[OutboxMessage]:
+    """The reminders to write (not yet added anywhere), skipping the keys in `existing`."""
+    offsets = get_preferences(person).active_offsets
+    if not bookings or not offsets:
+        return []
+    rows: list[OutboxMessage] = []
     for booking in bookings:
         due = [
             (due_at, deadline, key)
@@ -348,27 +394,24 @@ def _enqueue_reminders(
                 "manage_url": public_url(f"/sessions/{booking.id}"),
                 "checkin_url": (_client_link(booking) if person.id == booking.client_id else None),
             }
-            subject = gettext(
-                "%(headline)s: %(when)s", headline=context["headline"], when=context["when"]
-            )
-            body_text = render_email("email/reminder.txt", **context)
-            body_html = render_email("email/reminder.html", **context)
+            subject, body_text, body_html = _written("reminder", context)
         for due_at, deadline, key in due:
-            outbox.enqueue(
-                kind=REMINDER_KIND,
-                to_address=person.email,
-                subject=subject,
-                body_text=body_text,
-                body_html=body_html,
-                user_id=person.id,
-                booking_id=booking.id,
-                due_at=due_at,
-                expires_at=deadline,
-                dedupe_key=key,
+            rows.append(
+                outbox.message(
+                    kind=REMINDER_KIND,
+                    to_address=person.email,
+                    subject=subject,
+                    body_text=body_text,
+                    body_html=body_html,
+                    user_id=person.id,
+                    booking_id=booking.id,
+                    due_at=due_at,
+                    expires_at=deadline,
+                    dedupe_key=key,
+                )
             )
             existing.add(key)
-            added += 1
-    return added
+    return rows
 
 
 def rewrite_client_reminders(*, client_id: int, therapist_id: int, now: datetime) -> int:

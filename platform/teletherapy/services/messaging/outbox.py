@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from flask import current_app
 from sqlalchemy import Connection, Update, bindparam, or_, select, text, update
@@ -38,7 +38,32 @@ class SweepResult:
     cancelled: int = 0
 
 
-def enqueue(
+class MessageFields(TypedDict):
+    """What a message is made of (`message`, `enqueue`)."""
+
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    due_at: datetime
+    body_html: NotRequired[str | None]
+    user_id: NotRequired[int | None]
+    booking_id: NotRequired[int | None]
+    ics: NotRequired[bytes | None]
+    ics_method: NotRequired[str | None]
+    expires_at: NotRequired[datetime | None]
+    dedupe_key: NotRequired[str | None]
+    is_sensitive: NotRequired[bool]
+
+
+def enqueue(**fields: Unpack[MessageFields]) -> OutboxMessage:
+    """Add a message to the caller's transaction; the caller commits with its change."""
+    row = message(**fields)
+    db.session.add(row)
+    return row
+
+
+def message(
     *,
     kind: str,
     to_address: str,
@@ -54,8 +79,8 @@ def enqueue(
     dedupe_key: str | None = None,
     is_sensitive: bool = False,
 ) -> OutboxMessage:
-    """Add a message to the caller's transaction; the caller commits with its change."""
-    row = OutboxMessage(
+    """A pending message, not yet in any transaction (`enqueue` adds it to the caller's)."""
+    return OutboxMessage(
         kind=kind,
         to_address=to_address,
         subject=subject,
@@ -72,8 +97,6 @@ def enqueue(
         status=OutboxStatus.PENDING.value,
         headers={},
     )
-    db.session.add(row)
-    return row
 
 
 def _rowcount(result: Any) -> int:
