@@ -351,6 +351,7 @@ def rank(
     now: datetime,
     *,
     explain: bool = True,
+    also: Iterable[tuple[TherapistCandidate, int]] = (),
 ) -> MatchResult:
     """Filter, score and order the candidates; count removals and what each relaxation adds.
 
@@ -359,12 +360,20 @@ def rank(
     not depend on the order of `candidates`. Linear in the number of candidates: each
     relaxation re-checks only the candidates it could possibly let through. Without
     `explain` the matches carry no reasons (a first pass that only picks whom to rank).
+    `also`: candidates that each stand for `n` therapists a hard filter rules out, alike
+    in everything the filters read (as `count_filters` takes them): counted, never shown.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     ranked: list[tuple[tuple[float, int, bool, datetime, int], TherapistCandidate, float]] = []
     removed: Counter[str] = Counter()
     rejected: list[tuple[str, TherapistCandidate, int]] = []
+    for candidate, n in also:
+        failed = hard_filter(candidate, request)
+        if failed is None:
+            raise ValueError(f"therapist {candidate.id} passes every filter: it may be shown")
+        removed[failed] += n
+        rejected.append((failed, candidate, n))
     for candidate in candidates:
         failed = hard_filter(candidate, request)
         if failed is not None:

@@ -57,7 +57,7 @@ def test_the_in_person_statement_agrees_with_ranking_every_row(
 ) -> None:
     bands = list_fee_bands()
     rng = random.Random(18)
-    seen_shown = 0
+    seen_shown = beyond = 0
     for _ in range(60):
         request = _request(rng, rng.choice(bands), places)
         window = request.limit + 5
@@ -70,13 +70,19 @@ def test_the_in_person_statement_agrees_with_ranking_every_row(
         assert [(m.candidate.id, m.score, m.reasons) for m in fast.result.matches] == [
             (m.candidate.id, m.score, m.reasons) for m in full.result.matches
         ], described
-        # What search.py reads of the rows for "allow online sessions".
+        # What search.py reads of the rows for "allow online sessions": the candidates
+        # that pass every filter (those beyond an office's distance are only counted).
         assert fast.online_here == full.online_here, described
-        assert {c.id: hard_filter(c, request) for c in fast.candidates} == {
-            c.id: hard_filter(c, request) for c in full.candidates
-        }, described
+        judged = {c.id: hard_filter(c, request) for c in full.candidates}
+        assert {c.id: hard_filter(c, request) for c in fast.candidates}.items() <= judged.items()
+        passing = {i for i, failed in judged.items() if failed is None}
+        assert passing <= {c.id for c in fast.candidates}, described
+        if request.setting == "home":
+            assert len(fast.candidates) == len(full.candidates), described
+        beyond += len(full.candidates) - len(fast.candidates)
         seen_shown += bool(fast.result.matches)
     assert seen_shown >= 20  # the requests found therapists, not only empty boxes
+    assert beyond >= 20  # offices beyond the distance were grouped, not built one by one
 
 
 def test_a_kept_in_person_statement_is_reused_with_other_values(
@@ -106,3 +112,52 @@ def test_a_kept_in_person_statement_is_reused_with_other_values(
         full = shortlist.every_row_overview(request, bands, now, 10)
         assert fast.result == full.result
     assert in_person_statement.in_person_statement.cache_info().misses == 1
+
+
+def test_offices_beyond_the_distance_count_as_ranking_each_of_them_does(
+    db: Any, places: list[tuple[str, str]], now: datetime
+) -> None:
+    """Those beyond an office request's distance are counted by groups: with a required
+    language and an age group the "travel up to" relaxation must still count only those
+    who speak it and see that age, as ranking every row whole does. Each request's
+    distance puts some office between it and twice it."""
+    from teletherapy.domain.geo import distance_km
+    from teletherapy.models import TherapistTag
+
+    P = TherapistProfile
+    offices = db.session.execute(
+        select(P.id, P.office_lat, P.office_lon).where(P.office_lat.is_not(None))
+    ).all()
+    spoken = db.session.execute(
+        select(TherapistTag.therapist_id, TherapistTag.code).where(TherapistTag.kind == "language")
+    ).all()
+    bands = list_fee_bands()
+    rng = random.Random(31)
+    travelled = 0
+    for _ in range(50):
+        state, zip_code = rng.choice(places)
+        found = find_zip(zip_code)
+        assert found is not None
+        distances = [(distance_km(found.point, (o.office_lat, o.office_lon)), o) for o in offices]
+        around = [(away, office) for away, office in distances if 1.0 < away < 400]
+        if not around:
+            continue
+        away, target = rng.choice(around)
+        theirs = [code for tid, code in spoken if tid == target.id] or ["en"]
+        request = MatchRequest(
+            setting="in_office",
+            state=state,
+            fee_band=rng.choice(bands),
+            time_zone="America/New_York",
+            zip=found.zip,
+            location=found.point,
+            max_distance_km=max(0.5, away / rng.uniform(1.05, 1.9)),
+            languages=(LanguageWish(rng.choice([*theirs, *LANGUAGES[:2]]), True),),
+            age_group=rng.choice((None, "adults", "children")),
+        )
+        fast = shortlist.in_person_overview(request, bands, now, 10)
+        full = shortlist.every_row_overview(request, bands, now, 10)
+        assert fast.result == full.result, dataclasses.asdict(request)
+        assert fast.considered == full.considered
+        travelled += any(r.change.startswith("travel") for r in fast.result.relaxations)
+    assert travelled >= 10, travelled
