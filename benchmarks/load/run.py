@@ -2,7 +2,7 @@
 
     python benchmarks/load/run.py [--duration 75] [--users 40] [--size small|large]
                                   [--no-topology] [--dir DIR] [--no-pgbouncer]
-                                  [--topology-args "--pg-port 55532 ..."]
+                                  [--topology-args "--pg-port 25532 ..."]
 
 1. Starts the production topology on loopback with `deploy/topology.py up --dir DIR`
    (two gunicorn nodes, two dispatchers, PostgreSQL with a streaming replica, Redis) and
