@@ -137,6 +137,9 @@ def prepare_booking_confirmed(*, booking: Booking, now: datetime) -> PreparedNot
 
     Nothing is added to the transaction: the caller passes the result back to
     `on_booking_confirmed` under the lock, where a changed row makes it compose afresh.
+    What the notices read besides the row (the parties, their preferences and language,
+    the screening cadence behind a reminder's check-in link) is read before the lock: a
+    change of those committed meanwhile is as one committed just after the booking.
     """
     assert booking.id is not None and booking.series_id is None
     rows: list[Any] = [BookingCalendarEntry(booking_id=booking.id, uid=default_uid(booking))]
