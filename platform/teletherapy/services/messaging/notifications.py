@@ -142,13 +142,13 @@ def prepare_booking_confirmed(*, booking: Booking, now: datetime) -> PreparedNot
     change of those committed meanwhile is as one committed just after the booking.
     """
     assert booking.id is not None and booking.series_id is None
+    assert booking.status == BookingStatus.CONFIRMED
     rows: list[Any] = [BookingCalendarEntry(booking_id=booking.id, uid=default_uid(booking))]
     pairs = parties(booking)
     read_preferences_of([person for person, _ in pairs])
     for person, other in pairs:
         rows.append(_notice(booking, person, other, kind="booking_confirmed", now=now)[0])
-        if booking.status == BookingStatus.CONFIRMED:
-            rows += _reminders([booking], person, now=now, existing=set())
+        rows += _reminders([booking], person, now=now, existing=set())
     return PreparedNotices(written_for=_what_notices_say(booking), rows=tuple(rows))
 
 

@@ -63,40 +63,10 @@ def enqueue(**fields: Unpack[MessageFields]) -> OutboxMessage:
     return row
 
 
-def message(
-    *,
-    kind: str,
-    to_address: str,
-    subject: str,
-    body_text: str,
-    due_at: datetime,
-    body_html: str | None = None,
-    user_id: int | None = None,
-    booking_id: int | None = None,
-    ics: bytes | None = None,
-    ics_method: str | None = None,
-    expires_at: datetime | None = None,
-    dedupe_key: str | None = None,
-    is_sensitive: bool = False,
-) -> OutboxMessage:
-    """A pending message, not yet in any transaction (`enqueue` adds it to the caller's)."""
-    return OutboxMessage(
-        kind=kind,
-        to_address=to_address,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        user_id=user_id,
-        booking_id=booking_id,
-        ics=ics,
-        ics_method=ics_method,
-        due_at=due_at,
-        expires_at=expires_at,
-        dedupe_key=dedupe_key,
-        is_sensitive=is_sensitive,
-        status=OutboxStatus.PENDING.value,
-        headers={},
-    )
+def message(**fields: Unpack[MessageFields]) -> OutboxMessage:
+    """A pending message, not yet in any transaction (`enqueue` adds it to the caller's);
+    fields left out take the columns' defaults (none, not sensitive)."""
+    return OutboxMessage(**fields, status=OutboxStatus.PENDING.value, headers={})
 
 
 def _rowcount(result: Any) -> int:
