@@ -100,9 +100,10 @@ def test_matching_starts_from_the_tag_index_and_reads_stored_openings(db: Any, d
     statements = captured(
         db, lambda: find_matches(request_payload=payload, client_id=None, now=utcnow())
     )
-    # The therapists in place are counted from the tag index (online in the state).
+    # The therapists in place are counted from the online listings of the state and band
+    # (0019_online_listings), one range of its primary key.
     counts = only_plan(db, statements, "GROUP BY")
-    assert "ix_therapist_tags_kind_code" in counts
+    assert "pk_online_listings" in counts, counts
     assert "Seq Scan" not in counts
     # Only the shown few are loaded whole, by primary key.
     candidates = only_plan(db, statements, "string_agg")
@@ -136,7 +137,7 @@ def test_the_online_top_k_sums_wishes_by_tag_key_and_counts_the_week_by_active_s
     assert any(name in counts for name in active), counts  # reduced-fee sessions used
     assert "Seq Scan" not in counts
     top = only_plan(db, statements, "floor(")
-    assert "ix_therapist_tags_kind_code" in top  # the place
+    assert "pk_online_listings" in top  # the place and band
     assert "pk_therapist_tags" in top  # the shown rows' tags (wishes: tag_codes on the row)
     assert any(name in top for name in active), top  # sessions booked this week
     assert "Seq Scan" not in top

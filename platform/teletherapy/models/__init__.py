@@ -29,6 +29,7 @@ from teletherapy.models.groups import GroupSeat, GroupWaitlistEntry, TherapyGrou
 from teletherapy.models.matching import (
     TAG_KINDS,
     FeeBandRow,
+    OnlineListing,
     PovertyGuidelineRow,
     TherapistFee,
     TherapistTag,
@@ -86,6 +87,7 @@ __all__ = [
     "LedgerKind",
     "LedgerStatus",
     "NotificationPreference",
+    "OnlineListing",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import ARRAY, JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from teletherapy.models.base import Base
@@ -60,6 +60,37 @@ class TherapistFee(Base):
     )
     band_code: Mapped[str] = mapped_column(ForeignKey("fee_bands.code"), primary_key=True)
     fee_cents: Mapped[int]
+
+
+class OnlineListing(Base):
+    """A verified therapist who accepts new clients, once per state they see clients online
+    in and per band they accept, with what an online search reads of them: an online
+    search reads the rows of its state and band from the primary key alone, instead of
+    joining profiles, tags and fees for every therapist online in the state.
+
+    PostgreSQL only, kept by statement-level triggers on therapist_profiles and
+    therapist_fees (0019_online_listings; a tag's change reaches the profile's tag_codes),
+    so every writer, a bulk COPY included, keeps it current in its own transaction.
+    SQLite leaves it empty: its online search joins the tables themselves.
+    """
+
+    __tablename__ = "online_listings"
+    __table_args__ = (Index("ix_online_listings_therapist_id", "therapist_id"),)
+
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    band_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    fee_cents: Mapped[int]
+    offers_group: Mapped[bool]
+    gender: Mapped[str | None] = mapped_column(String(16))
+    faith_integrated: Mapped[bool]
+    lgbtq_affirming: Mapped[bool]
+    reduced_fee_weekly_cap: Mapped[int | None]
+    tag_codes: Mapped[list[str] | None] = mapped_column(
+        ARRAY(String(50)).with_variant(JSON(), "sqlite")
+    )
 
 
 class PovertyGuidelineRow(Base):

@@ -161,15 +161,16 @@ def week_counts(start: Any, end: Any, reduced: Any, therapist_id: Any = None) ->
     return booked, used
 
 
-def week_counts_lateral(start: Any, end: Any, reduced: Any) -> Any:
-    """week_counts as one LATERAL subquery of the profile row's therapist (PostgreSQL):
-    columns `booked` and `used` from one probe of the bookings index, not two."""
+def week_counts_lateral(start: Any, end: Any, reduced: Any, therapist_id: Any = None) -> Any:
+    """week_counts as one LATERAL subquery of the profile row's therapist (or of the given
+    id column; PostgreSQL): columns `booked` and `used` from one probe of the bookings
+    index, not two."""
     return (
         select(
             func.count().label("booked"),
             func.count().filter(Booking.fee_band.in_(reduced)).label("used"),
         )
-        .where(*_this_week(start, end, None))
+        .where(*_this_week(start, end, therapist_id))
         .lateral("week")
     )
 

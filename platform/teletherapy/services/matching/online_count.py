@@ -13,19 +13,20 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import String, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 
 from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.matching_types import MatchRequest, Relaxation
 from teletherapy.extensions import db
-from teletherapy.models import TherapistFee, TherapistProfile
+from teletherapy.models import OnlineListing, TherapistFee, TherapistProfile
 from teletherapy.services.matching.candidates import (
     _tag_flag,
     online_in,
     week_bounds,
     week_counts,
 )
+from teletherapy.services.matching.online_statement import has_tag
 
 
 def online_alternative(
@@ -71,9 +72,12 @@ def online_alternative(
 
 
 @lru_cache(maxsize=64)
-def _online_count(languages: int, age_group: bool, capacity: bool) -> Any:
+def _online_count(languages: int, age_group: bool, capacity: bool, dialect: str) -> Any:
     """online_alternative's count for a request shape (how many required languages, an age
-    group, a reduced band), built once: its values are bound parameters."""
+    group, a reduced band), built once: its values are bound parameters. On PostgreSQL
+    it counts the online listings of the state and band (0019_online_listings)."""
+    if dialect == "postgresql":
+        return _listed_count(languages, age_group, capacity)
     P = TherapistProfile
     conditions: list[Any] = [
         P.verified_at.is_not(None),
@@ -89,6 +93,25 @@ def _online_count(languages: int, age_group: bool, capacity: bool) -> Any:
         conditions.append(or_(P.reduced_fee_weekly_cap.is_(None), used < P.reduced_fee_weekly_cap))
     on = and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == bindparam("band"))
     return select(func.count()).select_from(P).join(TherapistFee, on).where(*conditions)
+
+
+def _listed_count(languages: int, age_group: bool, capacity: bool) -> Any:
+    L = OnlineListing
+    conditions: list[Any] = [
+        L.state == bindparam("state"),
+        L.band_code == bindparam("band"),
+        *(
+            has_tag("language", bindparam(f"language_{i}", type_=String()), L.tag_codes)
+            for i in range(languages)
+        ),
+    ]
+    if age_group:
+        conditions.append(has_tag("age_group", bindparam("age_group", type_=String()), L.tag_codes))
+    if capacity:
+        week: tuple[Any, Any] = (bindparam("week_start"), bindparam("week_end"))
+        _, used = week_counts(*week, bindparam("reduced", expanding=True), L.therapist_id)
+        conditions.append(or_(L.reduced_fee_weekly_cap.is_(None), used < L.reduced_fee_weekly_cap))
+    return select(func.count()).select_from(L).where(*conditions)
 
 
 class _KeptCounts:
@@ -117,7 +140,8 @@ class _KeptCounts:
 
     def count(self, shape: tuple[Any, ...], values: dict[str, Any]) -> Callable[[], int]:
         """count_meanwhile of the shape's statement, its answer kept once read."""
-        total = count_meanwhile(_online_count(*shape), values)
+        dialect = db.session.get_bind().dialect.name
+        total = count_meanwhile(_online_count(*shape, dialect), values)
 
         def read() -> int:
             count = total()

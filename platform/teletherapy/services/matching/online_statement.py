@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 from teletherapy.domain.fees import FeeBand
 from teletherapy.domain.matching_types import MatchRequest
 from teletherapy.extensions import db
-from teletherapy.models import TherapistFee, TherapistProfile, TherapistTag
+from teletherapy.models import OnlineListing, TherapistFee, TherapistProfile, TherapistTag
 from teletherapy.services.matching.candidates import (
     _tag_flag,
     _wanted_kinds,
@@ -79,12 +79,12 @@ def flag_names(request: MatchRequest) -> list[str]:
     return names
 
 
-def _flag(name: str, code: Any, used: Any) -> Any:
+def _flag(name: str, code: Any, used: Any, row: Any = TherapistProfile) -> Any:
     """One of flag_names as an SQL condition; `code` the wish's code (a value or a bound
-    parameter), `used` the reduced-fee sessions booked this week (capacity)."""
+    parameter), `used` the reduced-fee sessions booked this week (capacity), `row` what
+    carries the therapist's weekly cap (the profile, or an online listing)."""
     if name == "capacity":
-        P = TherapistProfile
-        return P.reduced_fee_weekly_cap.is_(None) | (used < P.reduced_fee_weekly_cap)
+        return row.reduced_fee_weekly_cap.is_(None) | (used < row.reduced_fee_weekly_cap)
     return _tag_flag("language" if name.startswith("language_") else name, code)
 
 
@@ -182,18 +182,20 @@ def has_tag(kind: str, code: Any, codes: Any) -> Any:
     return func.coalesce((literal(f"{kind}:", String) + code) == any_(codes), false())
 
 
-def _bound_flags(flags: tuple[str, ...], dialect: str, used: Any) -> list[tuple[str, Any]]:
+def _bound_flags(
+    flags: tuple[str, ...], dialect: str, used: Any, row: Any = TherapistProfile
+) -> list[tuple[str, Any]]:
     """filter_flags with bound values (each code under its flag's own name); the tag
-    flags from the profile row's tag codes on PostgreSQL; `used` the reduced-fee sessions
-    booked this week (capacity)."""
+    flags from the tag codes of `row` (the profile, or an online listing) on PostgreSQL;
+    `used` the reduced-fee sessions booked this week (capacity)."""
     found = []
     for name in flags:
         if name != "capacity" and dialect == "postgresql":
             kind = "language" if name.startswith("language_") else name
             code = bindparam(name, type_=String())
-            found.append((name, has_tag(kind, code, TherapistProfile.tag_codes)))
+            found.append((name, has_tag(kind, code, row.tag_codes)))
         else:
-            found.append((name, _flag(name, bindparam(name), used)))
+            found.append((name, _flag(name, bindparam(name), used, row)))
     return found
 
 
@@ -270,10 +272,10 @@ def _bucket(earned: Any, shape: Shape) -> Any:
     return cast(value, Integer)  # SQLite truncates, the same for values >= 0
 
 
-def _mask(flags: list[tuple[str, Any]], columns: Any) -> Any:
-    """The filter flags of a row as one integer (bit i set: flag i holds)."""
+def _mask(flags: tuple[str, ...], columns: Any) -> Any:
+    """The filter flags of a row as one integer (bit i set: flag `flags[i]` holds)."""
     mask: Any = literal(0)
-    for i, (name, _) in enumerate(flags):
+    for i, name in enumerate(flags):
         mask = mask + case((columns[name], literal(1 << i)), else_=literal(0))
     return mask
 
@@ -284,6 +286,62 @@ def _joined(value: Any, dialect: str) -> Any:
     return func.group_concat(value, literal(";"))
 
 
+def _listed(shape: Shape) -> Any:
+    """The therapists in place on PostgreSQL: the online listings of the state and band
+    (0019_online_listings: verified, accepting, online there, a price in the band), with
+    the week's sessions and reduced-fee ones from one probe each (a LATERAL subquery)."""
+    L = OnlineListing
+    week = week_counts_lateral(*_BOUND_WEEK, therapist_id=L.therapist_id)
+    flags = _bound_flags(shape.flags, shape.dialect, week.c.used, L)
+    return (
+        select(
+            L.therapist_id.label("id"),
+            L.offers_group,
+            L.gender,
+            L.faith_integrated,
+            L.lgbtq_affirming,
+            L.tag_codes,
+            L.fee_cents,
+            week.c.booked.label("booked"),
+            week.c.used.label("used"),
+            *(condition.label(name) for name, condition in flags),
+        )
+        .join(week, true())
+        .where(L.state == bindparam("state"), L.band_code == bindparam("band"))
+    )
+
+
+def _joined_in_place(shape: Shape) -> Any:
+    """The therapists in place elsewhere (SQLite): verified, accepting, online in the
+    state, with their price in the band and the week's counts."""
+    P = TherapistProfile
+    booked, used = week_counts(*_BOUND_WEEK)
+    flags = _bound_flags(shape.flags, shape.dialect, used)
+    return (
+        select(
+            P.id.label("id"),
+            P.offers_group,
+            P.gender,
+            P.faith_integrated,
+            P.lgbtq_affirming,
+            TherapistFee.fee_cents,
+            booked.label("booked"),
+            used.label("used"),
+            *(condition.label(name) for name, condition in flags),
+        )
+        .join_from(
+            P,
+            TherapistFee,
+            and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == bindparam("band")),
+        )
+        .where(
+            P.verified_at.is_not(None),
+            P.accepting_new_clients.is_(True),
+            online_in(bindparam("state")),
+        )
+    )
+
+
 @lru_cache(maxsize=512)
 def online_statement(shape: Shape) -> Any:
     """One statement: the therapists in place are read once (a CTE) for both the groups
@@ -291,39 +349,11 @@ def online_statement(shape: Shape) -> Any:
     best `fetch` of those who pass, by bucket, sessions booked this week and id, whose
     whole rows only are loaded. Built from the shape alone: every value is bound."""
     P = TherapistProfile
-    # The week's sessions and reduced-fee ones, read once per therapist in place and
-    # carried to the shown rows: on PostgreSQL both from one probe (a LATERAL subquery).
-    postgresql = shape.dialect == "postgresql"
-    week = week_counts_lateral(*_BOUND_WEEK) if postgresql else None
-    booked, used = (week.c.booked, week.c.used) if week is not None else week_counts(*_BOUND_WEEK)
-    flags = _bound_flags(shape.flags, shape.dialect, used)
-    columns = select(
-        P.id.label("id"),
-        P.offers_group,
-        P.gender,
-        P.faith_integrated,
-        P.lgbtq_affirming,
-        *([P.tag_codes] if postgresql else []),
-        TherapistFee.fee_cents,
-        booked.label("booked"),
-        used.label("used"),
-        *(condition.label(name) for name, condition in flags),
-    ).join_from(
-        P,
-        TherapistFee,
-        and_(TherapistFee.therapist_id == P.id, TherapistFee.band_code == bindparam("band")),
-    )
-    if week is not None:
-        columns = columns.join(week, true())
-    scan = columns.where(
-        P.verified_at.is_not(None),
-        P.accepting_new_clients.is_(True),
-        online_in(bindparam("state")),
-    ).cte("in_place")
+    scan = (_listed if shape.dialect == "postgresql" else _joined_in_place)(shape).cte("in_place")
     groups = (
-        select(_mask(flags, scan.c).label("mask"), func.count().label("n"))
+        select(_mask(shape.flags, scan.c).label("mask"), func.count().label("n"))
         .select_from(scan)
-        .group_by(*(scan.c[name] for name, _ in flags))
+        .group_by(*(scan.c[name] for name in shape.flags))
         .subquery("groups")
     )
     counted = (
@@ -341,7 +371,7 @@ def online_statement(shape: Shape) -> Any:
     bucket = _bucket(earned, shape).label("bucket")
     top = (
         select(scan.c.id, scan.c.fee_cents, scan.c.booked, scan.c.used, earned, bucket)
-        .where(*(scan.c[name] for name, _ in flags), true())
+        .where(*(scan.c[name] for name in shape.flags), true())
         .order_by(bucket.desc(), scan.c.booked, scan.c.id)
         .limit(bindparam("fetch", type_=Integer()))
         .subquery("top")
