@@ -70,6 +70,22 @@ def test_the_scale_seed_keeps_the_invariants_and_stores_the_apps_openings(
         )
         == 3
     )
+    # The online listings (written once after the load, their triggers off during it) are
+    # what the triggers would have written, and the triggers are on again.
+    listed = (
+        "SELECT count(*) FROM therapist_profiles p"
+        " JOIN therapist_tags t ON t.therapist_id = p.id AND t.kind = 'online_state'"
+        " JOIN therapist_fees f ON f.therapist_id = p.id"
+        " WHERE p.verified_at IS NOT NULL AND p.accepting_new_clients"
+    )
+    assert _scalar(postgres_url, listed) > 100
+    assert _scalar(postgres_url, "SELECT count(*) FROM online_listings") == _scalar(
+        postgres_url, listed
+    )
+    disabled = (
+        "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'online_listings%' AND tgenabled = 'D'"
+    )
+    assert _scalar(postgres_url, disabled) == 0
     # The stored next openings are what the app computes from the loaded rows.
     first = result["first_therapist_id"]
     assert check_openings(postgres_url, list(range(first, first + 120))) == []

@@ -51,7 +51,14 @@ class TherapistFee(Base):
 
     __tablename__ = "therapist_fees"
     __table_args__ = (
-        Index("ix_therapist_fees_band_code_therapist_id", "band_code", "therapist_id"),
+        # With the price (PostgreSQL, 0019): an in-person search's probe per therapist in
+        # its box reads the index alone.
+        Index(
+            "ix_therapist_fees_band_code_therapist_id",
+            "band_code",
+            "therapist_id",
+            postgresql_include=["fee_cents"],
+        ),
         CheckConstraint("fee_cents >= 0", name="fee_not_negative"),
     )
 
