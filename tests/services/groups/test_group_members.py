@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from teletherapy.clock import utcnow
 from teletherapy.domain.errors import ConflictError
 from teletherapy.extensions import db
 from teletherapy.models import Booking, OutboxMessage, TherapyGroup, User
@@ -330,9 +331,13 @@ def test_a_member_session_cannot_be_moved_on_its_own(
 
 
 def test_the_session_page_shows_a_member_the_group_and_calendar_links(
-    app: Any, client: Any, login: Any, therapist: User, make_user: Any, now: datetime
+    app: Any, client: Any, login: Any, therapist: User, make_user: Any
 ) -> None:
-    group = make_group(therapist, now)
+    # The page reads the wall clock (a past meeting has no calendar links): the group
+    # meets on the same weekday and hour as FIRST, a week or more after today.
+    now = utcnow()
+    first = FIRST + timedelta(weeks=max(0, (now - FIRST).days // 7 + 2))
+    group = make_group(therapist, now, first_start=first)
     member = make_user("client")
     groups.take_seat(group_id=group.id, client_id=member.id, now=now)
     row = member_rows(group.id, member.id)[0]
