@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from datetime import time as wall
 from pathlib import Path
 from typing import Any
@@ -69,93 +68,40 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], list[str]]:
-    """Therapists open 08:00-20:00 every day online; clients with bearer tokens."""
+    """Therapists open 08:00-20:00 every day online; clients with bearer tokens. The same
+    parties as a worker's booking warm-up (teletherapy/warm_booking.py)."""
     import tempfile
 
     from teletherapy import create_app
     from teletherapy.extensions import db
-    from teletherapy.models import (
-        ApiToken,
-        AvailabilityRule,
-        AvailabilitySettings,
-        ClientProfile,
-        TherapistProfile,
-        User,
-    )
-    from teletherapy.services.accounts.users import hash_password, token_digest
-    from teletherapy.services.matching.profiles import (
-        ProfileChanges,
-        update_therapist_profile,
-        verify_licence,
-    )
+    from teletherapy.services.accounts.users import hash_password
+    from teletherapy.warm_booking import add_client, add_open_therapist, list_online
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "bench"},
         instance_path=tempfile.mkdtemp(prefix="bench-booking-"),
     )
     password_hash = hash_password("bench-password-1")
-    therapist_ids: list[int] = []
-    tokens: list[str] = []
     with app.app_context():
-        for i in range(therapists):
-            user = User(
-                email=f"bench.t{i}@example.org",
-                password_hash=password_hash,
-                role="therapist",
-                display_name=f"Therapist {i}",
+        therapist_ids = [
+            add_open_therapist(
+                f"bench.t{i}@example.org",
+                f"Therapist {i}",
+                password_hash,
+                start=wall(8),
+                end=wall(20),
             )
-            profile = TherapistProfile(user=user, display_name=user.display_name)
-            db.session.add_all([user, profile])
-            db.session.flush()
-            db.session.add(AvailabilitySettings(therapist_id=profile.id, min_notice_hours=1))
-            for weekday in range(7):
-                db.session.add(
-                    AvailabilityRule(
-                        therapist_id=profile.id,
-                        weekday=weekday,
-                        start_time=wall(8),
-                        end_time=wall(20),
-                        setting="online",
-                    )
-                )
-            therapist_ids.append(profile.id)
+            for i in range(therapists)
+        ]
         db.session.commit()
         for therapist_id in therapist_ids:
             # Booking applies matching's hard filters: a verified licence in the
             # clients' state and a price for their fee band.
-            update_therapist_profile(
-                therapist_id=therapist_id,
-                changes=ProfileChanges(
-                    display_name=f"Therapist {therapist_id}",
-                    license_type="LCSW",
-                    license_number=f"NY-{therapist_id}",
-                    license_state="NY",
-                    languages=("en",),
-                    age_groups=("adults",),
-                    online_states=("NY",),
-                    fees={"a": 3000, "b": 5000, "c": 8000, "d": 15000},
-                ),
-            )
-            verify_licence(therapist_id=therapist_id, now=datetime.now(UTC))
-        for i in range(clients):
-            user = User(
-                email=f"bench.c{i}@example.org",
-                password_hash=password_hash,
-                role="client",
-                display_name=f"Client {i}",
-                state="NY",
-                zip="10027",
-            )
-            db.session.add(user)
-            db.session.flush()
-            token = f"tt_bench_{i}_{random.getrandbits(64):016x}"
-            db.session.add_all(
-                [
-                    ClientProfile(user_id=user.id),
-                    ApiToken(user_id=user.id, token_hash=token_digest(token)),
-                ]
-            )
-            tokens.append(token)
+            list_online(therapist_id, state="NY", license_number=f"NY-{therapist_id}")
+        tokens = [
+            add_client(f"bench.c{i}@example.org", f"Client {i}", password_hash, "NY", "10027")
+            for i in range(clients)
+        ]
         db.session.commit()
         db.engine.dispose()
     return therapist_ids, tokens

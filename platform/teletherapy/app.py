@@ -37,7 +37,8 @@ def warm_up(app: Flask) -> None:
     """What a worker would otherwise do during its first bookings, done when it starts
     (gunicorn's post_worker_init): set up the ORM's mappers, compile the email templates,
     load each language's locale data, the ZIP table and the calendar library's first
-    rendering; then it freezes what it holds (gc.freeze). A process's first winning
+    rendering, and a booking rolled back (warm_booking); then it freezes what it holds
+    (gc.freeze). A process's first winning
     booking cost ~4x the next one, a third of it compiling the four templates of its
     notices; after those, 299 ms against 69 ms, of
     which the first invite rendered (~35 ms: icalendar's first serialisation, the default
@@ -76,6 +77,11 @@ def warm_up(app: Flask) -> None:
             attendees=(party,),
         )
     )
+    # A booking made and refused through the API, rolled back: its statements compiled
+    # (PostgreSQL; teletherapy/warm_booking.py).
+    from teletherapy.warm_booking import warm_booking
+
+    warm_booking(app)
     # What exists now (the app, the ZIP table, the compiled templates and locale data)
     # lives as long as the worker: the cyclic collector need not walk it again. A full
     # collection of a warmed worker walked ~440,000 objects, 190-220 ms that one request
