@@ -81,3 +81,16 @@ def test_sqlite_workers_skip_it(tmp_path: Any) -> None:
         instance_path=tmp_path,
     )
     assert warm_booking(app) is False
+
+
+def test_a_database_out_of_reach_leaves_the_worker_serving(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.engine import Engine
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(Engine, "connect", refuse)
+    assert warm_booking(app) is False
+    assert "could not connect" in caplog.text

@@ -51,8 +51,12 @@ def _warm(app: Flask) -> bool:
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             return False  # SQLite's writers are serialised anyway; its statements are few
-        connection = db.engine.connect()
-    outer = connection.begin()
+        try:
+            connection = db.engine.connect()
+            outer = connection.begin()
+        except Exception:  # the database is not there yet: the worker serves all the same
+            logger.warning("the booking warm-up could not connect", exc_info=True)
+            return False
     factory = db.session.registry.createfunc
     db.session.registry.createfunc = cast(
         Any, lambda: Session(bind=connection, join_transaction_mode="create_savepoint")
