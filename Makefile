@@ -8,7 +8,7 @@ PORT ?= 5000
 export PORT
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format venv dev-venv clean bench load screenshots messages language topology topology-down
+.PHONY: run test lint format venv dev-venv clean bench bench-at-size load screenshots messages language topology topology-down
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -86,6 +86,13 @@ topology-down:
 
 bench: dev-venv
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# Issue 14's table at national size: seeds 100,000 therapists and 1,000,000 sessions into
+# PostgreSQL (127.0.0.1:5432, database tt_at_size; once), then runs every row's benchmark
+# on it. AT_SIZE_ARGS="--cold" adds bookings with cold workers, "--reseed" seeds again.
+AT_SIZE_ARGS ?=
+bench-at-size: dev-venv
+	$(BIN)/python benchmarks/at_size.py $(AT_SIZE_ARGS)
 
 # Issue 14's load run: the locust mix (benchmarks/load/locustfile.py) against the production
 # topology on loopback (deploy/topology.py), bounded in time; prints per-endpoint figures,

@@ -8,6 +8,11 @@ slot. Prints:
   * booking throughput and p50/p95 latency (201 and 409 answers both count);
   * GET /healthz p50/p95 under the same concurrency, in the same run, and the ratios;
   * the number of double bookings found in the database afterwards (must be 0).
+
+`--onto URL` measures the same on a database `seed_scale.py` has filled (100,000
+therapists and 1,000,000 sessions: "the table at that size"): nothing is dropped, the
+bench's therapists and clients are added under names of their own, and the double
+bookings are counted among their sessions.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--cold", action="store_true", help="measure bookings without warming them first"
     )
+    parser.add_argument(
+        "--onto", help="a database seed_scale.py filled: add to it instead of a fresh one"
+    )
     return parser.parse_args()
 
 
@@ -67,9 +75,12 @@ def migrate(env: dict[str, str]) -> None:
     )
 
 
-def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], list[str]]:
+def seed(
+    database_url: str, therapists: int, clients: int, *, tag: str = ""
+) -> tuple[list[int], list[str]]:
     """Therapists open 08:00-20:00 every day online; clients with bearer tokens. The same
-    parties as a worker's booking warm-up (teletherapy/warm_booking.py)."""
+    parties as a worker's booking warm-up (teletherapy/warm_booking.py). `tag` makes
+    their addresses new in a database that already has a run's."""
     import tempfile
 
     from teletherapy import create_app
@@ -85,7 +96,7 @@ def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], l
     with app.app_context():
         therapist_ids = [
             add_open_therapist(
-                f"bench.t{i}@example.org",
+                f"bench.t{i}{tag}@example.org",
                 f"Therapist {i}",
                 password_hash,
                 start=wall(8),
@@ -99,7 +110,7 @@ def seed(database_url: str, therapists: int, clients: int) -> tuple[list[int], l
             # clients' state and a price for their fee band.
             list_online(therapist_id, state="NY", license_number=f"NY-{therapist_id}")
         tokens = [
-            add_client(f"bench.c{i}@example.org", f"Client {i}", password_hash, "NY", "10027")
+            add_client(f"bench.c{i}{tag}@example.org", f"Client {i}", password_hash, "NY", "10027")
             for i in range(clients)
         ]
         db.session.commit()
@@ -190,7 +201,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def double_bookings(database_url: str) -> int:
+def double_bookings(database_url: str, therapist_ids: list[int]) -> int:
+    """Overlapping held or confirmed sessions of the given therapists."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             """
@@ -199,7 +211,9 @@ def double_bookings(database_url: str) -> int:
              AND tstzrange(a.blocked_start_at, a.blocked_end_at, '[)')
                  && tstzrange(b.blocked_start_at, b.blocked_end_at, '[)')
              WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')
-            """
+               AND a.therapist_id = ANY(%s)
+            """,
+            (therapist_ids,),
         ).fetchone()
     return int(row[0]) if row else -1
 
@@ -207,7 +221,8 @@ def double_bookings(database_url: str) -> int:
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT / "platform"))
-    database_url = recreate_database(args.server, args.database)
+    # A plain postgresql:// URL: psycopg reads it here, the app normalises it.
+    database_url = args.onto or recreate_database(args.server, args.database)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -218,7 +233,8 @@ def main() -> None:
     env.pop("TELETHERAPY_SQLALCHEMY_DATABASE_URI", None)
     migrate(env)
     # One more therapist than measured: the warm-up books their slots, not the pool's.
-    seeded_ids, tokens = seed(database_url, args.therapists + 1, args.clients)
+    tag = f".{int(time.time())}" if args.onto else ""
+    seeded_ids, tokens = seed(database_url, args.therapists + 1, args.clients, tag=tag)
     warm_id, therapist_ids = seeded_ids[-1], seeded_ids[:-1]
     port = args.port or _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -270,7 +286,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    doubles = double_bookings(database_url)
+    doubles = double_bookings(database_url, seeded_ids)
 
     h50, h95 = percentile(health, 0.50), percentile(health, 0.95)
     b50, b95 = percentile(booking, 0.50), percentile(booking, 0.95)
@@ -278,6 +294,7 @@ def main() -> None:
         f"gunicorn -w {args.workers}, PostgreSQL, {args.clients} concurrent clients, "
         f"{args.attempts} bookings each over a pool of {len(pool)} slots of "
         f"{len(therapist_ids)} therapists"
+        + (f", added to {_sizes(database_url)}" if args.onto else "")
     )
     print(f"GET /healthz        p50 {h50 * 1000:7.1f} ms  p95 {h95 * 1000:7.1f} ms  "
           f"statuses {dict(health_status)}")  # fmt: skip
@@ -302,6 +319,14 @@ def main() -> None:
     print(f"double bookings in the database: {doubles}")
     if doubles != 0 or set(booking_status) - {201, 409}:
         raise SystemExit("FAILED: double bookings or unexpected statuses")
+
+
+def _sizes(database_url: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        therapists, sessions = conn.execute(
+            "SELECT (SELECT count(*) FROM therapist_profiles), (SELECT count(*) FROM bookings)"
+        ).fetchone() or (0, 0)
+    return f"a database of {therapists:,} therapists and {sessions:,} sessions"
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:

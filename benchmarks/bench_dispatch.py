@@ -7,10 +7,18 @@ which must be 0 (the script fails otherwise).
 
 Needs BENCH_DATABASE_URL or TEST_DATABASE_URL: a scratch database, EMPTIED by this script.
 BENCH_REMINDERS changes the number of reminders (a loaded machine drains 10,000 slowly).
+
+`--onto URL` runs the same on a database `seed_scale.py` has filled (100,000 therapists,
+1,000,000 sessions): nothing is emptied. Its outbox first gets the history such a
+database has (one sent reminder per past session, written once, contents pruned as the
+retention job leaves them), then the bench's reminders are added under subjects of this
+run; duplicates and missing ones are counted among those, and other messages that were
+due (a booking bench's notices) are drained too and reported.
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
 import os
 import subprocess
@@ -29,6 +37,7 @@ from teletherapy.clock import utcnow
 from teletherapy.extensions import db
 from teletherapy.jobs.tasks import CLAIM_BATCH
 from teletherapy.models import Booking, OutboxMessage, TherapistProfile, User
+from teletherapy.models.outbox import CONTENT_REMOVED
 from teletherapy.settings import normalise_database_url
 
 REMINDERS = int(os.environ.get("BENCH_REMINDERS", "10000"))
@@ -42,20 +51,28 @@ def reset(url: str, folder: Path) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+    migrate_and_seed(url, folder)
+
+
+def migrate_and_seed(url: str, folder: Path, tag: str = "") -> None:
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url},
         instance_path=folder,
     )
     with app.app_context():
         upgrade()
-        seed()
+        seed(tag)
         db.engine.dispose()
 
 
-def seed() -> None:
+def seed(tag: str = "") -> None:
+    """One session and REMINDERS reminders of it due a second ago; `tag` makes the
+    addresses and the subjects this run's in a database that already has others."""
     now = utcnow()
-    therapist = User(email="t@bench.test", password_hash="-", role="therapist", display_name="T")
-    client = User(email="c@bench.test", password_hash="-", role="client", display_name="C")
+    therapist = User(
+        email=f"t{tag}@bench.test", password_hash="-", role="therapist", display_name="T"
+    )
+    client = User(email=f"c{tag}@bench.test", password_hash="-", role="client", display_name="C")
     db.session.add_all([therapist, client])
     db.session.flush()
     profile = TherapistProfile(user_id=therapist.id, display_name="T")
@@ -72,9 +89,9 @@ def seed() -> None:
     db.session.execute(
         insert(OutboxMessage),
         [
-            {"kind": "reminder", "channel": "email", "dedupe_key": f"bench-{i}",
+            {"kind": "reminder", "channel": "email", "dedupe_key": f"bench{tag}-{i}",
              "user_id": client.id, "booking_id": booking.id, "to_address": client.email,
-             "subject": f"Reminder {i}", "body_text": "Your session is soon.", "headers": {},
+             "subject": f"Reminder{tag} {i}", "body_text": "Your session is soon.", "headers": {},
              "is_sensitive": False, "status": "pending", "created_at": now,
              "due_at": now - timedelta(seconds=1), "attempts": 0}
             for i in range(REMINDERS)
@@ -83,14 +100,62 @@ def seed() -> None:
     db.session.commit()
 
 
+HISTORY_SQL = f"""
+INSERT INTO outbox_messages (kind, channel, dedupe_key, user_id, booking_id, to_address,
+    subject, body_text, headers, is_sensitive, status, created_at, due_at, attempts,
+    sent_at, lease_owner)
+SELECT 'reminder', 'email', 'history-' || b.id, b.client_id, b.id, 'history@bench.test',
+    'Reminder', '{CONTENT_REMOVED}', '{{}}', false, 'sent', b.start_at - interval '1 day',
+    b.start_at - interval '1 day', 1, b.start_at - interval '1 day', 'history'
+  FROM bookings b
+ WHERE b.start_at < now() AND b.status IN ('confirmed', 'completed')
+   AND NOT EXISTS (SELECT 1 FROM outbox_messages o WHERE o.lease_owner = 'history')
+"""
+
+
+def onto(url: str, folder: Path, tag: str) -> str:
+    """Add the history (once) and this run's reminders to a seeded database."""
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        added = conn.execute(text(HISTORY_SQL)).rowcount
+    if added:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE) outbox_messages"))
+        print(
+            f"  outbox history: {added:,} sent reminders in {time.perf_counter() - started:.1f} s"
+        )
+    with engine.connect() as conn:
+        rows, therapists, sessions = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM outbox_messages),"
+                " (SELECT count(*) FROM therapist_profiles), (SELECT count(*) FROM bookings)"
+            )
+        ).one()
+    engine.dispose()
+    migrate_and_seed(url, folder, tag)
+    return (
+        f"added to a database of {therapists:,} therapists, {sessions:,} sessions and "
+        f"{rows:,} outbox messages"
+    )
+
+
 def main() -> int:
-    raw = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--onto", help="a database seed_scale.py filled: add to it")
+    args = parser.parse_args()
+    raw = args.onto or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not raw:
         print("skipped: set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a scratch PostgreSQL")
         return 0
     url = normalise_database_url(raw)
     folder = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
-    reset(url, folder)
+    tag, where = "", ""
+    if args.onto:
+        tag = f".{int(time.time())}"
+        where = ", " + onto(url, folder, tag)
+    else:
+        reset(url, folder)
     outbox, go = folder / "outbox", folder / "go"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")])}
     workers = []
@@ -115,20 +180,29 @@ def main() -> int:
 
     parser = BytesHeaderParser()
     subjects: collections.Counter[str] = collections.Counter()
+    others = 0
     for path in outbox.glob("*.eml"):
         with path.open("rb") as handle:
-            subjects[str(parser.parse(handle)["Subject"])] += 1
+            subject = str(parser.parse(handle)["Subject"])
+        if subject.startswith(f"Reminder{tag} "):
+            subjects[subject] += 1
+        else:
+            others += 1
     duplicates = sum(n - 1 for n in subjects.values())
     missing = REMINDERS - len(subjects)
     engine = create_engine(url)
     with engine.connect() as conn:
         owners = dict(
             conn.execute(
-                select(OutboxMessage.lease_owner, func.count()).group_by(OutboxMessage.lease_owner)
+                select(OutboxMessage.lease_owner, func.count())
+                .where(OutboxMessage.dedupe_key.like(f"bench{tag}-%"))
+                .group_by(OutboxMessage.lease_owner)
             ).all()
         )
     engine.dispose()
-    print(f"{REMINDERS} reminders due at once, 2 dispatcher processes, batches of {BATCH}")
+    print(f"{REMINDERS} reminders due at once, 2 dispatcher processes, batches of {BATCH}{where}")
+    if others:
+        print(f"  also sent: {others} other messages that were due")
     print(f"  drained in {seconds:.2f} s ({REMINDERS / seconds:.0f} messages/s)")
     print(f"  per process: {owners}")
     print(f"  duplicates: {duplicates}   missing: {missing}   exit codes: {codes}")

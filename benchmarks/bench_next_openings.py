@@ -10,6 +10,10 @@ setting) and of ``GET /healthz`` through the Flask test client, measured in the
 same run, with their ratio. The same runs on PostgreSQL when BENCH_DATABASE_URL
 (or TEST_DATABASE_URL) is set: that database's public schema is DROPPED and
 rebuilt, so never point it at data you want to keep.
+
+`--onto URL` runs the PostgreSQL half on a database `seed_scale.py` has filled (100,000
+therapists with their stored openings, 1,000,000 sessions): nothing is dropped or
+added; 1,000 of its therapists are drawn at random and asked at the real clock's now.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 
 from teletherapy import create_app
+from teletherapy.clock import utcnow
 from teletherapy.demo.seed import seed_demo
 from teletherapy.domain.slots import Schedule, generate_slots
 from teletherapy.extensions import db
@@ -103,27 +108,34 @@ def book_some(ids: list[int], rng: random.Random) -> int:
     return len(rows)
 
 
-def run(label: str, url: str, therapists: int, repeats: int) -> None:
+def run(label: str, url: str, therapists: int, repeats: int, *, onto: bool = False) -> None:
+    now = utcnow() if onto else NOW
     with tempfile.TemporaryDirectory() as folder:
         started = clock.perf_counter()
         app = build_app(url, Path(folder))
         with app.app_context():
-            seed_demo(therapists=therapists, clients=1, seed=1)
-            all_ids = db.session.scalars(select(TherapistProfile.id)).all()
-            ids = random.Random(7).sample(list(all_ids), min(CANDIDATES, len(all_ids)))
-            booked = book_some(ids, random.Random(11))
-            # Rows as the commit hooks and the refresh job keep them, as of the bench's NOW
-            # (the bulk inserts above bypass the services, and the seed stored them at
-            # the real clock's now).
-            write_openings(all_ids, now=NOW)
-            db.session.commit()
+            if onto:  # seed_scale.py stored every therapist's openings at its own now
+                all_ids = db.session.scalars(select(TherapistProfile.id)).all()
+                therapists = len(all_ids)
+                ids = random.Random(7).sample(list(all_ids), min(CANDIDATES, len(all_ids)))
+                booked = db.session.scalar(select(func.count()).select_from(Booking)) or 0
+            else:
+                seed_demo(therapists=therapists, clients=1, seed=1)
+                all_ids = db.session.scalars(select(TherapistProfile.id)).all()
+                ids = random.Random(7).sample(list(all_ids), min(CANDIDATES, len(all_ids)))
+                booked = book_some(ids, random.Random(11))
+                # Rows as the commit hooks and the refresh job keep them, as of the bench's
+                # NOW (the bulk inserts above bypass the services, and the seed stored them
+                # at the real clock's now).
+                write_openings(all_ids, now=NOW)
+                db.session.commit()
             seeded = clock.perf_counter() - started
 
             found: dict[str, int] = {}
 
             def openings(setting: str | None) -> Callable[[], object]:
                 def action() -> None:
-                    result = next_openings(therapist_ids=ids, setting=setting, now=NOW)
+                    result = next_openings(therapist_ids=ids, setting=setting, now=now)
                     found[str(setting)] = sum(1 for v in result.values() if v is not None)
 
                 return action
@@ -141,10 +153,10 @@ def run(label: str, url: str, therapists: int, repeats: int) -> None:
             def sixty_days() -> None:
                 slots = list_slots(
                     therapist_id=busiest,
-                    from_date=NOW.date(),
-                    to_date=NOW.date() + timedelta(days=59),
+                    from_date=now.date(),
+                    to_date=now.date() + timedelta(days=59),
                     setting=None,
-                    now=NOW,
+                    now=now,
                     is_new_client=True,
                 )
                 slot_count["n"] = len(slots)
@@ -155,7 +167,10 @@ def run(label: str, url: str, therapists: int, repeats: int) -> None:
             db.session.remove()
             db.engine.dispose()
 
-    print(f"{label}: {therapists:,} therapists seeded, {booked:,} sessions booked ({seeded:.1f} s)")
+    print(
+        f"{label}: {therapists:,} therapists, {booked:,} sessions"
+        + (" (seed_scale.py's)" if onto else f" booked ({seeded:.1f} s)")
+    )
     print(f"  median of {repeats} runs (time.perf_counter)")
     print(f"  GET /healthz (test client)             {health * 1e3:8.2f} ms     1.0x")
     print(
@@ -187,8 +202,14 @@ def main() -> None:
     parser.add_argument("--therapists", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
+    parser.add_argument("--onto", help="a database seed_scale.py filled: read it, add nothing")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # migrations' progress lines
+    if args.onto:
+        from teletherapy.settings import normalise_database_url
+
+        run("PostgreSQL", normalise_database_url(args.onto), 0, args.repeats, onto=True)
+        return
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as folder:
             run("SQLite", f"sqlite:///{folder}/bench.sqlite3", args.therapists, args.repeats)

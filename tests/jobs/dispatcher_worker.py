@@ -42,10 +42,14 @@ class StallingMailer(FileMailer):
 
 
 def unfinished() -> int:
+    """Messages a sweep has still to finish: claimed ones (a lease may lapse and be claimed
+    again), and pending ones already due (not those due later, such as a session's
+    reminders in a database that has sessions ahead)."""
     return int(
         db.session.scalar(
             select(func.count(OutboxMessage.id)).where(
-                OutboxMessage.status.in_(["pending", "sending"])
+                (OutboxMessage.status == "sending")
+                | ((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= utcnow()))
             )
         )
         or 0
