@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 import recurring_ical_events
-import vobject
 
 from teletherapy.gateways.ics import (
     IcsEvent,
@@ -24,6 +23,7 @@ from teletherapy.gateways.ics import (
     outlook_calendar_url,
     vtimezone,
 )
+from tests.vobject_reading import read_calendar
 
 NY = ZoneInfo("America/New_York")
 UID = "booking-12@teletherapy.test"
@@ -61,7 +61,7 @@ def utc_starts_icalendar(ics: bytes) -> list[datetime]:
 
 def utc_starts_vobject(ics: bytes) -> list[datetime]:
     """vobject expands the master's RRULE/EXDATE; RECURRENCE-ID overrides are applied here."""
-    calendar = vobject.readOne(ics.decode())
+    calendar = read_calendar(ics.decode())
     starts: list[datetime] = []
     moved: dict[datetime, datetime] = {}
     for vevent in calendar.vevent_list:
@@ -197,14 +197,26 @@ def test_one_occurrence_can_be_cancelled_by_recurrence_id():
     assert vevent["STATUS"] == "CANCELLED"
 
 
+def test_vobject_reads_each_calendar_in_its_own_time_zones():
+    """Our VTIMEZONEs cover only the years of their events; vobject keeps the first one it
+    read for a TZID, so tests read through read_calendar, which forgets it each time."""
+    for year in (2027, 2028, 2030):
+        # 18:00 New York the Wednesday after the March change (EDT: 22:00Z).
+        march = date(year, 3, 1)
+        second_sunday = march + timedelta(days=(6 - march.weekday()) % 7 + 7)
+        start = datetime.combine(second_sunday + timedelta(days=3), time(18), tzinfo=NY)
+        ics = build_invite(make_event(start=start, end=start + timedelta(minutes=50)))
+        read = read_calendar(ics.decode()).vevent.dtstart.value
+        assert read.astimezone(UTC) == start.astimezone(UTC) == start.replace(hour=22, tzinfo=UTC)
+
+
 def test_event_text_is_escaped_and_round_trips():
     text = "Session with Ana R.; room 3, floor 2 — niño"
     calendar = icalendar.Calendar.from_ical(build_invite(make_event(summary=text)))
     (vevent,) = calendar.walk("VEVENT")
     assert vevent["SUMMARY"] == text
     assert (
-        vobject.readOne(build_invite(make_event(summary=text)).decode()).vevent.summary.value
-        == text
+        read_calendar(build_invite(make_event(summary=text)).decode()).vevent.summary.value == text
     )
 
 
@@ -306,7 +318,7 @@ def test_feed_has_the_subscription_properties():
     assert statuses == {UID: "CONFIRMED", "b-13@x": "CANCELLED"}
     assert all("ATTENDEE" not in e for e in calendar.walk("VEVENT"))
     # The independent parser reads the feed too.
-    parsed = vobject.readOne(ics.decode())
+    parsed = read_calendar(ics.decode())
     assert sorted(e.dtstart.value.astimezone(UTC) for e in parsed.vevent_list) == [
         z("2027-02-23T23:00Z"),
         z("2027-03-16T22:00Z"),

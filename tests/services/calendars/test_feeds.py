@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
-import vobject
 from sqlalchemy import select
 
 from teletherapy.domain.errors import NotFoundError
@@ -16,6 +15,7 @@ from teletherapy.models import CalendarFeedToken, User
 from teletherapy.services.calendars import feeds as calendar_feeds
 from teletherapy.services.messaging import preferences
 from tests.booking_rows import add_booking, move
+from tests.vobject_reading import read_calendar
 
 
 def z(text: str) -> datetime:
@@ -141,7 +141,7 @@ def test_times_read_back_in_utc_across_dst_by_two_parsers(db, people):
     events = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert sorted(e["DTSTART"].dt.astimezone(UTC) for e in events) == DST_STARTS
     assert {e["DTSTART"].dt.astimezone(e["DTSTART"].dt.tzinfo).hour for e in events} == {18}
-    parsed = vobject.readOne(body.decode())
+    parsed = read_calendar(body.decode())
     starts = sorted(v.dtstart.value.astimezone(UTC) for v in parsed.vevent_list)
     assert starts == DST_STARTS
     ends = sorted(v.dtend.value.astimezone(UTC) for v in parsed.vevent_list)

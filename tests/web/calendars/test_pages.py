@@ -9,7 +9,6 @@ from typing import Any
 import icalendar
 import pytest
 import recurring_ical_events
-import vobject
 from flask import g
 from flask.testing import FlaskClient
 
@@ -18,6 +17,7 @@ from teletherapy.models import User
 from teletherapy.services.calendars import feeds as calendar_feeds
 from teletherapy.services.messaging import preferences
 from tests.booking_rows import add_booking, move
+from tests.vobject_reading import read_calendar
 
 
 def forget_actor() -> None:
@@ -75,7 +75,7 @@ def test_feed_is_served_publicly_with_validators_and_parses_across_dst(db, clien
         starts[0] - timedelta(days=1), starts[1] + timedelta(days=1)
     )
     assert sorted(e["DTSTART"].dt.astimezone(UTC) for e in found) == starts
-    parsed = vobject.readOne(body.decode())
+    parsed = read_calendar(body.decode())
     assert sorted(v.dtstart.value.astimezone(UTC) for v in parsed.vevent_list) == starts
     assert {v.dtstart.value.hour for v in parsed.vevent_list} == {18}
 
