@@ -59,6 +59,8 @@ def test_an_anonymous_search_shows_results_with_reasons_and_links(client: Any, a
     assert html.count("$50") == 1
     assert "a session in your fee band" not in html
     assert "Next opening" not in html and "your time" not in html
+    # The zone is named in words, not as its IANA id.
+    assert "Times are shown in Eastern Time." in html and "America/New_York" not in html
     # A search with no wishes has no reasons left to list: no empty list either.
     plain = client.post("/find", data=search_form()).get_data(as_text=True)
     assert "Ana R." in plain and '<ul class="reasons"></ul>' not in plain

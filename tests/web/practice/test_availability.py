@@ -96,6 +96,8 @@ def test_therapist_edits_availability_through_the_page(
     ]
     page = client.get("/practice/availability").get_data(as_text=True)
     assert "Your availability is saved." in page
+    dashboard = client.get("/practice/").get_data(as_text=True)
+    assert "You work 2 weekly windows in Central Time;" in dashboard
     assert 'value="13:00"' in page and 'value="2026-12-25"' in page
     # The saved week as a picture: Monday 9-12 in the office, 13-17 online (rows from 8:00).
     assert 'id="week-picture"' in page
