@@ -154,16 +154,19 @@ def test_bad_group_input_is_a_422_naming_the_field(
 def test_a_group_clashing_with_the_calendar_is_a_409_listing_the_dates(
     client: FlaskClient, therapist_headers: dict[str, str]
 ) -> None:
-    create(client, therapist_headers)
-    later = (START + timedelta(weeks=1, minutes=30)).isoformat()
+    group = create(client, therapist_headers)
+    # Half an hour into its second meeting. Meetings keep their New York wall-clock time,
+    # so their UTC times move at a daylight-saving change: read them, do not add weeks.
+    starts = [datetime.fromisoformat(m["start"]) for m in group["meetings"]]
+    later = starts[1] + timedelta(minutes=30)
     response = client.post(
-        "/api/v1/groups", json=group_body(first_start=later), headers=therapist_headers
+        "/api/v1/groups", json=group_body(first_start=later.isoformat()), headers=therapist_headers
     )
     assert response.status_code == 409
     problem = response.get_json()
     assert problem["reason"] == "taken"
     assert problem["conflicts"] == [
-        (START + timedelta(weeks=w, minutes=30)).isoformat().replace("+00:00", "Z") for w in (1, 2)
+        (start + timedelta(minutes=30)).isoformat().replace("+00:00", "Z") for start in starts[1:]
     ]
 
 
