@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 import hashlib
 import io
 import logging
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, dates, numbers
@@ -154,8 +155,36 @@ def _house_style(text: str, language: str) -> str:
 
 
 def zone_name(time_zone: str, language: str) -> str:
-    """'Eastern Time' / 'hora del este de Norteamérica' for America/New_York."""
-    return dates.get_timezone_name(ZoneInfo(time_zone), width="long", locale=language)
+    """'Eastern Time' / 'hora oriental' for America/New_York. A zone that keeps one offset
+    all year goes by its standard name ('Mountain Standard Time' for America/Phoenix,
+    'Coordinated Universal Time' for UTC): CLDR's generic name falls back to a region
+    there ('United States (Phoenix) Time', 'Unknown Region (UTC) Time')."""
+    variant: Literal["standard", "generic"] = (
+        "standard" if _keeps_one_offset(time_zone) else "generic"
+    )
+    return dates.get_timezone_name(
+        ZoneInfo(time_zone), width="long", zone_variant=variant, locale=language
+    )
+
+
+def zone_label(time_zone: str, language: str) -> str:
+    """A zone as a person picks it: its name and its city, 'Eastern Time (New York)' /
+    'hora oriental (Nueva York)' (two zones may share a name: Denver and Phoenix)."""
+    city = dates.get_timezone_location(ZoneInfo(time_zone), locale=language, return_city=True)
+    return f"{zone_name(time_zone, language)} ({city})"
+
+
+@functools.lru_cache(maxsize=128)
+def _keeps_one_offset(time_zone: str) -> bool:
+    """No daylight saving time this year or the next (offsets in winter and summer)."""
+    zone = ZoneInfo(time_zone)
+    year = datetime.now(zone).year
+    offsets = {
+        datetime(y, month, 15, 12, tzinfo=zone).utcoffset()
+        for y in (year, year + 1)
+        for month in (1, 7)
+    }
+    return len(offsets) == 1
 
 
 def format_money(cents: int, currency: str, language: str) -> str:

@@ -146,16 +146,20 @@ _DATA_TOKEN = re.compile(
 
 
 def _zone_names(code: str) -> set[str]:
-    """Babel's names of the zones the pages offer, fallbacks included ("tempo: ... (UTC)")."""
+    """Babel's names of the zones the pages offer, as the app words them (i18n.zone_name,
+    and zone_label with the city), fallbacks included ("tempo: ... (UTC)")."""
     from zoneinfo import ZoneInfo
 
     from babel.dates import get_timezone_name
 
+    from teletherapy.i18n import zone_label, zone_name
     from teletherapy.web.forms import COMMON_ZONES
 
+    zones = [*COMMON_ZONES, "UTC"]
     return {
-        get_timezone_name(ZoneInfo(zone), width="long", locale=code)
-        for zone in [*COMMON_ZONES, "UTC"]
+        *(get_timezone_name(ZoneInfo(zone), width="long", locale=code) for zone in zones),
+        *(zone_name(zone, code) for zone in zones),
+        *(zone_label(zone, code) for zone in zones),
     }
 
 

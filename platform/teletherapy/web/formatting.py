@@ -12,6 +12,7 @@ from babel.lists import format_list
 from flask import Flask, has_request_context
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 
 from teletherapy.domain import vocabularies
 from teletherapy.domain.errors import Text
@@ -23,6 +24,7 @@ from teletherapy.i18n import (
     format_money,
     vocabulary_label,
 )
+from teletherapy.i18n import zone_label as i18n_zone_label
 from teletherapy.i18n import zone_name as i18n_zone_name
 from teletherapy.web.access import current_actor
 
@@ -69,6 +71,24 @@ def zone_name(zone: str | None = None) -> str:
         actor = current_actor() if has_request_context() else None
         zone = actor.time_zone if actor else "America/New_York"
     return i18n_zone_name(zone, viewer_language())
+
+
+def zone_label(zone: str) -> str:
+    """A zone as a person picks it, in the viewer's language: 'Eastern Time (New York)'."""
+    return i18n_zone_label(zone, viewer_language())
+
+
+class ZoneChoice:
+    """A zone's label for a select, made when the form renders (in the viewer's language)."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = zone
+
+    def __str__(self) -> str:
+        return zone_label(self.zone)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
 
 
 def money(cents: int, currency: str = "usd") -> str:
@@ -196,6 +216,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(zone_name, "zone_name")
+    app.add_template_filter(zone_label, "zone_label")
     app.add_template_filter(clock, "clock")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(status_label, "status_label")

@@ -41,6 +41,14 @@ def options(pairs: list[tuple[str, Any]] | dict[str, str]) -> list[SelectChoice]
     return [SelectChoice(value, lazy_label(value, label)) for value, label in items]
 
 
+def zone_choices() -> list[SelectChoice]:
+    """COMMON_ZONES as a select offers them: 'Eastern Time (New York)', in the viewer's
+    language when the form renders."""
+    from teletherapy.web.formatting import ZoneChoice
+
+    return [SelectChoice(zone, ZoneChoice(zone)) for zone in COMMON_ZONES]
+
+
 def blank_first(label: Any, pairs: dict[str, str] | list[tuple[str, str]]) -> list[SelectChoice]:
     """Choices that start with an empty one ("Choose a state")."""
     items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)

@@ -129,6 +129,23 @@ def test_times_and_money_follow_the_locale() -> None:
     assert format_money(-120000, "usd", "es") == "-$1,200"
 
 
+def test_zones_are_named_in_words_and_offered_with_their_city(client: FlaskClient) -> None:
+    from teletherapy.i18n import zone_label, zone_name
+
+    # A zone that keeps one offset all year by its standard name: CLDR's generic name
+    # would be "Unknown Region (UTC) Time", "United States (Phoenix) Time".
+    assert zone_name("UTC", "en") == "Coordinated Universal Time"
+    assert zone_name("America/Phoenix", "en") == "Mountain Standard Time"
+    assert zone_name("America/Denver", "en") == "Mountain Time"
+    assert zone_label("America/New_York", "es") == "hora oriental (Nueva York)"
+    # The sign-up page offers each zone by name and city, in the page's language.
+    english = client.get("/sign-up").get_data(as_text=True)
+    assert '<option selected value="America/New_York">Eastern Time (New York)</option>' in english
+    assert ">Mountain Standard Time (Phoenix)</option>" in english
+    spanish = client.get("/sign-up", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert 'value="America/New_York">hora oriental (Nueva York)</option>' in spanish
+
+
 def test_vocabulary_labels_and_language_names_follow_the_locale(app: Any) -> None:
     from flask_babel import force_locale
 

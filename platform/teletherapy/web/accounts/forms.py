@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from teletherapy.domain import passwords
 from teletherapy.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from teletherapy.domain.vocabularies import LANGUAGES, US_STATES
-from teletherapy.web.forms import COMMON_ZONES, options
+from teletherapy.web.forms import options, zone_choices
 from teletherapy.web.validators import ValidTimeZone
 
 PASSWORD_RULE = passwords.RULE  # translated where shown (extracted from domain/passwords.py)
@@ -48,9 +48,7 @@ class SignUpForm(FlaskForm):
         ),
         default="client",
     )
-    time_zone = SelectField(
-        _l("Time zone"), choices=options([(z, z) for z in COMMON_ZONES]), default="America/New_York"
-    )
+    time_zone = SelectField(_l("Time zone"), choices=zone_choices(), default="America/New_York")
     language = SelectField(_l("Preferred language"), choices=language_choices, default="en")
     submit = SubmitField(_l("Create account"))
 
