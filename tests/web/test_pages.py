@@ -148,6 +148,14 @@ def test_settings_change_name_zone_and_language(login: Any, make_user: Any) -> N
     assert "New Name" in html and "Asia/Kolkata" in html
 
 
+def test_settings_offer_zones_by_name_and_keep_a_persons_own(login: Any, make_user: Any) -> None:
+    client = login(make_user(time_zone="America/Detroit"))
+    html = client.get("/account").get_data(as_text=True)
+    assert "Time zone (IANA" not in html
+    assert '<option selected value="America/Detroit">Eastern Time (Detroit)</option>' in html
+    assert '<option value="America/Chicago">Central Time (Chicago)</option>' in html
+
+
 def test_settings_refuse_an_unknown_zone_next_to_the_field(login: Any, make_user: Any) -> None:
     client = login(make_user())
     response = client.post(

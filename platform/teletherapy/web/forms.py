@@ -41,12 +41,13 @@ def options(pairs: list[tuple[str, Any]] | dict[str, str]) -> list[SelectChoice]
     return [SelectChoice(value, lazy_label(value, label)) for value, label in items]
 
 
-def zone_choices() -> list[SelectChoice]:
+def zone_choices(also: str | None = None) -> list[SelectChoice]:
     """COMMON_ZONES as a select offers them: 'Eastern Time (New York)', in the viewer's
-    language when the form renders."""
+    language when the form renders; `also` (a person's own zone) first if it is another."""
     from teletherapy.web.formatting import ZoneChoice
 
-    return [SelectChoice(zone, ZoneChoice(zone)) for zone in COMMON_ZONES]
+    zones = ([also] if also and also not in COMMON_ZONES else []) + COMMON_ZONES
+    return [SelectChoice(zone, ZoneChoice(zone)) for zone in zones]
 
 
 def blank_first(label: Any, pairs: dict[str, str] | list[tuple[str, str]]) -> list[SelectChoice]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -81,9 +83,12 @@ class ResetPasswordForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    time_zone = StringField(
-        _l("Time zone (IANA, e.g. America/New_York)"),
+    # The zones offered by name (zone_choices), and the person's own if it is another one
+    # (set through the API): the page never asks for an IANA id.
+    time_zone = SelectField(
+        _l("Time zone"),
         validators=[DataRequired(), Length(max=64), ValidTimeZone()],
+        validate_choice=False,
     )
     language = SelectField(_l("Preferred language"), choices=language_choices)
     state = SelectField(
@@ -95,6 +100,11 @@ class SettingsForm(FlaskForm):
         _l("ZIP code"), validators=[Optional(), Regexp(r"^\d{5}$", message=_l("5 digits"))]
     )
     submit = SubmitField(_l("Save settings"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own = getattr(kwargs.get("obj"), "time_zone", None)
+        self.time_zone.choices = zone_choices(also=own)
 
 
 class ChangePasswordForm(FlaskForm):
