@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
 from teletherapy.domain import vocabularies
+from teletherapy.domain.availability import time_zone_error
 from teletherapy.domain.errors import Text
 from teletherapy.domain.matching_types import Cents, Codes, Opening, Reason
 from teletherapy.domain.payments import PAID_IN_PERSON_SUFFIX, read_reason
@@ -85,7 +86,8 @@ class ZoneChoice:
         self.zone = zone
 
     def __str__(self) -> str:
-        return zone_label(self.zone)
+        # A value that is not a zone we take (kept to show what was sent) as it came.
+        return self.zone if time_zone_error(self.zone) else zone_label(self.zone)
 
     def __html__(self) -> str:
         return str(escape(str(self)))

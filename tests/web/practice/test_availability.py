@@ -96,6 +96,7 @@ def test_therapist_edits_availability_through_the_page(
     ]
     page = client.get("/practice/availability").get_data(as_text=True)
     assert "Your availability is saved." in page
+    assert '<option value="America/Chicago" selected>Central Time (Chicago)</option>' in page
     dashboard = client.get("/practice/").get_data(as_text=True)
     assert "You work 2 weekly windows in Central Time;" in dashboard
     assert 'value="13:00"' in page and 'value="2026-12-25"' in page

@@ -23,7 +23,7 @@ from teletherapy.services.availability import rules as availability
 from teletherapy.services.bookings import week
 from teletherapy.web.access import own_therapist_id, roles
 from teletherapy.web.errors import translate, translated_errors
-from teletherapy.web.forms import COMMON_ZONES, WEEKDAYS
+from teletherapy.web.forms import WEEKDAYS, zone_choices
 
 SCALARS = (
     "time_zone",
@@ -108,7 +108,8 @@ def _render(editor: Editor, *, affected: Sequence[Any] = ()) -> str:
         names=bookings.names_for(affected),
         picture=week.weekly_hours_grid(therapist_id=own_therapist_id()),
         weekdays=WEEKDAYS,
-        zones=COMMON_ZONES,
+        # The zones by name, and the one saved or sent if it is another (kept as sent).
+        zones=zone_choices(also=editor.values.get("time_zone") or None),
         blank_index=max([r.n for r in editor.weekly + editor.overrides], default=0) + 1,
     )
 
