@@ -114,15 +114,14 @@ def run(label: str, url: str, therapists: int, repeats: int, *, onto: bool = Fal
         started = clock.perf_counter()
         app = build_app(url, Path(folder))
         with app.app_context():
-            if onto:  # seed_scale.py stored every therapist's openings at its own now
-                all_ids = db.session.scalars(select(TherapistProfile.id)).all()
+            if not onto:  # seed_scale.py stored every therapist's openings at its own now
+                seed_demo(therapists=therapists, clients=1, seed=1)
+            all_ids = db.session.scalars(select(TherapistProfile.id)).all()
+            ids = random.Random(7).sample(list(all_ids), min(CANDIDATES, len(all_ids)))
+            if onto:
                 therapists = len(all_ids)
-                ids = random.Random(7).sample(list(all_ids), min(CANDIDATES, len(all_ids)))
                 booked = db.session.scalar(select(func.count()).select_from(Booking)) or 0
             else:
-                seed_demo(therapists=therapists, clients=1, seed=1)
-                all_ids = db.session.scalars(select(TherapistProfile.id)).all()
-                ids = random.Random(7).sample(list(all_ids), min(CANDIDATES, len(all_ids)))
                 booked = book_some(ids, random.Random(11))
                 # Rows as the commit hooks and the refresh job keep them, as of the bench's
                 # NOW (the bulk inserts above bypass the services, and the seed stored them

@@ -12,7 +12,6 @@ from babel.lists import format_list
 from flask import Flask, has_request_context
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
-from markupsafe import escape
 
 from teletherapy.domain import vocabularies
 from teletherapy.domain.availability import time_zone_error
@@ -75,22 +74,9 @@ def zone_name(zone: str | None = None) -> str:
 
 
 def zone_label(zone: str) -> str:
-    """A zone as a person picks it, in the viewer's language: 'Eastern Time (New York)'."""
-    return i18n_zone_label(zone, viewer_language())
-
-
-class ZoneChoice:
-    """A zone's label for a select, made when the form renders (in the viewer's language)."""
-
-    def __init__(self, zone: str) -> None:
-        self.zone = zone
-
-    def __str__(self) -> str:
-        # A value that is not a zone we take (kept to show what was sent) as it came.
-        return self.zone if time_zone_error(self.zone) else zone_label(self.zone)
-
-    def __html__(self) -> str:
-        return str(escape(str(self)))
+    """A zone as a person picks it, in the viewer's language: 'Eastern Time (New York)'; a
+    value that is not a zone we take (kept to show what was sent) as it came."""
+    return zone if time_zone_error(zone) else i18n_zone_label(zone, viewer_language())
 
 
 def money(cents: int, currency: str = "usd") -> str:
@@ -218,7 +204,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(money, "money")
     app.add_template_filter(zone_name, "zone_name")
-    app.add_template_filter(zone_label, "zone_label")
     app.add_template_filter(clock, "clock")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(status_label, "status_label")

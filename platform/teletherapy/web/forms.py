@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, flash
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from teletherapy.domain.errors import ValidationError
 from teletherapy.i18n import lazy_label
 from teletherapy.web.errors import translate, translated_errors
+from teletherapy.web.formatting import zone_label
 
 COMMON_ZONES = [
     "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
@@ -44,10 +46,8 @@ def options(pairs: list[tuple[str, Any]] | dict[str, str]) -> list[SelectChoice]
 def zone_choices(also: str | None = None) -> list[SelectChoice]:
     """COMMON_ZONES as a select offers them: 'Eastern Time (New York)', in the viewer's
     language when the form renders; `also` (a person's own zone) first if it is another."""
-    from teletherapy.web.formatting import ZoneChoice
-
     zones = ([also] if also and also not in COMMON_ZONES else []) + COMMON_ZONES
-    return [SelectChoice(zone, ZoneChoice(zone)) for zone in zones]
+    return [SelectChoice(zone, LazyString(zone_label, zone)) for zone in zones]
 
 
 def blank_first(label: Any, pairs: dict[str, str] | list[tuple[str, str]]) -> list[SelectChoice]:
