@@ -72,6 +72,36 @@ def test_booking_a_free_slot_confirms_it_with_buffers_and_a_video_room(
     assert kinds.count("booking_confirmed") == 2  # client and therapist
 
 
+def test_a_booking_is_answered_from_what_was_written_without_reading_it_back(
+    tid: int, client_user: Any, now: datetime
+) -> None:
+    """The commit expires the rows; the ones just booked keep the values written (no
+    SELECT after the commit), and they are what the database holds."""
+    from sqlalchemy import event
+    from sqlalchemy import inspect as sa_inspect
+
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    for start, weeks in ((THU_10, None), (THU_11, 3)):  # one session, a weekly series
+        result = svc.book_session(client_id=client_user.id, therapist_id=tid, start=start,
+                                  setting="online", now=now, repeat_weekly=weeks)  # fmt: skip
+        keys = [attribute.key for attribute in sa_inspect(Booking).column_attrs]
+        event.listen(_db.engine, "before_cursor_execute", record)
+        try:
+            answered = [{key: getattr(row, key) for key in keys} for row in result.bookings]
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", record)
+        assert statements == []
+        _db.session.expire_all()
+        stored = [{key: getattr(_db.session.get(Booking, row["id"]), key) for key in keys}
+                  for row in answered]  # fmt: skip
+        assert answered == stored
+        assert answered[0]["group_id"] is None and answered[0]["status"] == "confirmed"
+
+
 def test_two_bookings_get_different_unguessable_rooms(
     tid: int, client_user: Any, make_user: Any, now: datetime
 ) -> None:

@@ -86,3 +86,40 @@ def test_a_calendar_feed_speaks_its_owners_language(db: Any, make_user: Any, now
     [event] = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert str(event["SUMMARY"]) == "Cita"
     assert str(event["DESCRIPTION"]).startswith("Administre esta sesión")
+
+
+def test_emails_render_the_same_with_the_catalog_bound_once_as_with_flask_babels(
+    app: Any, make_user: Any
+) -> None:
+    """`render_email` binds the template's gettext to the language spoken once per
+    rendering; every email template reads the same as through Flask-Babel's own
+    callables, in each language, with values that must be escaped in HTML."""
+    from flask import current_app
+    from jinja2 import meta
+
+    from teletherapy.i18n import speaking_to
+    from teletherapy.services.messaging.messages import render_email
+
+    class Value(str):
+        """Any variable and any attribute of it: text that HTML must escape."""
+
+        def __getattr__(self, name: str) -> Value:
+            return Value(f"{name} <b>&</b>")
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Value:
+            return Value(f"{self}()")
+
+    env = current_app.jinja_env
+    templates = env.list_templates(filter_func=lambda n: n.startswith("email/"))
+    assert len(templates) >= 10
+    for language in ("en", "es"):
+        person = make_user("client", display_name="Luz", language=language)
+        with speaking_to(person):
+            for name in templates:
+                source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+                names = meta.find_undeclared_variables(env.parse(source)) - {"_", "gettext"}
+                context = {variable: Value(f"{variable} <i>") for variable in names}
+                expected = env.get_template(name).render(context)
+                assert render_email(name, **context) == expected, (language, name)
+            spoken = render_email("email/reminder.txt", **{"person": person, "lang": language})
+        assert ("Hola" in spoken) == (language == "es"), spoken

@@ -22,10 +22,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import has_app_context
-from sqlalchemy import bindparam, delete, event, func, literal, or_, select
+from sqlalchemy import Table, bindparam, delete, event, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -129,43 +129,63 @@ def write_openings(therapist_ids: Iterable[int], *, now: datetime) -> int:
                 delete(TherapistOpening).where(TherapistOpening.therapist_id.in_(sorted(gone)))
             )
         if rows:
-            db.session.execute(_upsert(rows))
+            _upsert(rows)
         written += len(rows)
     return written
+
+
+# Built once (every booking's commit runs them): the rows locked in id order, the empty
+# rows that let a missing one be locked, and the upsert on each engine.
+_LOCK = (
+    select(TherapistOpening.therapist_id)
+    .where(TherapistOpening.therapist_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TherapistOpening.therapist_id)
+    .with_for_update()
+)
+# The Table, not the entity: run with parameters, an insert of the entity is the ORM's
+# bulk insert.
+_TABLE = cast(Table, TherapistOpening.__table__)
+_ADD_EMPTY = (
+    postgresql.insert(_TABLE)
+    .from_select(
+        ["therapist_id", "computed_at", "valid_until"],
+        select(
+            TherapistProfile.id,
+            literal(_NEVER, UTCDateTime()),
+            literal(_NEVER, UTCDateTime()),
+        )
+        .where(TherapistProfile.id.in_(bindparam("ids", expanding=True)))
+        .order_by(TherapistProfile.id),
+    )
+    .on_conflict_do_nothing(index_elements=["therapist_id"])
+)
+_UPDATED = ("online_at", "in_office_at", "home_at", "any_at", "computed_at", "valid_until")
+
+
+def _upsert_statement(insert: Any) -> Any:
+    return insert.on_conflict_do_update(
+        index_elements=["therapist_id"],
+        set_={column: getattr(insert.excluded, column) for column in _UPDATED},
+    )
+
+
+_UPSERT = {
+    "postgresql": _upsert_statement(postgresql.insert(_TABLE)),
+    "sqlite": _upsert_statement(sqlite.insert(_TABLE)),
+}
 
 
 def _lock_rows(chunk: list[int]) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return  # SQLite writers are serialised already (BEGIN IMMEDIATE)
-    P, row = TherapistProfile, TherapistOpening
-    lock = (
-        select(row.therapist_id)
-        .where(row.therapist_id.in_(chunk))
-        .order_by(row.therapist_id)
-        .with_for_update()
-    )
-    if len(db.session.execute(lock).all()) == len(chunk):
+    if len(db.session.execute(_LOCK, {"ids": chunk}).all()) == len(chunk):
         return  # every row exists (the usual case): locked in one round trip
-    never = literal(_NEVER, UTCDateTime())
-    db.session.execute(
-        postgresql.insert(row)
-        .from_select(
-            ["therapist_id", "computed_at", "valid_until"],
-            select(P.id, never, never).where(P.id.in_(chunk)).order_by(P.id),
-        )
-        .on_conflict_do_nothing(index_elements=["therapist_id"])
-    )
-    db.session.execute(lock)
+    db.session.execute(_ADD_EMPTY, {"ids": chunk})
+    db.session.execute(_LOCK, {"ids": chunk})
 
 
-def _upsert(rows: list[dict[str, Any]]) -> Any:
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(TherapistOpening).values(rows)
-    updated = {
-        name: getattr(stmt.excluded, name)
-        for name in ("online_at", "in_office_at", "home_at", "any_at", "computed_at", "valid_until")
-    }
-    return stmt.on_conflict_do_update(index_elements=["therapist_id"], set_=updated)
+def _upsert(rows: list[dict[str, Any]]) -> None:
+    db.session.execute(_UPSERT[db.session.get_bind().dialect.name], rows)
 
 
 # --- reading ------------------------------------------------------------------------------

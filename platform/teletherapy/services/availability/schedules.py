@@ -271,11 +271,12 @@ _ONE_TRIP_SQL = """
     """
 
 
-def one_trip_statement(extra: str = "") -> TextClause:
+def one_trip_statement(extra: str = "", *, before: str = "") -> TextClause:
     """The one-round-trip schedule query (PostgreSQL), with `extra` columns appended
-    (text starting with a comma; `p` is the therapist's profile row). Build it once, at
-    import; run it with `one_trip_params` plus the extra columns' own parameters."""
-    return text(_ONE_TRIP_SQL.format(extra=extra)).bindparams(
+    (text starting with a comma; `p` is the therapist's profile row) and `before` it a
+    WITH clause if given. Build it once, at import; run it with `one_trip_params` plus
+    the extra columns' own parameters."""
+    return text(before + _ONE_TRIP_SQL.format(extra=extra)).bindparams(
         bindparam("active", expanding=True), bindparam("therapist_ids", expanding=True)
     )
 

@@ -46,8 +46,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from teletherapy.domain.availability import SETTINGS
 from teletherapy.domain.booking import BookingStatus, weekly_series_starts
@@ -234,9 +236,9 @@ def _book(
         record = _find_record(client_id, idempotency_key)
         if record is not None:
             return _replay(record, request_hash)
-    lifecycle.expire_lapsed_holds(now=now, therapist_id=therapist_id)
-    # Read again under the lock: a cancellation may have made them new since.
-    view = booking_view(therapist_id=therapist_id, client_id=client_id, now=now)
+    # Read again under the lock (a cancellation may have made them new since); lapsed
+    # holds are marked expired in the same round trip.
+    view = booking_view(therapist_id=therapist_id, client_id=client_id, now=now, locked=True)
     schedule = view.schedule
     zone = schedule.settings.time_zone
     starts = _check_slots(
@@ -267,7 +269,8 @@ def _book(
         prepared=prepared,
     )
     # Time to care: the client's first search -> this first booking, kept only as hours.
-    equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
+    if view.first_search_pending:
+        equity_recording.record_first_booking(client_id=client_id, first_start=starts[0], now=now)
     if idempotency_key:
         db.session.add(
             IdempotencyRecord(
@@ -280,7 +283,7 @@ def _book(
             )
         )
         db.session.flush()
-    db.session.commit()
+    _commit_keeping(bookings)
     logger.info(
         "booked ids=%s therapist=%s client=%s held=%s",
         [b.id for b in bookings],
@@ -289,6 +292,31 @@ def _book(
         bool(hold),
     )
     return BookingResult(bookings=bookings, is_series=series is not None)
+
+
+def _commit_keeping(bookings: Sequence[Booking]) -> None:
+    """Commit; the rows just booked keep the values written instead of being read back.
+
+    The commit expires every loaded object, and the answer (ids, times, fee, status) would
+    read each booking again: a round trip after every booking. Its columns have no
+    server-side default or trigger, so what was written is what the database holds.
+    """
+    written = [
+        (row, {key: row.__dict__.get(key) for key in _KEPT if key in row.__dict__ or _KEPT[key]})
+        for row in bookings
+    ]
+    db.session.commit()
+    for row, values in written:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+
+
+# Each column, and whether a row inserted without a value for it holds NULL there (no
+# default of any kind: the INSERT left it out, as the ORM does not fetch those back).
+_KEPT = {
+    attribute.key: all(c.default is None and c.server_default is None for c in attribute.columns)
+    for attribute in sa_inspect(Booking).column_attrs
+}
 
 
 def _new_sessions(

@@ -43,7 +43,7 @@ from teletherapy.services.availability.schedules import (
     one_trip_statement,
     schedule_from_one_trip,
 )
-from teletherapy.services.bookings.lifecycle import RESCHEDULE
+from teletherapy.services.bookings.lifecycle import RESCHEDULE, expire_lapsed_holds
 
 MAX_SLOT_RANGE_DAYS = 62
 DEFAULT_CANCELLATION_WINDOW_HOURS = 24
@@ -308,6 +308,9 @@ class BookingView:
     is_new_client: bool
     # (pay now, card on file, pay at session) as the therapist saved them (None: never).
     payment: PaymentChoices | None
+    # Whether the client's first search waits to become elapsed hours at this booking
+    # (equity recording); SQLite does not read it here (True: ask).
+    first_search_pending: bool = True
 
 
 PaymentChoices = tuple[bool, bool, bool]
@@ -322,24 +325,47 @@ def payment_choices(therapist_id: int) -> PaymentChoices | None:
 
 
 # The schedule's one round trip plus the therapist's account status, whether this
-# client has booked them before (`is_new_client`, the same filter in SQL) and the
-# payment methods they take (whether a new booking is held for payment).
-_BOOKING_VIEW = one_trip_statement(
-    """,
+# client has booked them before (`is_new_client`, the same filter in SQL), the payment
+# methods they take (whether a new booking is held for payment) and whether the client's
+# first search is still to be recorded.
+_VIEW_COLUMNS = """,
       (SELECT u.status FROM users u WHERE u.id = p.user_id),
       EXISTS (SELECT 1 FROM bookings c
                WHERE c.therapist_id = p.id AND c.client_id = :client_id
-                 AND c.status NOT IN :not_new AND c.group_id IS NULL),
+                 AND c.status NOT IN :not_new AND c.group_id IS NULL{lapsed}),
       (SELECT json_build_array(m.accepts_pay_now, m.accepts_card_on_file,
                                m.accepts_pay_at_session)
-         FROM therapist_payment_settings m WHERE m.therapist_id = p.id)"""
+         FROM therapist_payment_settings m WHERE m.therapist_id = p.id),
+      EXISTS (SELECT 1 FROM equity_first_searches e WHERE e.user_id = :client_id)"""
+_BOOKING_VIEW = one_trip_statement(_VIEW_COLUMNS.format(lapsed="")).bindparams(
+    bindparam("not_new", expanding=True)
+)
+# Under the calendar lock the same read also marks the therapist's lapsed holds expired
+# (they stopped blocking time when they lapsed; the exclusion constraint still counts a
+# "held" row): one round trip instead of two. The read sees the rows as they were before
+# that UPDATE, so a lapsed hold is left out of "booked before" here as expiring it does.
+_BOOKING_VIEW_LOCKED = one_trip_statement(
+    _VIEW_COLUMNS.format(lapsed=" AND NOT (c.status = :held AND c.hold_expires_at <= :now)"),
+    before="""
+    WITH expired AS (
+      UPDATE bookings SET status = :expired, updated_at = :now
+       WHERE therapist_id IN :therapist_ids AND status = :held AND hold_expires_at <= :now
+      RETURNING id)""",
 ).bindparams(bindparam("not_new", expanding=True))
 
 
-def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> BookingView:
+def booking_view(
+    *, therapist_id: int, client_id: int, now: datetime, locked: bool = False
+) -> BookingView:
     """`active_therapist`, `is_new_client` and `schedule_for` together: one round trip
-    on PostgreSQL (a refused booking reads nothing else after its token)."""
+    on PostgreSQL (a refused booking reads nothing else after its token).
+
+    `locked`: read under the therapist's calendar lock, where the lapsed holds are also
+    marked expired (`lifecycle.expire_lapsed_holds`) in the same round trip.
+    """
     if db.session.get_bind().dialect.name != "postgresql":
+        if locked:
+            expire_lapsed_holds(now=now, therapist_id=therapist_id)
         active_therapist(therapist_id)
         return BookingView(
             schedule=schedule_for(therapist_id, now=now),
@@ -347,11 +373,20 @@ def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> Booking
             payment=payment_choices(therapist_id),
         )
     found = db.session.execute(
-        _BOOKING_VIEW,
+        _BOOKING_VIEW_LOCKED if locked else _BOOKING_VIEW,
         {
             **one_trip_params([therapist_id], now),
             "client_id": client_id,
             "not_new": [status.value for status in _INACTIVE_FOR_NEW_CLIENT],
+            **(
+                {
+                    "now": now,
+                    "held": BookingStatus.HELD.value,
+                    "expired": BookingStatus.EXPIRED.value,
+                }
+                if locked
+                else {}
+            ),
         },
     ).one_or_none()
     if found is None or found[6] != AccountStatus.ACTIVE.value:
@@ -361,6 +396,7 @@ def booking_view(*, therapist_id: int, client_id: int, now: datetime) -> Booking
         schedule=schedule_from_one_trip(found, now, set()),
         is_new_client=not found[7],
         payment=None if payment is None else (payment[0], payment[1], payment[2]),
+        first_search_pending=bool(found[9]),
     )
 
 

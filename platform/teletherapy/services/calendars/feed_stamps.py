@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy import bindparam, event, inspect, or_, select, update
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from teletherapy.extensions import db
@@ -72,6 +72,12 @@ def _stamp_feeds(session: Session) -> None:
         session.info.pop(_FEED_MARK, None)  # scripts' raw sessions are not kept current
         return
     users, therapists, renamed_users, renamed_therapists = session.info.pop(_FEED_MARK)
+    marked = {"users": sorted(users), "therapists": sorted(therapists), "at": utcnow()}
+    if not renamed_users and not renamed_therapists:  # a booking's commit, as a rule
+        with session.no_autoflush:
+            session.execute(_STAMP, marked, execution_options={"synchronize_session": False})
+        session.info.pop(_FEED_MARK, None)
+        return
     T = CalendarFeedToken
     P = TherapistProfile
     owners = or_(
@@ -94,6 +100,25 @@ def _stamp_feeds(session: Session) -> None:
             execution_options={"synchronize_session": False},
         )
     session.info.pop(_FEED_MARK, None)
+
+
+# The marked people's and therapists' active tokens, stamped (built once: every commit
+# that touches a booking runs it).
+_STAMP = (
+    update(CalendarFeedToken)
+    .where(
+        or_(
+            CalendarFeedToken.user_id.in_(bindparam("users", expanding=True)),
+            CalendarFeedToken.user_id.in_(
+                select(TherapistProfile.user_id).where(
+                    TherapistProfile.id.in_(bindparam("therapists", expanding=True))
+                )
+            ),
+        ),
+        CalendarFeedToken.revoked_at.is_(None),
+    )
+    .values(changed_at=bindparam("at"))
+)
 
 
 def _forget_feed_marks(session: Session, previous_transaction: Any) -> None:
