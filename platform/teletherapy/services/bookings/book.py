@@ -44,6 +44,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
@@ -301,8 +302,9 @@ def _commit_keeping(bookings: Sequence[Booking]) -> None:
     read each booking again: a round trip after every booking. Its columns have no
     server-side default or trigger, so what was written is what the database holds.
     """
+    kept = _kept_columns()
     written = [
-        (row, {key: row.__dict__.get(key) for key in _KEPT if key in row.__dict__ or _KEPT[key]})
+        (row, {key: row.__dict__.get(key) for key in kept if key in row.__dict__ or kept[key]})
         for row in bookings
     ]
     db.session.commit()
@@ -311,12 +313,17 @@ def _commit_keeping(bookings: Sequence[Booking]) -> None:
             set_committed_value(row, key, value)
 
 
-# Each column, and whether a row inserted without a value for it holds NULL there (no
-# default of any kind: the INSERT left it out, as the ORM does not fetch those back).
-_KEPT = {
-    attribute.key: all(c.default is None and c.server_default is None for c in attribute.columns)
-    for attribute in sa_inspect(Booking).column_attrs
-}
+@cache
+def _kept_columns() -> dict[str, bool]:
+    """Each column, and whether a row inserted without a value for it holds NULL there
+    (no default of any kind: the INSERT left it out). On first use, not at import:
+    inspecting a mapper sets up every mapper."""
+    return {
+        attribute.key: all(
+            c.default is None and c.server_default is None for c in attribute.columns
+        )
+        for attribute in sa_inspect(Booking).column_attrs
+    }
 
 
 def _new_sessions(

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, func, insert, select, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import func, select, update
 
 from teletherapy.domain.booking import BookingStatus
 from teletherapy.domain.reminders import reminder_times, usefulness_deadline
@@ -46,6 +45,7 @@ from teletherapy.services.calendars.invites import (
 from teletherapy.services.messaging import outbox
 from teletherapy.services.messaging.messages import render_email
 from teletherapy.services.messaging.preferences import get_preferences, read_preferences_of
+from teletherapy.services.messaging.rows import insert_by_value
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def on_booking_confirmed(
     used as it is when the row is still what it was written for.
     """
     if prepared is not None and fresh and prepared.fits(booking):
-        _insert_prepared(prepared.rows)
+        insert_by_value(prepared.rows)
         return
     fresh = fresh and booking.series_id is None
     covered = _reminded_bookings(booking)
@@ -151,43 +151,6 @@ def prepare_booking_confirmed(*, booking: Booking, now: datetime) -> PreparedNot
         rows.append(_notice(booking, person, other, kind="booking_confirmed", now=now)[0])
         rows += _reminders([booking], person, now=now, existing=set())
     return PreparedNotices(written_for=_what_notices_say(booking), rows=tuple(rows))
-
-
-def _insert_prepared(rows: Sequence[Any]) -> None:
-    """Insert prepared rows (the entry, the notices, the reminders) as they are, one
-    statement per table and set of columns, without the unit of work: nothing in the
-    booking's transaction reads them back, and the ORM's flush of them (a row of state
-    kept per object, ids read back) was a tenth of a winning booking. The booking they
-    name is already flushed."""
-    batches: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
-    for row in rows:
-        table, columns, as_none = _INSERTED[type(row)]
-        # Like the ORM: a nullable column without a default is written NULL when unset,
-        # so every row of a table shares one statement; a column with a default takes it.
-        values = {
-            key: row.__dict__.get(key) for key in columns if key in row.__dict__ or key in as_none
-        }
-        batches.setdefault((table, tuple(values)), []).append(values)
-    for (table, _), batch in batches.items():
-        db.session.execute(insert(table), batch)
-
-
-def _columns(model: Any) -> tuple[Table, tuple[str, ...], frozenset[str]]:
-    mapper = sa_inspect(model)
-    columns = {attribute.key: attribute.columns[0] for attribute in mapper.column_attrs}
-    assert all(key == column.key for key, column in columns.items())
-    as_none = {
-        key
-        for key, column in columns.items()
-        if column.nullable
-        and not column.primary_key
-        and column.default is None
-        and column.server_default is None
-    }
-    return cast(Table, mapper.local_table), tuple(columns), frozenset(as_none)
-
-
-_INSERTED = {model: _columns(model) for model in (BookingCalendarEntry, OutboxMessage)}
 
 
 def on_booking_rescheduled(*, old: Booking, new: Booking, now: datetime) -> None:
