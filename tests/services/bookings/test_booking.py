@@ -193,6 +193,25 @@ def test_not_accepting_refuses_new_clients_but_not_existing_ones(
     assert book(client_user.id, tid, THU_11, now).status == "confirmed"
 
 
+def test_a_client_whose_only_hold_lapsed_is_still_new(
+    tid: int, client_user: Any, now: datetime
+) -> None:
+    """A hold that ran out unpaid makes no one an existing client: under the calendar
+    lock the read that expires it (one round trip on PostgreSQL) sees the row as it was,
+    still "held", and leaves it out as expiring it does."""
+    held = book(client_user.id, tid, THU_10, now, hold_minutes=10)
+    set_accepting(tid, False)
+    later = now + timedelta(minutes=11)
+    with pytest.raises(ConflictError) as exc:
+        book(client_user.id, tid, THU_11, later)
+    assert reason_of(exc) == "not_accepting"
+    _db.session.expire_all()
+    assert _db.session.get(Booking, held.id).status == "held"  # the refusal wrote nothing
+    set_accepting(tid, True)
+    assert book(client_user.id, tid, THU_10, later).status == "confirmed"
+    assert _db.session.get(Booking, held.id).status == "expired"
+
+
 def test_a_client_whose_only_booking_was_cancelled_is_still_new(
     tid: int, client_user: Any, now: datetime
 ) -> None:
