@@ -30,6 +30,9 @@ def _ephemeral_low() -> int:
 
 _EPHEMERAL_LOW = _ephemeral_low()
 _PORTS_LOW = 10000
+# Ports Chromium refuses to open (net::ERR_UNSAFE_PORT; its restricted list, net/base/
+# port_util.cc): above _PORTS_LOW only 10080. A browser test's live server got it once.
+_BROWSER_UNSAFE = frozenset({10080})
 _handed_out: set[int] = set()
 
 
@@ -49,7 +52,7 @@ def free_port() -> int:
     offset = random.randrange(width)
     for step in range(width):
         port = start + (offset + step) % width
-        if port in _handed_out:
+        if port in _handed_out or port in _BROWSER_UNSAFE:
             continue
         with socket.socket() as sock:
             try:
