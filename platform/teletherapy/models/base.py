@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, Table
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -71,3 +72,38 @@ def status_column_type(enum_class: type[enum.StrEnum], length: int) -> SAEnum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+class WrittenColumns(NamedTuple):
+    """A model's table, its column attributes, and those a new row written without a value
+    holds NULL in (nullable, not a key, no default of any kind: an INSERT by the ORM writes
+    NULL there, and nothing is fetched back)."""
+
+    table: Table
+    keys: tuple[str, ...]
+    null_when_unset: frozenset[str]
+
+
+_WRITTEN: dict[type[Any], WrittenColumns] = {}
+
+
+def written_columns(model: type[Any]) -> WrittenColumns:
+    """Read on first use, not at import: inspecting a mapper sets up every mapper."""
+    found = _WRITTEN.get(model)
+    if found is None:
+        mapper = sa_inspect(model)
+        columns = {attribute.key: attribute.columns[0] for attribute in mapper.column_attrs}
+        if any(key != column.key for key, column in columns.items()):
+            raise TypeError(f"{model.__name__}: an attribute named unlike its column")
+        null = {
+            key
+            for key, column in columns.items()
+            if column.nullable
+            and not column.primary_key
+            and column.default is None
+            and column.server_default is None
+        }
+        found = _WRITTEN[model] = WrittenColumns(
+            cast(Table, mapper.local_table), tuple(columns), frozenset(null)
+        )
+    return found

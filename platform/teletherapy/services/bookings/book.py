@@ -44,10 +44,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -66,6 +64,7 @@ from teletherapy.models import (
     Role,
     User,
 )
+from teletherapy.models.base import written_columns
 from teletherapy.services.availability.schedules import lock_therapist_calendar
 from teletherapy.services.bookings import hooks, lifecycle
 from teletherapy.services.bookings.hooks import Checkout
@@ -302,28 +301,15 @@ def _commit_keeping(bookings: Sequence[Booking]) -> None:
     read each booking again: a round trip after every booking. Its columns have no
     server-side default or trigger, so what was written is what the database holds.
     """
-    kept = _kept_columns()
+    _, keys, null = written_columns(Booking)
     written = [
-        (row, {key: row.__dict__.get(key) for key in kept if key in row.__dict__ or kept[key]})
+        (row, {key: row.__dict__.get(key) for key in keys if key in row.__dict__ or key in null})
         for row in bookings
     ]
     db.session.commit()
     for row, values in written:
         for key, value in values.items():
             set_committed_value(row, key, value)
-
-
-@cache
-def _kept_columns() -> dict[str, bool]:
-    """Each column, and whether a row inserted without a value for it holds NULL there
-    (no default of any kind: the INSERT left it out). On first use, not at import:
-    inspecting a mapper sets up every mapper."""
-    return {
-        attribute.key: all(
-            c.default is None and c.server_default is None for c in attribute.columns
-        )
-        for attribute in sa_inspect(Booking).column_attrs
-    }
 
 
 def _new_sessions(

@@ -72,50 +72,42 @@ def _stamp_feeds(session: Session) -> None:
         session.info.pop(_FEED_MARK, None)  # scripts' raw sessions are not kept current
         return
     users, therapists, renamed_users, renamed_therapists = session.info.pop(_FEED_MARK)
-    marked = {"users": sorted(users), "therapists": sorted(therapists), "at": utcnow()}
-    if not renamed_users and not renamed_therapists:  # a booking's commit, as a rule
-        with session.no_autoflush:
-            session.execute(_STAMP, marked, execution_options={"synchronize_session": False})
-        session.info.pop(_FEED_MARK, None)
-        return
-    T = CalendarFeedToken
-    P = TherapistProfile
-    owners = or_(
-        T.user_id.in_(sorted(users)),
-        T.user_id.in_(select(P.user_id).where(P.id.in_(sorted(therapists)))),
-    )
-    if renamed_users:
-        owners = owners | T.user_id.in_(
-            select(P.user_id)
-            .join(Booking, Booking.therapist_id == P.id)
-            .where(Booking.client_id.in_(sorted(renamed_users)))
-        )
-    if renamed_therapists:
-        owners = owners | T.user_id.in_(
-            select(Booking.client_id).where(Booking.therapist_id.in_(sorted(renamed_therapists)))
-        )
+    marked = {
+        "users": sorted(users),
+        "therapists": sorted(therapists),
+        "renamed_users": sorted(renamed_users),
+        "renamed_therapists": sorted(renamed_therapists),
+        "at": utcnow(),
+    }
     with session.no_autoflush:
-        session.execute(
-            update(T).where(owners, T.revoked_at.is_(None)).values(changed_at=utcnow()),
-            execution_options={"synchronize_session": False},
-        )
+        session.execute(_STAMP, marked, execution_options={"synchronize_session": False})
     session.info.pop(_FEED_MARK, None)
 
 
-# The marked people's and therapists' active tokens, stamped (built once: every commit
-# that touches a booking runs it).
+# The active tokens of the marked people and therapists, of the therapists of a renamed
+# client and of the clients of a renamed therapist, stamped. Built once: every commit
+# that touches a booking runs it (an empty list matches nothing).
+_T, _P = CalendarFeedToken, TherapistProfile
 _STAMP = (
-    update(CalendarFeedToken)
+    update(_T)
     .where(
         or_(
-            CalendarFeedToken.user_id.in_(bindparam("users", expanding=True)),
-            CalendarFeedToken.user_id.in_(
-                select(TherapistProfile.user_id).where(
-                    TherapistProfile.id.in_(bindparam("therapists", expanding=True))
+            _T.user_id.in_(bindparam("users", expanding=True)),
+            _T.user_id.in_(
+                select(_P.user_id).where(_P.id.in_(bindparam("therapists", expanding=True)))
+            ),
+            _T.user_id.in_(
+                select(_P.user_id)
+                .join(Booking, Booking.therapist_id == _P.id)
+                .where(Booking.client_id.in_(bindparam("renamed_users", expanding=True)))
+            ),
+            _T.user_id.in_(
+                select(Booking.client_id).where(
+                    Booking.therapist_id.in_(bindparam("renamed_therapists", expanding=True))
                 )
             ),
         ),
-        CalendarFeedToken.revoked_at.is_(None),
+        _T.revoked_at.is_(None),
     )
     .values(changed_at=bindparam("at"))
 )

@@ -10,12 +10,12 @@ back) was a tenth of a winning booking's instructions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, insert
-from sqlalchemy import inspect as sa_inspect
 
 from teletherapy.extensions import db
+from teletherapy.models.base import written_columns
 
 
 def insert_by_value(rows: Sequence[Any]) -> None:
@@ -25,32 +25,8 @@ def insert_by_value(rows: Sequence[Any]) -> None:
     already be flushed."""
     batches: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for row in rows:
-        model = type(row)
-        table, columns, as_none = _COLUMNS.get(model) or _COLUMNS.setdefault(model, _columns(model))
-        values = {
-            key: row.__dict__.get(key) for key in columns if key in row.__dict__ or key in as_none
-        }
+        table, keys, null = written_columns(type(row))
+        values = {key: row.__dict__.get(key) for key in keys if key in row.__dict__ or key in null}
         batches.setdefault((table, tuple(values)), []).append(values)
     for (table, _), batch in batches.items():
         db.session.execute(insert(table), batch)
-
-
-# Each model's table, columns and the nullable ones without a default: read on first use,
-# not at import (inspecting a mapper sets up every mapper).
-_COLUMNS: dict[type[Any], tuple[Table, tuple[str, ...], frozenset[str]]] = {}
-
-
-def _columns(model: type[Any]) -> tuple[Table, tuple[str, ...], frozenset[str]]:
-    mapper = sa_inspect(model)
-    columns = {attribute.key: attribute.columns[0] for attribute in mapper.column_attrs}
-    if any(key != column.key for key, column in columns.items()):
-        raise TypeError(f"{model.__name__}: an attribute named unlike its column")
-    as_none = {
-        key
-        for key, column in columns.items()
-        if column.nullable
-        and not column.primary_key
-        and column.default is None
-        and column.server_default is None
-    }
-    return cast(Table, mapper.local_table), tuple(columns), frozenset(as_none)
